@@ -1,0 +1,202 @@
+"""Dashboard pages for organizations, mobile apps with their credentials, and API tokens."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
+
+from devices import forms, services
+from devices.models import (
+    ApiToken,
+    ApnsCredential,
+    FcmCredential,
+    MobileApp,
+    Organization,
+    ProviderCredential,
+    WnsCredential,
+)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["display_name", "name", "organization_id", "created_at"]
+    search_fields = ["name", "display_name"]
+    readonly_fields = ["organization_id"]
+
+
+class CredentialInline(admin.StackedInline):
+    """A provider credential on its app's page: secrets write-only, validation shown."""
+
+    max_num = 1
+    extra = 1
+    can_delete = True
+    readonly_fields = ["secret_status", "validation"]
+
+    @admin.display(description="Secret")
+    def secret_status(self, credential: ProviderCredential) -> str:
+        if credential.pk and credential.secret_set_at:
+            return f"set on {credential.secret_set_at:%Y-%m-%d %H:%M} UTC"
+        return "not set"
+
+    @admin.display(description="Credential validation")
+    def validation(self, credential: ProviderCredential) -> str:
+        if not credential.pk:
+            return "unchecked"
+        text = credential.get_validation_status_display().lower()
+        if credential.validated_at:
+            text += f" ({credential.validated_at:%Y-%m-%d %H:%M} UTC)"
+        if credential.validation_message:
+            text += f": {credential.validation_message}"
+        return text
+
+
+class ApnsCredentialInline(CredentialInline):
+    model = ApnsCredential
+    form = forms.ApnsCredentialForm
+    fieldsets = [
+        (None, {"fields": ["auth_method", "bundle_id", "environment"]}),
+        ("Token authentication", {"fields": ["key_id", "team_id", "signing_key"]}),
+        (
+            "Certificate authentication",
+            {"fields": ["certificate", "certificate_password", "certificate_expires"]},
+        ),
+        ("Status", {"fields": ["secret_status", "validation"]}),
+    ]
+    readonly_fields = [*CredentialInline.readonly_fields, "certificate_expires"]
+
+    @admin.display(description="Certificate expires")
+    def certificate_expires(self, credential: ApnsCredential) -> str:
+        expires = credential.certificate_expires_at
+        return f"{expires:%Y-%m-%d}" if expires else "-"
+
+
+class FcmCredentialInline(CredentialInline):
+    model = FcmCredential
+    form = forms.FcmCredentialForm
+    fields = ["service_account", "project_id", "client_email", "secret_status", "validation"]
+    readonly_fields = [*CredentialInline.readonly_fields, "project_id", "client_email"]
+
+
+class WnsCredentialInline(CredentialInline):
+    model = WnsCredential
+    form = forms.WnsCredentialForm
+    fields = [
+        "tenant_id",
+        "client_id",
+        "object_id",
+        "package_family_name",
+        "client_secret",
+        "secret_status",
+        "validation",
+    ]
+
+
+@admin.register(MobileApp)
+class MobileAppAdmin(admin.ModelAdmin):
+    list_display = ["display_name", "owner_and_name", "platform_list", "application_id"]
+    list_filter = ["organization"]
+    search_fields = ["name", "display_name", "organization__name"]
+    readonly_fields = ["application_id", "organization_id"]
+    filter_horizontal = ["developers"]
+    inlines = [ApnsCredentialInline, FcmCredentialInline, WnsCredentialInline]
+    fieldsets = [
+        (None, {"fields": ["organization", "name", "display_name", "description"]}),
+        ("API identity", {"fields": ["organization_id", "application_id"]}),
+        ("Team", {"fields": ["developers"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MobileApp]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("organization", "apns_credential", "fcm_credential", "wns_credential")
+        )
+
+    @method_decorator(sensitive_post_parameters())
+    def changeform_view(
+        self, request: HttpRequest, *args: object, **kwargs: object
+    ) -> HttpResponse:
+        return super().changeform_view(request, *args, **kwargs)
+
+    @admin.display(description="owner_name/app_name", ordering="name")
+    def owner_and_name(self, app: MobileApp) -> str:
+        return str(app)
+
+    @admin.display(description="Platforms")
+    def platform_list(self, app: MobileApp) -> str:
+        return ", ".join(app.platforms()) or "-"
+
+    @admin.display(description="Organization ID")
+    def organization_id(self, app: MobileApp) -> str:
+        return str(app.organization.organization_id) if app.pk else "-"
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API tokens: shown once at creation, then only their prefix; revoked, never edited."""
+
+    list_display = ["name", "app", "masked", "created_at", "last_used_at", "status"]
+    list_filter = ["app", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "app__name"]
+    actions = ["revoke"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApiToken]:
+        tokens = super().get_queryset(request).select_related("app__organization")
+        if request.user.has_perm("devices.manage_all_api_tokens"):
+            return tokens
+        return tokens.filter(app__developers=request.user)
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: object):
+        if db_field.name == "app" and not request.user.has_perm("devices.manage_all_api_tokens"):
+            kwargs["queryset"] = MobileApp.objects.filter(developers=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+        if obj is None:
+            return ["app", "name"]
+        return ["app", "name", "masked", "created_by", "created_at", "last_used_at", "status"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+        if obj is None:
+            return []
+        return ["app", "masked", "created_by", "created_at", "last_used_at", "status"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
+        return False
+
+    @admin.display(description="Token")
+    def masked(self, token: ApiToken) -> str:
+        return f"{token.prefix}…"
+
+    @admin.display(description="Status")
+    def status(self, token: ApiToken) -> str:
+        return "active" if token.is_active else f"revoked {token.revoked_at:%Y-%m-%d %H:%M}"
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: object, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        token, plaintext = services.issue_api_token(obj.app, obj.name, created_by=request.user)
+        obj.pk, obj.prefix, obj.created_at = token.pk, token.prefix, token.created_at
+        request.new_api_token = plaintext
+
+    def response_add(
+        self, request: HttpRequest, obj: ApiToken, post_url_continue=None
+    ) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "API token created",
+            "token": obj,
+            "plaintext": request.new_api_token,
+            "opts": self.opts,
+        }
+        return TemplateResponse(request, "admin/devices/apitoken/created.html", context)
+
+    @admin.action(description="Revoke selected API tokens", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        count = services.revoke_api_tokens(queryset)
+        self.message_user(request, f"Revoked {count} API token(s).", messages.SUCCESS)

@@ -1,0 +1,75 @@
+"""API authentication: an app's token binds the request to that one app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from devices.models import ApiToken, MobileApp
+from devices.services import authenticate_token
+
+HEADER = "X-API-Token"
+BODY_FIELD = "ApiToken"
+
+
+@dataclass(frozen=True)
+class AppClient:
+    """The caller behind an API token: an app's backend or one of its devices."""
+
+    token: ApiToken
+
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def app(self) -> MobileApp:
+        return self.token.app
+
+    @property
+    def pk(self) -> str:
+        return f"token-{self.token.pk}"
+
+
+class ApiTokenAuthentication(BaseAuthentication):
+    """Read the token from the X-API-Token header, or from the body's ApiToken (D365's door)."""
+
+    def authenticate(self, request: Request) -> tuple[AppClient, ApiToken] | None:
+        plaintext = request.headers.get(HEADER) or _token_in_body(request)
+        if not plaintext:
+            return None
+        token = authenticate_token(plaintext)
+        if token is None:
+            raise exceptions.AuthenticationFailed("The API token is unknown or revoked.")
+        return AppClient(token), token
+
+    def authenticate_header(self, request: Request) -> str:
+        return HEADER
+
+
+def _token_in_body(request: Request) -> str | None:
+    if request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        return None
+    data = request.data
+    value = data.get(BODY_FIELD) if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
+class HasAppToken(BasePermission):
+    """Allow only requests that carry a valid app token."""
+
+    message = f"An API token is required in the {HEADER} header."
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        return isinstance(request.auth, ApiToken)
+
+
+def app_of(request: Request, application_id: object) -> MobileApp:
+    """Return the request's app if the path names it; any other app is 'not found'."""
+    app = request.auth.app
+    if str(app.application_id) != str(application_id):
+        raise exceptions.NotFound("No such app for this API token.")
+    return app

@@ -1,0 +1,227 @@
+"""Dashboard forms for provider credentials: secrets are write-only and checked before saving."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.views.decorators.debug import sensitive_variables
+
+from devices import credentials
+from devices.models import ApnsCredential, FcmCredential, ProviderCredential, WnsCredential
+
+
+class WriteOnlySecretForm(forms.ModelForm):
+    """A credential form whose secret fields never show a stored value, only when it was set."""
+
+    secret_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        note = _stored_note(self.instance)
+        for name in self.secret_fields:
+            field = self.fields[name]
+            field.required = False
+            field.help_text = f"{note} {field.help_text}".strip()
+
+    def has_stored_secret(self) -> bool:
+        return bool(self.instance.pk and self.instance.encrypted_secret)
+
+    def require_secret(self, name: str, message: str) -> None:
+        self.add_error(name, ValidationError(message, code="required"))
+
+    def normalize(self, name: str, check: Callable[..., object], args: tuple) -> None:
+        """Replace a field's cleaned value by what its check returns, or record its error."""
+        value = _check(self, check, args)
+        if value is not None:
+            self.cleaned_data[name] = value
+
+
+def _stored_note(instance: ProviderCredential) -> str:
+    if instance.pk and instance.secret_set_at:
+        return f"Set on {instance.secret_set_at:%Y-%m-%d %H:%M} UTC; leave empty to keep it."
+    return "Not set yet."
+
+
+def _read_upload(upload: object) -> bytes:
+    return upload.read() if upload else b""
+
+
+class ApnsCredentialForm(WriteOnlySecretForm):
+    secret_fields = ("signing_key", "certificate", "certificate_password")
+
+    signing_key = forms.FileField(
+        label="Signing key (.p8)", help_text="The AuthKey_XXXXXXXXXX.p8 file from Apple."
+    )
+    certificate = forms.FileField(label="Certificate (.p12)", help_text="The push certificate.")
+    certificate_password = forms.CharField(
+        label="Certificate password",
+        widget=forms.PasswordInput(render_value=False),
+        strip=False,
+        help_text="Enter it again whenever you upload a .p12.",
+    )
+
+    class Meta:
+        model = ApnsCredential
+        fields = ["auth_method", "key_id", "team_id", "bundle_id", "environment"]
+
+    @sensitive_variables()
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("auth_method") == ApnsCredential.AuthMethod.CERTIFICATE:
+            self._clean_certificate(data)
+        else:
+            self._clean_token(data)
+        if data.get("bundle_id"):
+            self.normalize(
+                "bundle_id", credentials.check_bundle_id, ("bundle_id", data["bundle_id"])
+            )
+        elif not self.has_error("bundle_id"):
+            self.require_secret("bundle_id", "Bundle ID is required: it is the APNs topic.")
+        return data
+
+    def _stored_method(self) -> str | None:
+        return self.instance.auth_method if self.has_stored_secret() else None
+
+    @sensitive_variables()
+    def _clean_token(self, data: dict) -> None:
+        for name, what in (("key_id", "Key ID"), ("team_id", "Team ID")):
+            self.normalize(name, credentials.check_apple_id, (name, data.get(name, ""), what))
+        pem = _read_upload(data.get("signing_key"))
+        if pem:
+            _check(self, credentials.check_p8_signing_key, ("signing_key", pem))
+            self.new_secret = {"signing_key": pem.decode()}
+        elif self._stored_method() != ApnsCredential.AuthMethod.TOKEN:
+            self.require_secret(
+                "signing_key", "Upload the .p8 signing key for token authentication."
+            )
+
+    @sensitive_variables()
+    def _clean_certificate(self, data: dict) -> None:
+        blob = _read_upload(data.get("certificate"))
+        password = data.get("certificate_password") or ""
+        if not blob:
+            if self._stored_method() != ApnsCredential.AuthMethod.CERTIFICATE:
+                self.require_secret(
+                    "certificate", "Upload the .p12 certificate for certificate authentication."
+                )
+            elif password:
+                self.require_secret(
+                    "certificate", "Upload the .p12 again together with its new password."
+                )
+            return
+        facts = _check(self, credentials.check_p12_certificate, ("certificate", blob, password))
+        if facts is None:
+            return
+        self.certificate_facts = facts
+        self.new_secret = {"certificate_p12": blob.hex(), "certificate_password": password}
+        if not data.get("bundle_id") and facts.bundle_id:
+            data["bundle_id"] = facts.bundle_id
+
+    def save(self, commit: bool = True) -> ApnsCredential:
+        credential = super().save(commit=False)
+        if credential.auth_method == ApnsCredential.AuthMethod.CERTIFICATE:
+            credential.key_id = credential.team_id = ""
+            facts = getattr(self, "certificate_facts", None)
+            if facts:
+                credential.certificate_subject = facts.subject
+                credential.certificate_expires_at = facts.expires_at
+        else:
+            credential.certificate_subject, credential.certificate_expires_at = "", None
+        return _save_with_secret(self, credential, commit)
+
+
+class FcmCredentialForm(WriteOnlySecretForm):
+    secret_fields = ("service_account",)
+
+    service_account = forms.FileField(
+        label="Service account (JSON)",
+        help_text="The key file of a Firebase service account allowed to send messages.",
+    )
+
+    class Meta:
+        model = FcmCredential
+        fields: list[str] = []
+
+    @sensitive_variables()
+    def clean(self) -> dict:
+        data = super().clean()
+        raw = _read_upload(data.get("service_account"))
+        if raw:
+            facts = _check(self, credentials.check_service_account, ("service_account", raw))
+            if facts:
+                self.account_facts = facts
+                self.new_secret = {"service_account": raw.decode()}
+        elif not self.has_stored_secret():
+            self.require_secret("service_account", "Upload the service-account JSON file.")
+        return data
+
+    def save(self, commit: bool = True) -> FcmCredential:
+        credential = super().save(commit=False)
+        facts = getattr(self, "account_facts", None)
+        if facts:
+            credential.project_id = facts["project_id"]
+            credential.client_email = facts["client_email"]
+        return _save_with_secret(self, credential, commit)
+
+
+class WnsCredentialForm(WriteOnlySecretForm):
+    secret_fields = ("client_secret",)
+
+    client_secret = forms.CharField(
+        label="Client secret",
+        widget=forms.PasswordInput(render_value=False),
+        strip=False,
+        help_text="The secret's value from Certificates & secrets in the Azure portal.",
+    )
+
+    class Meta:
+        model = WnsCredential
+        fields = ["tenant_id", "client_id", "object_id", "package_family_name"]
+
+    @sensitive_variables()
+    def clean(self) -> dict:
+        data = super().clean()
+        for name, what in (
+            ("tenant_id", "Tenant ID"),
+            ("client_id", "Application (client) ID"),
+            ("object_id", "Object ID"),
+        ):
+            if data.get(name):
+                self.normalize(name, credentials.check_guid, (name, data[name], what))
+        if data.get("package_family_name"):
+            self.normalize(
+                "package_family_name",
+                credentials.check_package_family_name,
+                ("package_family_name", data["package_family_name"]),
+            )
+        secret = data.get("client_secret") or ""
+        if secret:
+            _check(self, credentials.check_wns_client_secret, ("client_secret", secret))
+            self.new_secret = {"client_secret": secret}
+        elif not self.has_stored_secret():
+            self.require_secret("client_secret", "Enter the client secret.")
+        return data
+
+    def save(self, commit: bool = True) -> WnsCredential:
+        return _save_with_secret(self, super().save(commit=False), commit)
+
+
+def _check(form: forms.Form, check: Callable[..., object], args: tuple) -> object:
+    """Run one credential check, turning its error into the form's field error."""
+    try:
+        return check(*args)
+    except ValidationError as error:
+        form.add_error(None, error)
+        return None
+
+
+@sensitive_variables()
+def _save_with_secret(form: WriteOnlySecretForm, credential: ProviderCredential, commit: bool):
+    secret = getattr(form, "new_secret", None)
+    if secret is not None:
+        credential.store_secret(secret)
+    if commit:
+        credential.save()
+    return credential

@@ -1,0 +1,229 @@
+"""Who can be reached and how: organizations, their mobile apps, credentials and API tokens."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from devices import encryption
+
+# App Center's owner_name and app_name, which appear in API paths.
+url_name_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+    "Use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit.",
+)
+
+
+class Organization(models.Model):
+    """An owner of apps: App Center's owner_name, D365's OrganizationId."""
+
+    organization_id = models.UUIDField(
+        "Organization ID", default=uuid.uuid4, unique=True, editable=False
+    )
+    name = models.CharField(
+        "Owner name",
+        max_length=64,
+        unique=True,
+        validators=[url_name_validator],
+        help_text="Appears in API paths as owner_name, such as contoso.",
+    )
+    display_name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.display_name or self.name
+
+
+class MobileApp(models.Model):
+    """A mobile-app configuration: one app on iOS, Android and/or Windows."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="apps")
+    name = models.CharField(
+        "App name",
+        max_length=64,
+        validators=[url_name_validator],
+        help_text="Appears in API paths as app_name, such as retail-app.",
+    )
+    display_name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    application_id = models.UUIDField(
+        "Application ID", default=uuid.uuid4, unique=True, editable=False
+    )
+    developers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="developed_apps",
+        help_text="Developers who manage this app's API tokens.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization__name", "name"]
+        verbose_name = "mobile app"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="unique_app_name_per_owner"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization.name}/{self.name}"
+
+    @property
+    def owner_name(self) -> str:
+        return self.organization.name
+
+    def platforms(self) -> list[str]:
+        """List the platforms this app has provider credentials for."""
+        present = []
+        for platform, relation in (
+            ("ios", "apns_credential"),
+            ("android", "fcm_credential"),
+            ("windows", "wns_credential"),
+        ):
+            if hasattr(self, relation):
+                present.append(platform)
+        return present
+
+
+class ValidationStatus(models.TextChoices):
+    UNCHECKED = "unchecked", "Unchecked"
+    VALID = "valid", "Valid"
+    INVALID = "invalid", "Invalid"
+
+
+class ProviderCredential(models.Model):
+    """What every provider credential shares: an encrypted secret and its validation status."""
+
+    encrypted_secret = models.TextField(editable=False)
+    secret_set_at = models.DateTimeField(null=True, editable=False)
+    validation_status = models.CharField(
+        max_length=10,
+        choices=ValidationStatus.choices,
+        default=ValidationStatus.UNCHECKED,
+        editable=False,
+    )
+    validation_message = models.TextField(blank=True, editable=False)
+    validated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    @sensitive_variables("secret")
+    def store_secret(self, secret: dict[str, str]) -> None:
+        """Encrypt and keep a new secret; its validation starts over."""
+        self.encrypted_secret = encryption.encrypt(json.dumps(secret))
+        self.secret_set_at = timezone.now()
+        self.validation_status = ValidationStatus.UNCHECKED
+        self.validation_message = ""
+        self.validated_at = None
+
+    def read_secret(self) -> dict[str, str]:
+        """Decrypt the secret for a provider call; never show or log what this returns."""
+        return json.loads(encryption.decrypt(self.encrypted_secret))
+
+    def record_validation(self, valid: bool, message: str) -> None:
+        """Keep the outcome of checking this credential against its provider."""
+        self.validation_status = ValidationStatus.VALID if valid else ValidationStatus.INVALID
+        self.validation_message = message
+        self.validated_at = timezone.now()
+        self.save(update_fields=["validation_status", "validation_message", "validated_at"])
+
+
+class ApnsCredential(ProviderCredential):
+    """iOS: an APNs token (.p8 key) or certificate (.p12) credential, and the app's topic."""
+
+    class AuthMethod(models.TextChoices):
+        TOKEN = "token", "Token (.p8 signing key)"
+        CERTIFICATE = "certificate", "Certificate (.p12)"
+
+    class Environment(models.TextChoices):
+        PRODUCTION = "production", "Production"
+        SANDBOX = "sandbox", "Sandbox (development)"
+
+    app = models.OneToOneField(MobileApp, on_delete=models.CASCADE, related_name="apns_credential")
+    auth_method = models.CharField(
+        max_length=12, choices=AuthMethod.choices, default=AuthMethod.TOKEN
+    )
+    key_id = models.CharField("Key ID", max_length=10, blank=True)
+    team_id = models.CharField("Team ID", max_length=10, blank=True)
+    bundle_id = models.CharField("Bundle ID", max_length=155, help_text="The APNs topic.")
+    environment = models.CharField(
+        max_length=10, choices=Environment.choices, default=Environment.PRODUCTION
+    )
+    certificate_subject = models.CharField(max_length=300, blank=True, editable=False)
+    certificate_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "APNs credential (iOS)"
+
+    def __str__(self) -> str:
+        return f"APNs credential of {self.app}"
+
+
+class FcmCredential(ProviderCredential):
+    """Android: an FCM HTTP v1 service account."""
+
+    app = models.OneToOneField(MobileApp, on_delete=models.CASCADE, related_name="fcm_credential")
+    project_id = models.CharField(max_length=100, editable=False)
+    client_email = models.CharField(max_length=254, editable=False)
+
+    class Meta:
+        verbose_name = "FCM credential (Android)"
+
+    def __str__(self) -> str:
+        return f"FCM credential of {self.app}"
+
+
+class WnsCredential(ProviderCredential):
+    """Windows: the Azure app registration WNS authenticates."""
+
+    app = models.OneToOneField(MobileApp, on_delete=models.CASCADE, related_name="wns_credential")
+    tenant_id = models.CharField("Tenant ID", max_length=36)
+    client_id = models.CharField("Application (client) ID", max_length=36)
+    object_id = models.CharField("Object ID", max_length=36)
+    package_family_name = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = "WNS credential (Windows)"
+
+    def __str__(self) -> str:
+        return f"WNS credential of {self.app}"
+
+
+class ApiToken(models.Model):
+    """A secret that lets an app's backend or devices call the API for that one app."""
+
+    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, such as 'iOS app'.")
+    prefix = models.CharField(max_length=16, editable=False, help_text="The token's visible start.")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+        permissions = [("manage_all_api_tokens", "Can manage the API tokens of every app")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

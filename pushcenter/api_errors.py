@@ -1,0 +1,65 @@
+"""One JSON error shape for the whole API: {"error": {"code", "message", "field"}}."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, dict]:
+    """Build the API's error document."""
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+def handle_api_exception(exc: Exception, context: dict) -> Response | None:
+    """Render DRF's exceptions in the API's error shape, keeping their status and headers."""
+    response = exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    field, code, message = _first_error(exc.get_full_details())
+    response.data = error_body(code, _join_message(field, message), field)
+    return response
+
+
+def _first_error(details: object, field: str | None = None) -> tuple[str | None, str, str]:
+    """Find the first error in DRF's nested details, with the dotted path of its field."""
+    if isinstance(details, dict) and "message" in details and "code" in details:
+        return field, str(details["code"]), str(details["message"])
+    if isinstance(details, dict):
+        for key, value in details.items():
+            inner = field if key == "non_field_errors" else _join(field, str(key))
+            return _first_error(value, inner)
+    if isinstance(details, list) and details:
+        return _first_error(details[0], field)
+    return field, "invalid", "The request is not valid."
+
+
+def _join(prefix: str | None, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _join_message(field: str | None, message: str) -> str:
+    return f"{field}: {message}" if field else message
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Answer an unknown path: JSON under /api/, Django's page elsewhere."""
+    if not _is_api(request):
+        return defaults.page_not_found(request, exception)
+    body = error_body("not_found", f"No API endpoint at {request.path}.")
+    return JsonResponse(body, status=status.HTTP_404_NOT_FOUND)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Answer an unexpected failure: JSON under /api/, Django's page elsewhere."""
+    if not _is_api(request):
+        return defaults.server_error(request)
+    body = error_body("server_error", "The server failed to handle the request.")
+    return JsonResponse(body, status=status.HTTP_500_INTERNAL_SERVER_ERROR)

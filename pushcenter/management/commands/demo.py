@@ -1,0 +1,76 @@
+"""Run the whole product on a laptop: web server, a Celery worker with Beat, and the demo data."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from pushcenter.demo import seed
+from pushcenter.management.commands.seed_demo import describe
+
+
+class Command(BaseCommand):
+    help = "Migrate, seed the demo and run the web server and a worker with Beat until Ctrl-C."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--host", default="127.0.0.1")
+
+    def handle(self, *args: object, port: int, host: str, **options: object) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        url = f"http://{host}:{port}/"
+        facts = seed(url)
+        processes = self._start(host, port)
+        self.stdout.write(describe(facts))
+        self.stdout.write("\nPress Ctrl-C to stop.")
+        self._supervise(processes)
+
+    def _start(self, host: str, port: int) -> list[subprocess.Popen]:
+        python = sys.executable
+        commands = [
+            [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "pushcenter",
+                "worker",
+                "--beat",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+            ],
+        ]
+        return [subprocess.Popen(command) for command in commands]
+
+    def _supervise(self, processes: list[subprocess.Popen]) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            while all(p.poll() is None for p in processes):
+                time.sleep(0.5)
+            failed = [p.args for p in processes if p.poll() not in (None, 0)]
+            if failed:
+                self.stderr.write(f"Stopped because a process ended: {failed}")
+                sys.exit(1)
+        except KeyboardInterrupt:
+            self.stdout.write("Stopping…")
+        finally:
+            _stop(processes)
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

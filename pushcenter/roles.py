@@ -1,0 +1,65 @@
+"""The dashboard's roles, as groups of permissions: the one place they are defined.
+
+Migrations call `sync_roles` after creating models, so every role holds exactly what is listed
+here for the models that exist.
+"""
+
+from __future__ import annotations
+
+from django.apps.registry import Apps
+
+MARKETER = "Marketer"
+APP_ADMINISTRATOR = "App administrator"
+DEVELOPER = "Developer"
+
+
+def _crud(*models: str) -> list[str]:
+    return [
+        f"{action}_{model}" for model in models for action in ("add", "change", "delete", "view")
+    ]
+
+
+ROLES: dict[str, dict[str, list[str]]] = {
+    # Segments, notifications and metrics; apps only to read; never credentials or tokens.
+    MARKETER: {
+        "devices": ["view_organization", "view_mobileapp"],
+    },
+    # Organizations, apps, their credentials, every app's API tokens, and users.
+    APP_ADMINISTRATOR: {
+        "devices": [
+            *_crud("organization", "mobileapp", "apnscredential", "fcmcredential", "wnscredential"),
+            "add_apitoken",
+            "change_apitoken",
+            "view_apitoken",
+            "manage_all_api_tokens",
+        ],
+        "auth": [*_crud("user"), "view_group"],
+    },
+    # The API tokens of the apps they are a developer of.
+    DEVELOPER: {
+        "devices": ["view_mobileapp", "add_apitoken", "change_apitoken", "view_apitoken"],
+    },
+}
+
+
+def sync_roles(apps: Apps, schema_editor: object = None) -> None:
+    """Create the role groups and give each exactly its listed permissions that exist."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for role, grants in ROLES.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        permissions = [
+            permission
+            for app_label, codenames in grants.items()
+            for permission in permission_model.objects.filter(
+                content_type__app_label=app_label, codename__in=codenames
+            )
+        ]
+        group.permissions.set(permissions)

@@ -1,0 +1,257 @@
+"""Push Center settings, read from the environment; every default serves a laptop."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from pushcenter.env import env_bool, env_int, env_list, env_str, is_set
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("PUSHCENTER_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEBUG", True)
+
+# Development-only secrets: a server with DEBUG off refuses to start on them.
+DEVELOPMENT_SECRET_KEY = "development-only-push-center-secret-key-do-not-deploy"
+DEVELOPMENT_ENCRYPTION_KEY = "oucL3OR-ciZPcnfYcrjPTfH7_668lYuWe1XlrVvMT28="
+
+SECRET_KEY = env_str("PUSHCENTER_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+ENCRYPTION_KEYS = env_list("PUSHCENTER_ENCRYPTION_KEYS", DEVELOPMENT_ENCRYPTION_KEY)
+
+
+def _check_encryption_keys(keys: list[str]) -> None:
+    if not keys:
+        raise ImproperlyConfigured("PUSHCENTER_ENCRYPTION_KEYS must name at least one key")
+    for position, key in enumerate(keys, start=1):
+        try:
+            raw = base64.urlsafe_b64decode(key.encode())
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            raise ImproperlyConfigured(
+                f"PUSHCENTER_ENCRYPTION_KEYS: key {position} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes); make one with `python -c "
+                "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
+            )
+
+
+_check_encryption_keys(ENCRYPTION_KEYS)
+
+if not DEBUG:
+    if SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured(
+            "PUSHCENTER_SECRET_KEY must be set to a private value of 32 characters or more "
+            "when DEBUG is off; the development secret is refused"
+        )
+    if DEVELOPMENT_ENCRYPTION_KEY in ENCRYPTION_KEYS:
+        raise ImproperlyConfigured(
+            "PUSHCENTER_ENCRYPTION_KEYS must be set to your own keys when DEBUG is off; "
+            "the development encryption key is refused"
+        )
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "modeltranslation",
+    "pushcenter.apps.PushCenterAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_celery_beat",
+    "pushcenter.apps.PushCenterConfig",
+    "devices.apps.DevicesConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "pushcenter.urls"
+WSGI_APPLICATION = "pushcenter.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'pushcenter.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # Concurrent web and worker processes on one laptop file need WAL and a busy wait.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English")]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# Security: cookies are secure whenever DEBUG is off; HSTS and the HTTPS redirect are opt-in,
+# because they only make sense once TLS terminates in front of the server.
+SESSION_COOKIE_SECURE = env_bool("PUSHCENTER_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_HSTS_SECONDS = env_int("PUSHCENTER_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("PUSHCENTER_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("PUSHCENTER_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = env_bool("PUSHCENTER_SSL_REDIRECT", False)
+if env_bool("PUSHCENTER_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["devices.authentication.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["devices.authentication.HasAppToken"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "pushcenter.api_errors.handle_api_exception",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Push Center API",
+    "DESCRIPTION": "Register devices, manage audiences and send push notifications.",
+    "VERSION": "1",
+}
+
+# Celery. The laptop default is kombu's filesystem transport under var/: a broker that needs
+# no server. Production names Redis or RabbitMQ in CELERY_BROKER_URL.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),
+        "store_processed": False,
+    }
+    _default_result_backend = f"file://{VAR_DIR / 'results'}"
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    _default_result_backend = CELERY_BROKER_URL
+else:
+    _default_result_backend = "rpc://"
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", _default_result_backend)
+CELERY_RESULT_EXPIRES = 3600
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# Push providers. The defaults are the real services; PUSHCENTER_SANDBOX=1 points every one at
+# the loopback sandbox gateways; a value set explicitly in the environment wins over both.
+PUSHCENTER_SANDBOX = env_bool("PUSHCENTER_SANDBOX", False)
+SANDBOX_HOST = "localhost"
+SANDBOX_APNS_PORT = 9441
+SANDBOX_FCM_PORT = 9442
+SANDBOX_WNS_PORT = 9443
+SANDBOX_DIR = VAR_DIR / "sandbox"
+
+
+def _provider_url(name: str, real: str, sandbox: str) -> str:
+    if is_set(name):
+        return env_str(name, real)
+    return sandbox if PUSHCENTER_SANDBOX else real
+
+
+_APNS_SANDBOX = f"https://{SANDBOX_HOST}:{SANDBOX_APNS_PORT}"
+_FCM_SANDBOX = f"https://{SANDBOX_HOST}:{SANDBOX_FCM_PORT}"
+_WNS_SANDBOX = f"https://{SANDBOX_HOST}:{SANDBOX_WNS_PORT}"
+
+# APNs: one URL for apps in Apple's production environment, one for its development sandbox.
+APNS_PRODUCTION_URL = _provider_url(
+    "PUSHCENTER_APNS_URL", "https://api.push.apple.com", _APNS_SANDBOX
+)
+APNS_DEVELOPMENT_URL = _provider_url(
+    "PUSHCENTER_APNS_URL", "https://api.sandbox.push.apple.com", _APNS_SANDBOX
+)
+FCM_URL = _provider_url("PUSHCENTER_FCM_URL", "https://fcm.googleapis.com", _FCM_SANDBOX)
+FCM_TOKEN_URL = _provider_url(
+    "PUSHCENTER_FCM_TOKEN_URL", "https://oauth2.googleapis.com/token", f"{_FCM_SANDBOX}/token"
+)
+FCM_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
+WNS_TOKEN_URL = _provider_url(
+    "PUSHCENTER_WNS_TOKEN_URL", "https://login.microsoftonline.com", _WNS_SANDBOX
+)
+WNS_HOSTS = env_list(
+    "PUSHCENTER_WNS_HOSTS",
+    f"notify.windows.com,{SANDBOX_HOST}" if PUSHCENTER_SANDBOX else "notify.windows.com",
+)
+CA_BUNDLE = env_str(
+    "PUSHCENTER_CA_BUNDLE", str(SANDBOX_DIR / "ca.pem") if PUSHCENTER_SANDBOX else ""
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,109 @@
+"""Shared fixtures. The same personas appear in every test:
+
+- alice: App administrator — organizations, apps, credentials, every app's API tokens, users.
+- bob: Marketer — reads apps; never sees credentials or API tokens.
+- carol: Developer of contoso/retail only — that app's API tokens, nothing of contoso/news.
+- root: superuser.
+
+Two apps of the organization contoso: retail (iOS + Android) and news (Windows).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+
+from devices import sample_credentials
+from devices.models import ApnsCredential, FcmCredential, MobileApp, Organization, WnsCredential
+from devices.services import issue_api_token
+from pushcenter import roles
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(username: str, role: str | None = None, **fields: object) -> User:
+    user = User.objects.create_user(
+        username, f"{username}@example.com", PASSWORD, is_staff=True, **fields
+    )
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def organization(db) -> Organization:
+    return Organization.objects.create(name="contoso", display_name="Contoso")
+
+
+@pytest.fixture
+def retail(organization) -> MobileApp:
+    app = MobileApp.objects.create(organization=organization, name="retail", display_name="Retail")
+    apns = ApnsCredential(
+        app=app, key_id="ABCDE12345", team_id="TEAM123456", bundle_id="com.contoso.retail"
+    )
+    apns.store_secret({"signing_key": sample_credentials.p8_signing_key().decode()})
+    apns.save()
+    fcm = FcmCredential(
+        app=app,
+        project_id="contoso-retail",
+        client_email="push@contoso-retail.iam.gserviceaccount.com",
+    )
+    fcm.store_secret(
+        {"service_account": sample_credentials.service_account("contoso-retail").decode()}
+    )
+    fcm.save()
+    return app
+
+
+@pytest.fixture
+def news(organization) -> MobileApp:
+    app = MobileApp.objects.create(organization=organization, name="news", display_name="News")
+    wns = WnsCredential(
+        app=app,
+        tenant_id="11111111-1111-4111-8111-111111111111",
+        client_id="22222222-2222-4222-8222-222222222222",
+        object_id="33333333-3333-4333-8333-333333333333",
+        package_family_name="Contoso.News_8wekyb3d8bbwe",
+    )
+    wns.store_secret({"client_secret": "wns-client-secret-value"})
+    wns.save()
+    return app
+
+
+@pytest.fixture
+def alice(db) -> User:
+    return make_user("alice", roles.APP_ADMINISTRATOR)
+
+
+@pytest.fixture
+def bob(db) -> User:
+    return make_user("bob", roles.MARKETER)
+
+
+@pytest.fixture
+def carol(retail) -> User:
+    user = make_user("carol", roles.DEVELOPER)
+    retail.developers.add(user)
+    return user
+
+
+@pytest.fixture
+def root(db) -> User:
+    return make_user("root", is_superuser=True)
+
+
+def logged_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def retail_token(retail) -> str:
+    return issue_api_token(retail, "Retail backend")[1]
+
+
+@pytest.fixture
+def news_token(news) -> str:
+    return issue_api_token(news, "News backend")[1]
