@@ -17,11 +17,15 @@ install: $(VENV)/installed
 demo: install
 	$(PY) manage.py demo --port $(PORT)
 
+# pytest exits 5 when it collects nothing: for a suite that has tests that is a failure, said plainly.
+pytest = $(PY) -m pytest $(1) $(PYTEST_ARGS); status=$$?; \
+	[ $$status -ne 5 ] || echo "pytest collected no tests in $(1)"; exit $$status
+
 test: install
-	$(PY) -m pytest --ignore=tests/e2e $(PYTEST_ARGS)
+	@$(call pytest,tests --ignore=tests/e2e)
 
 e2e: install
-	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+	@$(call pytest,tests/e2e)
 
 lint: install
 	$(VENV)/bin/ruff check .

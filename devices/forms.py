@@ -66,6 +66,11 @@ class ApnsCredentialForm(WriteOnlySecretForm):
         model = ApnsCredential
         fields = ["auth_method", "key_id", "team_id", "bundle_id", "environment"]
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # A certificate names its bundle ID, so the field may stay empty until clean() decides.
+        self.fields["bundle_id"].required = False
+
     @sensitive_variables()
     def clean(self) -> dict:
         data = super().clean()

@@ -187,7 +187,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
-    _default_result_backend = f"file://{VAR_DIR / 'results'}"
+    for _folder in ("queue", "control", "results"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+    _default_result_backend = f"file://{_broker_dir / 'results'}"
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     _default_result_backend = CELERY_BROKER_URL
 else:
