@@ -1,0 +1,85 @@
+"""Organizations and mobile apps: found by both doors, named by the rules, secrets kept out of reports."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import pytest
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.test import RequestFactory
+from django.views.debug import ExceptionReporter
+
+from devices.models import MobileApp, Organization
+from devices.services import find_app, find_app_by_ids
+from tests.conftest import logged_in
+from tests.html_forms import read_form
+
+
+def test_app_center_names_find_the_app(retail, news):
+    assert find_app("contoso", "retail") == retail
+    assert find_app("contoso", "missing") is None
+    assert find_app("other", "retail") is None
+
+
+def test_d365_ids_find_the_same_app(retail, news):
+    org_id, app_id = retail.organization.organization_id, retail.application_id
+    assert find_app_by_ids(str(org_id), str(app_id)) == retail
+    assert find_app_by_ids(str(org_id), str(news.application_id)) == news
+    assert find_app_by_ids(str(news.application_id), str(app_id)) is None
+    assert find_app_by_ids("not-a-uuid", str(app_id)) is None
+
+
+@pytest.mark.parametrize("name", ["", "-leading", "has space", "a/b", "x" * 65, "ünïcode"])
+def test_names_that_cannot_stand_in_a_path_are_refused(organization, name):
+    app = MobileApp(organization=organization, name=name, display_name="Bad")
+    with pytest.raises(ValidationError) as error:
+        app.full_clean()
+    assert "name" in error.value.message_dict
+
+
+def test_an_app_name_is_unique_within_its_owner(retail):
+    duplicate = MobileApp(organization=retail.organization, name="retail", display_name="Again")
+    with pytest.raises(ValidationError):
+        duplicate.full_clean()
+    other_owner = Organization.objects.create(name="fabrikam", display_name="Fabrikam")
+    MobileApp(organization=other_owner, name="retail", display_name="Theirs").full_clean()
+
+
+def test_the_app_page_shows_both_identities_and_the_validation_status(alice, retail):
+    html = logged_in(alice).get(f"/devices/mobileapp/{retail.pk}/change/").content.decode()
+    assert str(retail.application_id) in html
+    assert str(retail.organization.organization_id) in html
+    assert "unchecked" in html
+
+
+def test_an_error_report_of_a_credential_post_hides_the_secret(alice, news):
+    client = logged_in(alice)
+    data = read_form(
+        client.get(f"/devices/mobileapp/{news.pk}/change/").content.decode(), "mobileapp_form"
+    )
+    data["wns_credential-0-client_secret"] = "leaked-if-shown"
+    data["display_name"] = ""  # an invalid save re-renders the form, as a crash report would follow
+    request = RequestFactory().post(f"/devices/mobileapp/{news.pk}/change/", data)
+    request.user = alice
+    request._dont_enforce_csrf_checks = True
+    model_admin = admin.site._registry[MobileApp]
+    model_admin.changeform_view(request, str(news.pk))
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        report = ExceptionReporter(request, *sys.exc_info()).get_traceback_text()
+    assert "leaked-if-shown" not in report
+    assert "wns_credential-0-client_secret" in report
+
+
+def test_saving_credentials_logs_no_secret(alice, news, caplog):
+    client = logged_in(alice)
+    data = read_form(
+        client.get(f"/devices/mobileapp/{news.pk}/change/").content.decode(), "mobileapp_form"
+    )
+    data["wns_credential-0-client_secret"] = "never-logged-secret"
+    with caplog.at_level(logging.DEBUG):
+        client.post(f"/devices/mobileapp/{news.pk}/change/", data)
+    assert "never-logged-secret" not in caplog.text
