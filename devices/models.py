@@ -58,6 +58,13 @@ class MobileApp(models.Model):
     application_id = models.UUIDField(
         "Application ID", default=uuid.uuid4, unique=True, editable=False
     )
+    custom_property_types = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Types of the custom properties devices report, such as "
+        '{"dog-lover": "boolean"}: string, number, boolean or datetime. '
+        "A property seen first is declared by its value's type.",
+    )
     developers = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
@@ -227,3 +234,66 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class Platform(models.TextChoices):
+    IOS = "ios", "iOS"
+    ANDROID = "android", "Android"
+    WINDOWS = "windows", "Windows"
+
+
+class DeviceStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    UNREGISTERED = "unregistered", "Unregistered by the app"
+    TOKEN_INVALID = "token_invalid", "Token invalid"
+    CHANNEL_EXPIRED = "channel_expired", "Channel expired"
+
+
+class Device(models.Model):
+    """One installation of an app on a phone, tablet or PC, and how to reach it."""
+
+    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="devices")
+    install_id = models.UUIDField("Install ID")
+    platform = models.CharField(max_length=10, choices=Platform.choices)
+    # NULL, not "", means absent: an install without a token or user matches none of the others.
+    push_token = models.CharField(max_length=1024, null=True, blank=True)  # noqa: DJ001
+    channel_uri = models.CharField("Channel URI", max_length=2048, null=True, blank=True)  # noqa: DJ001
+    channel_expires_at = models.DateTimeField(null=True, blank=True)
+    user_id = models.CharField("User ID", max_length=256, null=True, blank=True)  # noqa: DJ001
+    locale = models.CharField(max_length=35, blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+    app_version = models.CharField(max_length=64, blank=True)
+    app_version_key = models.CharField(max_length=48, blank=True, editable=False)
+    carrier_country = models.CharField(max_length=2, blank=True)
+    device_os_version = models.CharField("Device OS version", max_length=64, blank=True)
+    device_os_version_key = models.CharField(max_length=48, blank=True, editable=False)
+    os_api_level = models.PositiveIntegerField("OS API level", null=True, blank=True)
+    device_model = models.CharField("Model", max_length=100, blank=True)
+    oem_name = models.CharField("OEM name", max_length=100, blank=True)
+    screen_size = models.CharField(max_length=20, blank=True)
+    custom_properties = models.JSONField(default=dict, blank=True)
+    push_enabled = models.BooleanField("Push opt-in", default=True)
+    categories = models.JSONField(default=list, blank=True)
+    status = models.CharField(
+        max_length=16, choices=DeviceStatus.choices, default=DeviceStatus.ACTIVE
+    )
+    retired_at = models.DateTimeField(null=True, blank=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "install_id"], name="unique_install_per_app")
+        ]
+        indexes = [
+            models.Index(fields=["app", "status"], name="device_app_status"),
+            models.Index(fields=["app", "user_id"], name="device_app_user"),
+            models.Index(fields=["app", "push_token"], name="device_app_token"),
+            models.Index(fields=["app", "channel_uri"], name="device_app_channel"),
+            models.Index(fields=["app", "last_seen"], name="device_app_last_seen"),
+            models.Index(fields=["status", "retired_at"], name="device_retired"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.install_id)

@@ -52,3 +52,15 @@ def env_list(name: str, default: str) -> list[str]:
 def is_set(name: str) -> bool:
     """Tell whether the variable is set explicitly (even to an empty value)."""
     return name in os.environ
+
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def env_rate(name: str, default: str) -> tuple[int, int]:
+    """Return a rate written COUNT/PERIOD (period s, m, h or d) as (count, seconds)."""
+    raw = env_str(name, default)
+    count, _, period = raw.partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in _PERIODS:
+        raise ImproperlyConfigured(f"{name} must look like 1000/s, 600/m or 10000/h; got {raw!r}")
+    return int(count), _PERIODS[period]

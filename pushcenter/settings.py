@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from pushcenter.env import env_bool, env_int, env_list, env_str, is_set
+from pushcenter.env import env_bool, env_int, env_list, env_rate, env_str, is_set
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PUSHCENTER_VAR_DIR", str(BASE_DIR / "var")))
@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "pushcenter.apps.PushCenterConfig",
     "devices.apps.DevicesConfig",
@@ -161,9 +162,21 @@ SECURE_SSL_REDIRECT = env_bool("PUSHCENTER_SSL_REDIRECT", False)
 if env_bool("PUSHCENTER_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# The cache holds API rate counters; set PUSHCENTER_CACHE_URL to Redis in production so that
+# limits hold across processes and machines.
+_CACHE_URL = env_str("PUSHCENTER_CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+    if _CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+API_RATE = env_rate("PUSHCENTER_API_RATE", "1000/s")
+API_RATE_CACHE = "default"
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["devices.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["devices.authentication.HasAppToken"],
+    "DEFAULT_THROTTLE_CLASSES": ["devices.throttling.ApiTokenRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -174,6 +187,14 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Push Center API",
     "DESCRIPTION": "Register devices, manage audiences and send push notifications.",
     "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "devices.schema.add_error_answers",
+    ],
 }
 
 # Celery. The laptop default is kombu's filesystem transport under var/: a broker that needs
@@ -241,9 +262,13 @@ FCM_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 WNS_TOKEN_URL = _provider_url(
     "PUSHCENTER_WNS_TOKEN_URL", "https://login.microsoftonline.com", _WNS_SANDBOX
 )
+# Channel-URI hosts: an entry allows that host and its subdomains on the https port; an entry
+# with a port ("localhost:9443") allows exactly that host and port.
 WNS_HOSTS = env_list(
     "PUSHCENTER_WNS_HOSTS",
-    f"notify.windows.com,{SANDBOX_HOST}" if PUSHCENTER_SANDBOX else "notify.windows.com",
+    f"notify.windows.com,{SANDBOX_HOST}:{SANDBOX_WNS_PORT}"
+    if PUSHCENTER_SANDBOX
+    else "notify.windows.com",
 )
 CA_BUNDLE = env_str(
     "PUSHCENTER_CA_BUNDLE", str(SANDBOX_DIR / "ca.pem") if PUSHCENTER_SANDBOX else ""

@@ -1,9 +1,19 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
 
 from pushcenter import api_errors
 
+public = {"authentication_classes": [], "permission_classes": [AllowAny]}
+
 urlpatterns = [
+    path("api/schema/", SpectacularAPIView.as_view(**public), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", **public),
+        name="api-docs",
+    ),
     path("api/", include("devices.api_urls")),
     # The dashboard owns every other path, so unknown API paths must stop here.
     re_path(r"^api/", api_errors.not_found),

@@ -1,4 +1,4 @@
-"""Organizations and mobile apps: found by both doors, named by the rules, secrets kept out of reports."""
+"""Organizations and mobile apps: found by both doors, named by the rules, secrets kept out."""
 
 from __future__ import annotations
 

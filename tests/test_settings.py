@@ -137,7 +137,7 @@ def test_the_sandbox_switch_points_providers_at_loopback():
     values = settings_under({"PUSHCENTER_SANDBOX": "1"}, *PROVIDER_SETTINGS)
     assert values["APNS_PRODUCTION_URL"] == "https://localhost:9441"
     assert values["FCM_TOKEN_URL"] == "https://localhost:9442/token"
-    assert values["WNS_HOSTS"] == ["notify.windows.com", "localhost"]
+    assert values["WNS_HOSTS"] == ["notify.windows.com", "localhost:9443"]
 
 
 @pytest.mark.parametrize(

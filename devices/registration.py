@@ -1,0 +1,192 @@
+"""Register, change and retire devices: the work behind the device-registration API.
+
+A registration is upserted in one statement (INSERT … ON CONFLICT DO UPDATE), so concurrent calls
+for one install never collide; a push token or channel that moves to a new install leaves the old.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from devices.models import Device, DeviceStatus, MobileApp
+from devices.serializers import DeviceSerializer, infer_type
+from devices.versions import version_key
+
+CHANNEL_LIFETIME = timedelta(days=30)
+_KEY_COLUMNS = ("app_id", "install_id")
+# D365's door names no install; its devices get a stable id from the app and the address.
+D365_NAMESPACE = uuid.UUID("6f1c2a1e-59d4-4c8e-9b0c-4b1e2d3f5a60")
+
+
+def register_device(
+    app: MobileApp, install_id: uuid.UUID, registration: dict
+) -> tuple[Device, bool]:
+    """Create or replace an install's registration; return the device and whether it is new."""
+    now = timezone.now()
+    columns = registration_columns(registration, now)
+    with transaction.atomic():
+        _declare_custom_property_types(app, columns["custom_properties"])
+        device = _upsert(app, install_id, columns, now)
+        _release_moved_address(app, device, now)
+    return device, device.first_seen == device.last_seen
+
+
+def registration_columns(registration: dict, now: datetime) -> dict[str, object]:
+    """Turn a validated registration into the device's column values."""
+    props = registration.get("properties", {})
+    locale = registration.get("locale", "")
+    channel_uri = registration.get("channel_uri")
+    app_version = props.get("appVersion", "")
+    os_version = props.get("deviceOsVersion", "")
+    custom = registration.get("custom_properties", {})
+    return {
+        "platform": registration["platform"],
+        "push_token": registration.get("push_token"),
+        "channel_uri": channel_uri,
+        "channel_expires_at": now + CHANNEL_LIFETIME if channel_uri else None,
+        "user_id": registration.get("user_id"),
+        "locale": locale,
+        "language": locale.split("-")[0],
+        "time_zone": registration.get("time_zone", ""),
+        "app_version": app_version,
+        "app_version_key": version_key(app_version),
+        "carrier_country": props.get("carrierCountry", ""),
+        "device_os_version": os_version,
+        "device_os_version_key": version_key(os_version),
+        "os_api_level": props.get("osApiLevel"),
+        "device_model": props.get("model", ""),
+        "oem_name": props.get("oemName", ""),
+        "screen_size": props.get("screenSize", ""),
+        "custom_properties": {k: v for k, v in custom.items() if v is not None},
+        "push_enabled": registration.get("push_enabled", True),
+        "categories": registration.get("categories", []),
+        "status": DeviceStatus.ACTIVE,
+        "retired_at": None,
+        "last_seen": now,
+    }
+
+
+def _upsert(app: MobileApp, install_id: uuid.UUID, columns: dict, now: datetime) -> Device:
+    values = {"app_id": app.pk, "install_id": install_id, "first_seen": now, **columns}
+    fields = [Device._meta.get_field(name) for name in values]
+    names = [field.column for field in fields]
+    params = [field.get_db_prep_save(values[field.attname], connection) for field in fields]
+    quote = connection.ops.quote_name
+    updates = ", ".join(
+        f"{quote(n)} = excluded.{quote(n)}" for n in names if n not in (*_KEY_COLUMNS, "first_seen")
+    )
+    # Only names from the model's metadata enter the text; every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(Device._meta.db_table)} ({', '.join(map(quote, names))}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(names))}) "
+        f"ON CONFLICT ({', '.join(map(quote, _KEY_COLUMNS))}) DO UPDATE SET {updates} "
+        "RETURNING *"
+    )
+    device = next(iter(Device.objects.raw(sql, params)))
+    device.app = app
+    return device
+
+
+def _release_moved_address(app: MobileApp, device: Device, now: datetime) -> None:
+    """Take a push token or channel away from any other install of the app that still holds it."""
+    address = (
+        {"push_token": device.push_token}
+        if device.push_token
+        else {"channel_uri": device.channel_uri}
+    )
+    Device.objects.filter(app=app, **address).exclude(pk=device.pk).update(
+        push_token=None, channel_uri=None, status=DeviceStatus.UNREGISTERED, retired_at=now
+    )
+
+
+def _declare_custom_property_types(app: MobileApp, values: dict[str, object]) -> None:
+    """Declare the type of each custom property the app has not seen before."""
+    if not set(values) - set(app.custom_property_types):
+        return
+    locked = MobileApp.objects.select_for_update().only("custom_property_types").get(pk=app.pk)
+    types = dict(locked.custom_property_types)
+    for name, value in values.items():
+        types.setdefault(name, infer_type(value))
+    MobileApp.objects.filter(pk=app.pk).update(custom_property_types=types)
+    app.custom_property_types = types
+
+
+def current_registration(device: Device) -> dict[str, object]:
+    """Return a device's registration in the shape PUT takes, for PATCH to change."""
+    shown = DeviceSerializer(device).data
+    keys = (
+        "platform",
+        "push_token",
+        "channel_uri",
+        "user_id",
+        "locale",
+        "time_zone",
+        "properties",
+        "custom_properties",
+        "push_enabled",
+        "categories",
+    )
+    registration = {key: shown[key] for key in keys}
+    return {key: value for key, value in registration.items() if value is not None}
+
+
+def merge_patch(current: dict, patch: dict) -> dict:
+    """Apply a PATCH body: properties and custom properties merge by name, the rest replaces."""
+    merged = {**current, **patch}
+    for key in ("properties", "custom_properties"):
+        if isinstance(patch.get(key), dict) and isinstance(current.get(key), dict):
+            merged[key] = {**current[key], **patch[key]}
+    return merged
+
+
+def d365_registration(
+    app: MobileApp, platform: str, address: dict, user_id: str
+) -> tuple[uuid.UUID, dict]:
+    """Return the install id and registration for D365's door.
+
+    An install that already holds the address keeps its id; a new one gets a stable id.
+    """
+    existing = Device.objects.filter(app=app, **address).order_by("-last_seen").first()
+    if existing is None:
+        seed = f"{app.application_id}/{platform}/{next(iter(address.values()))}"
+        return uuid.uuid5(D365_NAMESPACE, seed), {
+            "platform": platform,
+            **address,
+            "user_id": user_id,
+        }
+    registration = {
+        **current_registration(existing),
+        "platform": platform,
+        **address,
+        "user_id": user_id,
+    }
+    return existing.install_id, registration
+
+
+def set_device_user(device: Device, user_id: str | None) -> Device:
+    """Map a device to a user id, or clear the mapping with None."""
+    device.user_id = user_id
+    device.last_seen = timezone.now()
+    device.save(update_fields=["user_id", "last_seen"])
+    return device
+
+
+def unregister_device(device: Device) -> None:
+    """Mark a device unregistered by its app; the row stays for metrics."""
+    if device.status == DeviceStatus.UNREGISTERED:
+        return
+    device.status = DeviceStatus.UNREGISTERED
+    device.retired_at = timezone.now()
+    device.save(update_fields=["status", "retired_at"])
+
+
+def prune_devices(days: int) -> int:
+    """Delete devices retired more than `days` days ago; return how many."""
+    cutoff = timezone.now() - timedelta(days=days)
+    retired = Device.objects.exclude(status=DeviceStatus.ACTIVE).filter(retired_at__lt=cutoff)
+    _, deleted = retired.delete()
+    return deleted.get(Device._meta.label, 0)

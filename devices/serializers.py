@@ -1,0 +1,292 @@
+"""The device-registration API's bodies: strict about types, names and unknown fields."""
+
+from __future__ import annotations
+
+import math
+import re
+import zoneinfo
+from datetime import UTC, datetime
+from functools import cache
+
+from django.conf import settings
+from rest_framework import serializers
+
+from devices import addresses
+from devices.models import Device, DeviceStatus, Platform
+
+LOCALE_RE = re.compile(r"^([A-Za-z]{2,3})(-[A-Za-z]{4})?(-(?:[A-Za-z]{2}|\d{3}))?$")
+COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
+SCREEN_SIZE_RE = re.compile(r"^\d{1,5}x\d{1,5}$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+PROPERTY_TYPES = ("string", "number", "boolean", "datetime")
+MAX_CUSTOM_PROPERTIES = 60
+MAX_STRING_PROPERTY = 256
+MAX_CATEGORIES = 50
+
+
+class StrictSerializer(serializers.Serializer):
+    """A serializer that refuses fields it does not know, by name."""
+
+    def to_internal_value(self, data: object) -> dict:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {unknown[0]: ["Unknown field."]}, code="unknown_field"
+                )
+        return super().to_internal_value(data)
+
+
+class TextField(serializers.CharField):
+    """A string field that takes only JSON strings, never numbers or booleans turned to text."""
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data: object) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    def to_internal_value(self, data: object) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@cache
+def known_time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def normalize_locale(value: str) -> str:
+    """Return a BCP 47 tag in its usual case (en-US, zh-Hant-TW), or refuse it."""
+    match = LOCALE_RE.match(value)
+    if not match:
+        raise serializers.ValidationError(
+            "Must be a BCP 47 language tag such as en-US.", code="invalid_locale"
+        )
+    language, script, region = match.group(1), match.group(2) or "", match.group(3) or ""
+    return language.lower() + script.title() + region.upper()
+
+
+class DevicePropertiesSerializer(StrictSerializer):
+    """The built-in device properties, under App Center's names."""
+
+    appVersion = TextField(max_length=64, required=False, allow_blank=True)
+    carrierCountry = TextField(max_length=2, required=False, allow_blank=True)
+    deviceOsVersion = TextField(max_length=64, required=False, allow_blank=True)
+    osApiLevel = StrictIntegerField(min_value=0, max_value=10_000, required=False, allow_null=True)
+    model = TextField(max_length=100, required=False, allow_blank=True)
+    oemName = TextField(max_length=100, required=False, allow_blank=True)
+    screenSize = TextField(max_length=20, required=False, allow_blank=True)
+
+    def validate_carrierCountry(self, value: str) -> str:
+        if value and not COUNTRY_RE.match(value):
+            raise serializers.ValidationError(
+                "Must be an ISO 3166 two-letter country code such as US."
+            )
+        return value.upper()
+
+    def validate_screenSize(self, value: str) -> str:
+        if value and not SCREEN_SIZE_RE.match(value):
+            raise serializers.ValidationError("Must be WIDTHxHEIGHT in pixels, such as 1170x2532.")
+        return value
+
+
+class DeviceRegistrationSerializer(StrictSerializer):
+    """A device's whole registration, as PUT sends it."""
+
+    platform = serializers.ChoiceField(choices=Platform.choices)
+    push_token = TextField(required=False, allow_null=True, max_length=1024)
+    channel_uri = TextField(required=False, allow_null=True, max_length=addresses.MAX_CHANNEL_URI)
+    user_id = TextField(required=False, allow_null=True, max_length=256)
+    locale = TextField(required=False, allow_blank=True, max_length=35)
+    time_zone = TextField(required=False, allow_blank=True, max_length=64)
+    properties = DevicePropertiesSerializer(required=False)
+    custom_properties = serializers.DictField(required=False)
+    push_enabled = StrictBooleanField(required=False)
+    categories = serializers.ListField(
+        child=TextField(max_length=64), required=False, max_length=MAX_CATEGORIES
+    )
+
+    def validate_locale(self, value: str) -> str:
+        return normalize_locale(value) if value else ""
+
+    def validate_time_zone(self, value: str) -> str:
+        if value and value not in known_time_zones():
+            raise serializers.ValidationError("Must be an IANA time zone such as Europe/Paris.")
+        return value
+
+    def validate_user_id(self, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise serializers.ValidationError("Must not be blank; send null to clear it.")
+        return value
+
+    def validate_categories(self, value: list[str]) -> list[str]:
+        for category in value:
+            if not NAME_RE.match(category):
+                raise serializers.ValidationError(
+                    f"Category {category!r} must be 1 to 64 letters, digits, '_', '.' or '-'."
+                )
+        return sorted(set(value))
+
+    def validate_custom_properties(self, value: dict) -> dict:
+        types = self.context["app"].custom_property_types
+        return {
+            name: check_custom_property(name, raw, types.get(name)) for name, raw in value.items()
+        }
+
+    def validate(self, data: dict) -> dict:
+        platform = data["platform"]
+        if platform == Platform.WINDOWS:
+            _require(
+                data, "channel_uri", "push_token", "Windows devices register a WNS channel_uri"
+            )
+            data["channel_uri"] = _address(
+                "channel_uri", addresses.check_channel_uri, data["channel_uri"], settings.WNS_HOSTS
+            )
+        else:
+            _require(
+                data,
+                "push_token",
+                "channel_uri",
+                f"{Platform(platform).label} devices register a push_token",
+            )
+            check = (
+                addresses.check_apns_token
+                if platform == Platform.IOS
+                else addresses.check_fcm_token
+            )
+            data["push_token"] = _address("push_token", check, data["push_token"])
+        if len(data.get("custom_properties", {})) > MAX_CUSTOM_PROPERTIES:
+            raise serializers.ValidationError(
+                {"custom_properties": [f"At most {MAX_CUSTOM_PROPERTIES} custom properties."]}
+            )
+        return data
+
+
+def _require(data: dict, needed: str, refused: str, rule: str) -> None:
+    if not data.get(needed):
+        raise serializers.ValidationError({needed: [f"Required: {rule}."]}, code="required")
+    if data.get(refused):
+        raise serializers.ValidationError({refused: [f"Not allowed: {rule}."]}, code="not_allowed")
+
+
+def _address(field: str, check: object, *args: object) -> str:
+    try:
+        return check(*args)
+    except addresses.AddressError as error:
+        raise serializers.ValidationError(
+            {field: [f"The {field} {error}."]}, code="invalid"
+        ) from None
+
+
+def check_custom_property(name: str, value: object, declared: str | None) -> object:
+    """Return a custom property's value if its name and type are right; null removes it."""
+    if not NAME_RE.match(name):
+        raise serializers.ValidationError(
+            {name: "A custom property's name is 1 to 64 letters, digits, '_', '.' or '-'."}
+        )
+    if value is None:
+        return None
+    kind = declared or infer_type(value)
+    if kind is None:
+        raise serializers.ValidationError({name: "Must be a string, number or boolean."})
+    return _typed(name, value, kind)
+
+
+def infer_type(value: object) -> str | None:
+    """Name the type a first value declares: string, number or boolean."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return None
+
+
+def _typed(name: str, value: object, kind: str) -> object:
+    if kind == "boolean" and isinstance(value, bool):
+        return value
+    if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+        if math.isfinite(value):
+            return value
+    if kind == "string" and isinstance(value, str) and len(value) <= MAX_STRING_PROPERTY:
+        return value
+    if kind == "datetime" and isinstance(value, str):
+        normalized = normalize_datetime(value)
+        if normalized:
+            return normalized
+    rule = {
+        "string": f"a string of at most {MAX_STRING_PROPERTY} characters",
+        "number": "a finite number",
+        "boolean": "true or false",
+        "datetime": "an ISO 8601 date and time such as 2026-01-31T09:00:00Z",
+    }[kind]
+    raise serializers.ValidationError({name: f"Must be {rule}: the app declares it {kind}."})
+
+
+def normalize_datetime(value: str) -> str | None:
+    """Return an ISO 8601 date-time in UTC as YYYY-MM-DDTHH:MM:SSZ, or None if it is not one."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class DevicePropertiesReadSerializer(serializers.Serializer):
+    appVersion = serializers.CharField(source="app_version")
+    carrierCountry = serializers.CharField(source="carrier_country")
+    deviceOsVersion = serializers.CharField(source="device_os_version")
+    osApiLevel = serializers.IntegerField(source="os_api_level", allow_null=True)
+    model = serializers.CharField(source="device_model")
+    oemName = serializers.CharField(source="oem_name")
+    screenSize = serializers.CharField(source="screen_size")
+
+
+class DeviceSerializer(serializers.ModelSerializer):
+    """A device as the API shows it."""
+
+    properties = DevicePropertiesReadSerializer(source="*")
+    categories = serializers.ListField(child=serializers.CharField())
+    custom_properties = serializers.DictField()
+    status = serializers.ChoiceField(choices=DeviceStatus.choices)
+
+    class Meta:
+        model = Device
+        fields = [
+            "install_id",
+            "platform",
+            "push_token",
+            "channel_uri",
+            "channel_expires_at",
+            "user_id",
+            "locale",
+            "time_zone",
+            "properties",
+            "custom_properties",
+            "push_enabled",
+            "categories",
+            "status",
+            "first_seen",
+            "last_seen",
+        ]
+
+
+class DeviceUserSerializer(StrictSerializer):
+    """The body of PUT …/devices/{install_id}/user: a user id, or null to clear it."""
+
+    user_id = TextField(allow_null=True, max_length=256)
