@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 
 from devices import forms, services
 from devices.models import (
     ApiToken,
     ApnsCredential,
+    Device,
     FcmCredential,
     MobileApp,
     Organization,
@@ -200,3 +205,94 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         count = services.revoke_api_tokens(queryset)
         self.message_user(request, f"Revoked {count} API token(s).", messages.SUCCESS)
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    """Devices arrive through the API; the dashboard reads them."""
+
+    list_display = [
+        "install_id",
+        "app",
+        "platform",
+        "user_id",
+        "status",
+        "locale",
+        "carrier_country",
+        "app_version",
+        "last_seen",
+    ]
+    list_filter = [
+        "app",
+        "platform",
+        "status",
+        ("locale", admin.AllValuesFieldListFilter),
+        ("carrier_country", admin.AllValuesFieldListFilter),
+        ("app_version", admin.AllValuesFieldListFilter),
+    ]
+    search_fields = ["user_id"]
+    search_help_text = "An install id, or a user id (exact)."
+    list_select_related = ["app__organization"]
+    show_full_result_count = False
+    ordering = ["-last_seen"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "app",
+                    "install_id",
+                    "platform",
+                    "status",
+                    "retired_at",
+                    "first_seen",
+                    "last_seen",
+                ]
+            },
+        ),
+        ("Address", {"fields": ["push_token", "channel_uri", "channel_expires_at"]}),
+        ("Person", {"fields": ["user_id", "locale", "time_zone", "push_enabled", "categories"]}),
+        (
+            "Properties",
+            {
+                "fields": [
+                    "app_version",
+                    "carrier_country",
+                    "device_os_version",
+                    "os_api_level",
+                    "device_model",
+                    "oem_name",
+                    "screen_size",
+                    "custom_property_list",
+                ]
+            },
+        ),
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Device | None = None) -> list[str]:
+        return [f for _, options in self.fieldsets for f in options["fields"]]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Device | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Device | None = None) -> bool:
+        return False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Device], search_term: str
+    ):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            return queryset.filter(install_id=uuid.UUID(term)), False
+        except ValueError:
+            return queryset.filter(user_id=term), False
+
+    @admin.display(description="Custom properties")
+    def custom_property_list(self, device: Device) -> str:
+        items = sorted(device.custom_properties.items())
+        return format_html_join(mark_safe("<br>"), "{}: {}", items)  # noqa: S308 if items else "-"
