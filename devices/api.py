@@ -22,6 +22,7 @@ from devices.serializers import (
     DeviceUserSerializer,
     StrictSerializer,
     TextField,
+    device_json,
     normalize_locale,
 )
 
@@ -115,14 +116,14 @@ def validated_registration(app: MobileApp, body: object) -> dict:
 
 def registered(device: Device, created: bool) -> Response:
     code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return Response(DeviceSerializer(device).data, status=code)
+    return Response(device_json(device), status=code)
 
 
 class DeviceView(APIView):
     @extend_schema(summary="Read a device", responses=DeviceSerializer)
     def get(self, request: Request, app_id: str, install_id: str) -> Response:
         device = find_device(app_of(request, app_id), install_id)
-        return Response(DeviceSerializer(device).data)
+        return Response(device_json(device))
 
     @extend_schema(
         summary="Register a device (create or replace)",
@@ -163,7 +164,7 @@ class DeviceView(APIView):
         device, _ = registration.register_device(
             app, device.install_id, validated_registration(app, merged)
         )
-        return Response(DeviceSerializer(device).data)
+        return Response(device_json(device))
 
     @extend_schema(summary="Unregister a device (kept for metrics)", responses={204: None})
     def delete(self, request: Request, app_id: str, install_id: str) -> Response:
@@ -183,7 +184,7 @@ class DeviceUserView(APIView):
         body = DeviceUserSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         device = registration.set_device_user(device, body.validated_data["user_id"])
-        return Response(DeviceSerializer(device).data)
+        return Response(device_json(device))
 
 
 class DeviceCursor(CursorPagination):
@@ -243,7 +244,7 @@ class DeviceListView(APIView):
         devices = self.filtered(app, filters.validated_data)
         paginator = DeviceCursor()
         page = paginator.paginate_queryset(devices, request, view=self)
-        return paginator.get_paginated_response(DeviceSerializer(page, many=True).data)
+        return paginator.get_paginated_response([device_json(d) for d in page])
 
     @staticmethod
     def filtered(app: MobileApp, values: dict) -> QuerySet[Device]:

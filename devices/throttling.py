@@ -30,13 +30,7 @@ class ApiTokenRateThrottle(BaseThrottle):
         now = time.time()
         window_index = int(now // self.window)
         key = f"throttle:token:{request.auth.pk}:{window_index}"
-        cache = caches[settings.API_RATE_CACHE]
-        cache.add(key, 0, timeout=self.window + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # the key expired between add and incr
-            cache.add(key, 1, timeout=self.window + 1)
-            count = 1
+        count = _count(caches[settings.API_RATE_CACHE], key, self.window + 1)
         if count <= self.limit:
             return True
         self.wait_seconds = (window_index + 1) * self.window - now
@@ -44,3 +38,13 @@ class ApiTokenRateThrottle(BaseThrottle):
 
     def wait(self) -> float | None:
         return math.ceil(self.wait_seconds) if self.wait_seconds is not None else None
+
+
+def _count(cache: object, key: str, timeout: int) -> int:
+    """Increment a window's counter: one round trip, but for a window's first request."""
+    try:
+        return cache.incr(key)
+    except ValueError:  # no counter yet in this window
+        if cache.add(key, 1, timeout=timeout):
+            return 1
+        return cache.incr(key)  # another process started it first

@@ -57,6 +57,16 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return JsonResponse(body, status=status.HTTP_404_NOT_FOUND)
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Answer a request Django refused before any view (a bad Host header, say)."""
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    body = error_body(
+        "bad_request", "The request is malformed or names a host this server does not serve."
+    )
+    return JsonResponse(body, status=status.HTTP_400_BAD_REQUEST)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """Answer an unexpected failure: JSON under /api/, Django's page elsewhere."""
     if not _is_api(request):

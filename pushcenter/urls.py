@@ -20,5 +20,6 @@ urlpatterns = [
     path("", admin.site.urls),
 ]
 
+handler400 = "pushcenter.api_errors.bad_request"
 handler404 = "pushcenter.api_errors.not_found"
 handler500 = "pushcenter.api_errors.server_error"
