@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install demo test e2e lint bench serve clean
+.PHONY: install demo test e2e lint bench clean
 
 $(VENV)/installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: install
 
 e2e: install
 	@$(call pytest,tests/e2e)
+
+# Benchmarks need PostgreSQL (DATABASE_URL, default the local server) and wrk from Debian.
+bench: install
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+	$(PY) bench/registration.py
 
 lint: install
 	$(VENV)/bin/ruff check .
