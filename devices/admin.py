@@ -7,7 +7,9 @@ import uuid
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
@@ -105,21 +107,24 @@ class MobileAppAdmin(admin.ModelAdmin):
     list_display = ["display_name", "owner_and_name", "platform_list", "application_id"]
     list_filter = ["organization"]
     search_fields = ["name", "display_name", "organization__name"]
-    readonly_fields = ["application_id", "organization_id"]
+    readonly_fields = ["organization_id", "application_id_shown"]
     filter_horizontal = ["developers"]
     inlines = [ApnsCredentialInline, FcmCredentialInline, WnsCredentialInline]
     fieldsets = [
         (None, {"fields": ["organization", "name", "display_name", "description"]}),
-        ("API identity", {"fields": ["organization_id", "application_id"]}),
+        ("API identity", {"fields": ["organization_id", "application_id_shown"]}),
         ("Team", {"fields": ["developers"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MobileApp]:
-        return (
+        apps = (
             super()
             .get_queryset(request)
             .select_related("organization", "apns_credential", "fcm_credential", "wns_credential")
         )
+        if request.user.has_perm("devices.view_every_app"):
+            return apps
+        return apps.filter(developers=request.user)
 
     @method_decorator(sensitive_post_parameters())
     def changeform_view(
@@ -137,7 +142,11 @@ class MobileAppAdmin(admin.ModelAdmin):
 
     @admin.display(description="Organization ID")
     def organization_id(self, app: MobileApp) -> str:
-        return str(app.organization.organization_id) if app.pk else "-"
+        return str(app.organization.organization_id) if app.pk else "given when saved"
+
+    @admin.display(description="Application ID")
+    def application_id_shown(self, app: MobileApp) -> str:
+        return str(app.application_id) if app.pk else "given when saved"
 
 
 @admin.register(ApiToken)
@@ -145,7 +154,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     """API tokens: shown once at creation, then only their prefix; revoked, never edited."""
 
     list_display = ["name", "app", "masked", "created_at", "last_used_at", "status"]
-    list_filter = ["app", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        ("app", admin.RelatedOnlyFieldListFilter),
+        ("revoked_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["name", "prefix", "app__name"]
     actions = ["revoke"]
 
@@ -187,16 +199,37 @@ class ApiTokenAdmin(admin.ModelAdmin):
             return
         token, plaintext = services.issue_api_token(obj.app, obj.name, created_by=request.user)
         obj.pk, obj.prefix, obj.created_at = token.pk, token.prefix, token.created_at
-        request.new_api_token = plaintext
+        # Held in the session only until the next page shows it, so a reload mints nothing.
+        request.session[_shown_once_key(token.pk)] = plaintext
 
     def response_add(
         self, request: HttpRequest, obj: ApiToken, post_url_continue=None
     ) -> HttpResponse:
+        return redirect("admin:devices_apitoken_created", obj.pk)
+
+    def get_urls(self) -> list:
+        created = self.admin_site.admin_view(self.created_view)
+        return [
+            path("<int:pk>/created/", created, name="devices_apitoken_created"),
+            *super().get_urls(),
+        ]
+
+    def created_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Show a new token's text once; afterwards the page only says it was shown."""
+        token = get_object_or_404(self.get_queryset(request), pk=pk)
+        plaintext = request.session.pop(_shown_once_key(pk), None)
+        if plaintext is None:
+            self.message_user(
+                request,
+                f"The token {token} was shown once already; create a new one if it was not copied.",
+                messages.WARNING,
+            )
+            return redirect("admin:devices_apitoken_changelist")
         context = {
             **self.admin_site.each_context(request),
             "title": "API token created",
-            "token": obj,
-            "plaintext": request.new_api_token,
+            "token": token,
+            "plaintext": plaintext,
             "opts": self.opts,
         }
         return TemplateResponse(request, "admin/devices/apitoken/created.html", context)
@@ -205,6 +238,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         count = services.revoke_api_tokens(queryset)
         self.message_user(request, f"Revoked {count} API token(s).", messages.SUCCESS)
+
+
+def _shown_once_key(pk: int) -> str:
+    return f"new-api-token-{pk}"
 
 
 @admin.register(Device)

@@ -77,6 +77,7 @@ class MobileApp(models.Model):
     class Meta:
         ordering = ["organization__name", "name"]
         verbose_name = "mobile app"
+        permissions = [("view_every_app", "Can see every app, not only those one develops")]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "name"], name="unique_app_name_per_owner"

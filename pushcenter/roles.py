@@ -22,7 +22,7 @@ def _crud(*models: str) -> list[str]:
 ROLES: dict[str, dict[str, list[str]]] = {
     # Segments, notifications and metrics; apps only to read; never credentials or tokens.
     MARKETER: {
-        "devices": ["view_organization", "view_mobileapp", "view_device"],
+        "devices": ["view_organization", "view_mobileapp", "view_every_app", "view_device"],
     },
     # Organizations, apps, their credentials, every app's API tokens, and users.
     APP_ADMINISTRATOR: {
@@ -32,6 +32,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
             "change_apitoken",
             "view_apitoken",
             "manage_all_api_tokens",
+            "view_every_app",
             "view_device",
         ],
         "auth": [*_crud("user"), "view_group"],

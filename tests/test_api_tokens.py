@@ -119,13 +119,24 @@ def test_the_command_names_a_bad_app(retail, argument, message):
 def test_the_dashboard_shows_a_new_token_once(alice, retail):
     client = logged_in(alice)
     response = client.post("/devices/apitoken/add/", {"app": retail.pk, "name": "iOS app"})
-    assert response.status_code == 200
-    plaintext = response.context["plaintext"]
-    assert plaintext in response.content.decode()
+    assert response.status_code == 302
+    shown = client.get(response["Location"])
+    plaintext = shown.context["plaintext"]
+    assert plaintext in shown.content.decode()
     token = authenticate_token(plaintext)
     assert (token.name, token.app, token.created_by) == ("iOS app", retail, alice)
     page = client.get(f"/devices/apitoken/{token.pk}/change/").content.decode()
     assert plaintext not in page and f"{token.prefix}…" in page
+
+
+def test_reloading_the_created_page_neither_shows_nor_mints_a_token(alice, retail):
+    client = logged_in(alice)
+    response = client.post("/devices/apitoken/add/", {"app": retail.pk, "name": "iOS app"})
+    plaintext = client.get(response["Location"]).context["plaintext"]
+    again = client.get(response["Location"], follow=True)
+    assert plaintext not in again.content.decode()
+    assert "shown once already" in again.content.decode()
+    assert ApiToken.objects.count() == 1
 
 
 def test_revoking_in_the_dashboard_stops_the_token(alice, retail, retail_token):

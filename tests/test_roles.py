@@ -89,6 +89,26 @@ def test_a_developer_cannot_revoke_another_apps_token_by_post(carol, news):
     assert theirs.is_active
 
 
+def test_a_developer_sees_only_their_apps(carol, retail, news):
+    client = logged_in(carol)
+    listing = client.get("/devices/mobileapp/").content.decode()
+    assert "contoso/retail" in listing and "contoso/news" not in listing
+    assert client.get(f"/devices/mobileapp/{news.pk}/change/").status_code == 302
+    issue_api_token(retail, "Retail backend")
+    tokens = client.get("/devices/apitoken/").content.decode()
+    assert "contoso/news" not in tokens
+
+
+def test_a_marketer_sees_every_app(bob, retail, news):
+    listing = logged_in(bob).get("/devices/mobileapp/").content.decode()
+    assert "contoso/retail" in listing and "contoso/news" in listing
+
+
+def test_the_add_page_promises_ids_rather_than_inventing_them(alice, organization):
+    page = logged_in(alice).get("/devices/mobileapp/add/").content.decode()
+    assert page.count("given when saved") == 2
+
+
 def test_a_developer_cannot_reach_credentials(carol, retail):
     html = logged_in(carol).get(f"/devices/mobileapp/{retail.pk}/change/").content.decode()
     assert "apns_credential-TOTAL_FORMS" not in html
