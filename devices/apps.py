@@ -6,4 +6,4 @@ class DevicesConfig(AppConfig):
     verbose_name = "Apps and devices"
 
     def ready(self) -> None:
-        from devices import schema  # noqa: F401  (registers the OpenAPI token scheme)
+        from devices import schema, signals  # noqa: F401  (they register themselves)

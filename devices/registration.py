@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
+from rest_framework import serializers
 
 from devices.models import Device, DeviceStatus, MobileApp
-from devices.serializers import DeviceSerializer, infer_type
+from devices.serializers import DeviceSerializer, check_custom_property, infer_type
+from devices.services import forget_cached_tokens
 from devices.versions import version_key
 
 CHANNEL_LIFETIME = timedelta(days=30)
@@ -135,9 +137,20 @@ def _declare_custom_property_types(app: MobileApp, values: dict[str, object]) ->
         locked = MobileApp.objects.select_for_update().only("custom_property_types").get(pk=app.pk)
         types = dict(locked.custom_property_types)
         for name, value in values.items():
+            if name in types and name not in app.custom_property_types:
+                _check_declared_meanwhile(name, value, types[name])
             types.setdefault(name, infer_type(value))
         MobileApp.objects.filter(pk=app.pk).update(custom_property_types=types)
     app.custom_property_types = types
+    forget_cached_tokens([app.pk])
+
+
+def _check_declared_meanwhile(name: str, value: object, declared: str) -> None:
+    """Refuse a value whose property another request declared with another type meanwhile."""
+    try:
+        check_custom_property(name, value, declared)
+    except serializers.ValidationError as error:
+        raise serializers.ValidationError({"custom_properties": error.detail}) from None
 
 
 def current_registration(device: Device) -> dict[str, object]:

@@ -6,7 +6,12 @@ them through the WSGI application, with a real token and the app's real ids in t
 
 from __future__ import annotations
 
+import uuid
+
+import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.test import APIClient
 from schemathesis.checks import load_all_checks
@@ -17,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from devices.registration import register_device
 from pushcenter.wsgi import application
 
 load_all_checks()
@@ -30,6 +36,19 @@ CHECKS = [
 
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """Keep Django from closing the test's database connection after each WSGI request.
+
+    Django's own test client does the same; schemathesis calls the WSGI application directly.
+    """
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
 
 
 @schema.parametrize()
@@ -47,12 +66,9 @@ def test_generated_requests_get_documented_answers(case, retail, retail_token):
 
 
 def registered_install(app, token: str) -> str:
-    install = "00000000-0000-4000-8000-00000000a001"
-    body = {"platform": "ios", "push_token": "c" * 64}
-    client = APIClient()
-    client.credentials(HTTP_X_API_TOKEN=token)
-    client.put(f"/api/v1/apps/{app.application_id}/devices/{install}", body, format="json")
-    return install
+    install = uuid.UUID("00000000-0000-4000-8000-00000000a001")
+    register_device(app, install, {"platform": "ios", "push_token": "c" * 64})
+    return str(install)
 
 
 def test_the_schema_and_docs_are_served_without_a_token(db):

@@ -147,3 +147,19 @@ def test_revoking_in_the_dashboard_stops_the_token(alice, retail, retail_token):
     assert response.status_code == 302
     assert authenticate_token(retail_token) is None
     assert api(retail_token).get(app_url(retail)).status_code == 401
+
+
+def test_a_revoked_token_stops_at_once_even_when_cached(alice, retail, retail_token):
+    assert api(retail_token).get(app_url(retail)).status_code == 200
+    token = ApiToken.objects.get()
+    logged_in(alice).post(
+        "/devices/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}
+    )
+    assert api(retail_token).get(app_url(retail)).status_code == 401
+
+
+def test_changing_an_app_refreshes_its_cached_tokens(retail, retail_token):
+    assert api(retail_token).get(app_url(retail)).json()["display_name"] == "Retail"
+    retail.display_name = "Retail, renamed"
+    retail.save()
+    assert api(retail_token).get(app_url(retail)).json()["display_name"] == "Retail, renamed"

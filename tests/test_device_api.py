@@ -322,3 +322,12 @@ def test_the_d365_door_without_a_token_is_401(retail):
         d365_url(retail), {"ApnsDeviceContract": {"ApnsToken": APNS_TOKEN}}, format="json"
     )
     assert response.status_code == 401
+
+
+def test_a_type_declared_meanwhile_elsewhere_is_still_enforced(retail, retail_token):
+    api(retail_token).get(f"/api/v1/apps/{retail.application_id}")  # the token's app is cached
+    MobileApp.objects.filter(pk=retail.pk).update(custom_property_types={"dog-lover": "boolean"})
+    response = put(retail_token, retail, {**SEED_BODY, "custom_properties": {"dog-lover": "yes"}})
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "custom_properties.dog-lover"
+    assert not Device.objects.exists()
