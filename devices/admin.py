@@ -109,10 +109,12 @@ class MobileAppAdmin(admin.ModelAdmin):
     search_fields = ["name", "display_name", "organization__name"]
     readonly_fields = ["organization_id", "application_id_shown"]
     filter_horizontal = ["developers"]
+    form = forms.MobileAppForm
     inlines = [ApnsCredentialInline, FcmCredentialInline, WnsCredentialInline]
     fieldsets = [
         (None, {"fields": ["organization", "name", "display_name", "description"]}),
         ("API identity", {"fields": ["organization_id", "application_id_shown"]}),
+        ("Custom properties", {"fields": ["custom_property_types"]}),
         ("Team", {"fields": ["developers"]}),
     ]
 

@@ -9,7 +9,41 @@ from django.core.exceptions import ValidationError
 from django.views.decorators.debug import sensitive_variables
 
 from devices import credentials
-from devices.models import ApnsCredential, FcmCredential, ProviderCredential, WnsCredential
+from devices.models import (
+    ApnsCredential,
+    FcmCredential,
+    MobileApp,
+    ProviderCredential,
+    WnsCredential,
+)
+
+
+class MobileAppForm(forms.ModelForm):
+    """An app's settings; a declared property type, once devices report it, may not change."""
+
+    class Meta:
+        model = MobileApp
+        fields = [
+            "organization",
+            "name",
+            "display_name",
+            "description",
+            "custom_property_types",
+            "developers",
+        ]
+
+    def clean_custom_property_types(self) -> dict:
+        types = self.cleaned_data["custom_property_types"] or {}
+        if not isinstance(types, dict):
+            return types  # the model's validator says what shape it needs
+        before = self.instance.custom_property_types if self.instance.pk else {}
+        for name, kind in types.items():
+            if name in before and before[name] != kind:
+                raise ValidationError(
+                    f"{name!r} is declared {before[name]}; devices report it so, and segments "
+                    "compare it so. Declare a new property instead of changing its type."
+                )
+        return types
 
 
 class WriteOnlySecretForm(forms.ModelForm):

@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from devices import encryption
+
+PROPERTY_TYPES = ("string", "number", "boolean", "datetime")
+PROPERTY_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def validate_property_types(value: object) -> None:
+    """Check an app's custom property types: {"name": "string|number|boolean|datetime"}."""
+    if not isinstance(value, dict):
+        raise ValidationError('Write an object such as {"dog-lover": "boolean"}.')
+    for name, kind in value.items():
+        if not PROPERTY_NAME_RE.match(name):
+            raise ValidationError(
+                f"{name!r}: a property name is 1 to 64 letters, digits, '_', '.' or '-'."
+            )
+        if kind not in PROPERTY_TYPES:
+            raise ValidationError(f"{name!r}: the type must be one of {', '.join(PROPERTY_TYPES)}.")
+
 
 # App Center's owner_name and app_name, which appear in API paths.
 url_name_validator = RegexValidator(
@@ -61,6 +80,7 @@ class MobileApp(models.Model):
     custom_property_types = models.JSONField(
         default=dict,
         blank=True,
+        validators=[validate_property_types],
         help_text="Types of the custom properties devices report, such as "
         '{"dog-lover": "boolean"}: string, number, boolean or datetime. '
         "A property seen first is declared by its value's type.",

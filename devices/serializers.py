@@ -12,13 +12,11 @@ from django.conf import settings
 from rest_framework import serializers
 
 from devices import addresses
-from devices.models import Device, DeviceStatus, Platform
+from devices.models import PROPERTY_NAME_RE, Device, DeviceStatus, Platform
 
 LOCALE_RE = re.compile(r"^([A-Za-z]{2,3})(-[A-Za-z]{4})?(-(?:[A-Za-z]{2}|\d{3}))?$")
 COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
 SCREEN_SIZE_RE = re.compile(r"^\d{1,5}x\d{1,5}$")
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-PROPERTY_TYPES = ("string", "number", "boolean", "datetime")
 MAX_CUSTOM_PROPERTIES = 60
 MAX_STRING_PROPERTY = 256
 MAX_CATEGORIES = 50
@@ -133,7 +131,7 @@ class DeviceRegistrationSerializer(StrictSerializer):
 
     def validate_categories(self, value: list[str]) -> list[str]:
         for category in value:
-            if not NAME_RE.match(category):
+            if not PROPERTY_NAME_RE.match(category):
                 raise serializers.ValidationError(
                     f"Category {category!r} must be 1 to 64 letters, digits, '_', '.' or '-'."
                 )
@@ -192,7 +190,7 @@ def _address(field: str, check: object, *args: object) -> str:
 
 def check_custom_property(name: str, value: object, declared: str | None) -> object:
     """Return a custom property's value if its name and type are right; null removes it."""
-    if not NAME_RE.match(name):
+    if not PROPERTY_NAME_RE.match(name):
         raise serializers.ValidationError(
             {name: "A custom property's name is 1 to 64 letters, digits, '_', '.' or '-'."}
         )

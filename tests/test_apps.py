@@ -83,3 +83,46 @@ def test_saving_credentials_logs_no_secret(alice, news, caplog):
     with caplog.at_level(logging.DEBUG):
         client.post(f"/devices/mobileapp/{news.pk}/change/", data)
     assert "never-logged-secret" not in caplog.text
+
+
+def post_app_page(client, app: MobileApp, **changes: str):
+    data = read_form(
+        client.get(f"/devices/mobileapp/{app.pk}/change/").content.decode(), "mobileapp_form"
+    )
+    data.update(changes)
+    return client.post(f"/devices/mobileapp/{app.pk}/change/", data)
+
+
+def test_an_administrator_declares_custom_property_types(alice, retail):
+    response = post_app_page(
+        logged_in(alice), retail, custom_property_types='{"signed-up": "datetime"}'
+    )
+    assert response.status_code == 302
+    retail.refresh_from_db()
+    assert retail.custom_property_types == {"signed-up": "datetime"}
+
+
+@pytest.mark.parametrize(
+    ("types", "message"),
+    [
+        ('["dog-lover"]', "Write an object"),
+        ('{"dog lover": "boolean"}', "a property name is 1 to 64"),
+        ('{"dog-lover": "yes/no"}', "the type must be one of"),
+    ],
+)
+def test_bad_custom_property_types_are_refused(alice, retail, types, message):
+    response = post_app_page(logged_in(alice), retail, custom_property_types=types)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    retail.refresh_from_db()
+    assert retail.custom_property_types == {}
+
+
+def test_a_declared_type_cannot_change(alice, retail):
+    MobileApp.objects.filter(pk=retail.pk).update(custom_property_types={"dog-lover": "boolean"})
+    response = post_app_page(
+        logged_in(alice), retail, custom_property_types='{"dog-lover": "string"}'
+    )
+    assert "is declared boolean" in response.content.decode()
+    retail.refresh_from_db()
+    assert retail.custom_property_types == {"dog-lover": "boolean"}
