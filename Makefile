@@ -31,6 +31,7 @@ e2e: install
 bench: install
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 	$(PY) bench/registration.py
+	$(PY) bench/segment_evaluation.py
 
 lint: install
 	$(VENV)/bin/ruff check .

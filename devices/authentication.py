@@ -67,6 +67,14 @@ class HasAppToken(BasePermission):
         return isinstance(request.auth, ApiToken)
 
 
+def app_named(request: Request, owner_name: str, app_name: str) -> MobileApp:
+    """Return the request's app if the path names it by owner and app name, as App Center does."""
+    app = request.auth.app
+    if (app.organization.name, app.name) != (owner_name, app_name):
+        raise exceptions.NotFound("No such app for this API token.")
+    return app
+
+
 def app_of(request: Request, application_id: object) -> MobileApp:
     """Return the request's app if the path names it; any other app is 'not found'."""
     app = request.auth.app

@@ -17,6 +17,54 @@ from devices import encryption
 
 PROPERTY_TYPES = ("string", "number", "boolean", "datetime")
 PROPERTY_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Names a custom property cannot take: the built-in properties and the audience language's words.
+BUILT_IN_PROPERTY_NAMES = (
+    "appVersion",
+    "carrierCountry",
+    "deviceOsVersion",
+    "osApiLevel",
+    "model",
+    "oemName",
+    "screenSize",
+    "userId",
+    "platform",
+    "locale",
+    "language",
+    "timeZone",
+    "firstSeen",
+    "lastSeen",
+    "pushEnabled",
+    "categories",
+)
+RESERVED_WORDS = (
+    "and",
+    "or",
+    "not",
+    "in",
+    "exists",
+    "true",
+    "false",
+    "null",
+    "now",
+    "eq",
+    "ne",
+    "lt",
+    "gt",
+    "le",
+    "ge",
+    "startswith",
+    "endswith",
+    "contains",
+)
+
+
+def property_name_problem(name: str) -> str | None:
+    """Say why a custom property cannot have this name, or None when it can."""
+    if not PROPERTY_NAME_RE.match(name) or name.isdigit():
+        return "a property name is 1 to 64 letters, digits, '_', '.' or '-', not only digits"
+    if name in BUILT_IN_PROPERTY_NAMES or name.lower() in RESERVED_WORDS:
+        return "that name is taken by a built-in property or a word of the audience language"
+    return None
 
 
 def validate_property_types(value: object) -> None:
@@ -24,10 +72,9 @@ def validate_property_types(value: object) -> None:
     if not isinstance(value, dict):
         raise ValidationError('Write an object such as {"dog-lover": "boolean"}.')
     for name, kind in value.items():
-        if not PROPERTY_NAME_RE.match(name):
-            raise ValidationError(
-                f"{name!r}: a property name is 1 to 64 letters, digits, '_', '.' or '-'."
-            )
+        problem = property_name_problem(name)
+        if problem:
+            raise ValidationError(f"{name!r}: {problem}.")
         if kind not in PROPERTY_TYPES:
             raise ValidationError(f"{name!r}: the type must be one of {', '.join(PROPERTY_TYPES)}.")
 

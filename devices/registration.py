@@ -15,7 +15,7 @@ from rest_framework import serializers
 
 from devices.models import Device, DeviceStatus, MobileApp
 from devices.serializers import DeviceSerializer, check_custom_property, infer_type
-from devices.services import forget_cached_tokens
+from devices.services import property_types_for_update
 from devices.versions import version_key
 
 CHANNEL_LIFETIME = timedelta(days=30)
@@ -133,16 +133,12 @@ def _declare_custom_property_types(app: MobileApp, values: dict[str, object]) ->
     """Declare the type of each custom property the app has not seen before."""
     if not set(values) - set(app.custom_property_types):
         return
-    with transaction.atomic():
-        locked = MobileApp.objects.select_for_update().only("custom_property_types").get(pk=app.pk)
-        types = dict(locked.custom_property_types)
+    seen_before = dict(app.custom_property_types)
+    with property_types_for_update(app) as types:
         for name, value in values.items():
-            if name in types and name not in app.custom_property_types:
+            if name in types and name not in seen_before:
                 _check_declared_meanwhile(name, value, types[name])
             types.setdefault(name, infer_type(value))
-        MobileApp.objects.filter(pk=app.pk).update(custom_property_types=types)
-    app.custom_property_types = types
-    forget_cached_tokens([app.pk])
 
 
 def _check_declared_meanwhile(name: str, value: object, declared: str) -> None:

@@ -12,7 +12,13 @@ from django.conf import settings
 from rest_framework import serializers
 
 from devices import addresses
-from devices.models import PROPERTY_NAME_RE, Device, DeviceStatus, Platform
+from devices.models import (
+    PROPERTY_NAME_RE,
+    Device,
+    DeviceStatus,
+    Platform,
+    property_name_problem,
+)
 
 LOCALE_RE = re.compile(r"^([A-Za-z]{2,3})(-[A-Za-z]{4})?(-(?:[A-Za-z]{2}|\d{3}))?$")
 COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
@@ -190,10 +196,9 @@ def _address(field: str, check: object, *args: object) -> str:
 
 def check_custom_property(name: str, value: object, declared: str | None) -> object:
     """Return a custom property's value if its name and type are right; null removes it."""
-    if not PROPERTY_NAME_RE.match(name):
-        raise serializers.ValidationError(
-            {name: "A custom property's name is 1 to 64 letters, digits, '_', '.' or '-'."}
-        )
+    problem = property_name_problem(name)
+    if problem:
+        raise serializers.ValidationError({name: f"A custom property's name: {problem}."})
     if value is None:
         return None
     kind = declared or infer_type(value)
@@ -242,7 +247,9 @@ def normalize_datetime(value: str) -> str | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = moment.astimezone(UTC)
+    # Four-digit years always, so that stored values sort as text in time order.
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}Z"
 
 
 class DevicePropertiesReadSerializer(serializers.Serializer):

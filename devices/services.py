@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -108,6 +111,22 @@ def revoke_api_tokens(tokens: QuerySet[ApiToken]) -> int:
     revoked = active.update(revoked_at=timezone.now())
     cache.delete_many([_cache_key(d) for d in digests])
     return revoked
+
+
+@contextmanager
+def property_types_for_update(app: MobileApp) -> Iterator[dict[str, str]]:
+    """Lock an app's declared custom property types for a change, and save what changed.
+
+    Yields the declared types as a dict to change in place; leaving the block stores them, and
+    the app's cached tokens, which carry the old types, are dropped.
+    """
+    with transaction.atomic():
+        locked = MobileApp.objects.select_for_update().only("custom_property_types").get(pk=app.pk)
+        types = dict(locked.custom_property_types)
+        yield types
+        MobileApp.objects.filter(pk=app.pk).update(custom_property_types=types)
+    app.custom_property_types = types
+    forget_cached_tokens([app.pk])
 
 
 def forget_cached_tokens(app_ids: list[int]) -> None:

@@ -23,6 +23,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
     # Segments, notifications and metrics; apps only to read; never credentials or tokens.
     MARKETER: {
         "devices": ["view_organization", "view_mobileapp", "view_every_app", "view_device"],
+        "segments": _crud("segment"),
     },
     # Organizations, apps, their credentials, every app's API tokens, and users.
     APP_ADMINISTRATOR: {
@@ -35,6 +36,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
             "view_every_app",
             "view_device",
         ],
+        "segments": ["view_segment"],
         "auth": [*_crud("user"), "view_group"],
     },
     # The API tokens of the apps they are a developer of.

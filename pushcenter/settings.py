@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "pushcenter.apps.PushCenterConfig",
     "devices.apps.DevicesConfig",
+    "segments.apps.SegmentsConfig",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/", include("devices.api_urls")),
+    path("api/", include("segments.api_urls")),
     # The dashboard owns every other path, so unknown API paths must stop here.
     re_path(r"^api/", api_errors.not_found),
     path("", admin.site.urls),

@@ -126,3 +126,22 @@ def test_a_declared_type_cannot_change(alice, retail):
     assert "is declared boolean" in response.content.decode()
     retail.refresh_from_db()
     assert retail.custom_property_types == {"dog-lover": "boolean"}
+
+
+@pytest.mark.parametrize("name", ["model", "appVersion", "and", "NOT", "exists", "123"])
+def test_a_custom_property_cannot_take_a_reserved_name(alice, retail, name):
+    response = post_app_page(
+        logged_in(alice), retail, custom_property_types=f'{{"{name}": "string"}}'
+    )
+    assert "taken by a built-in property" in response.content.decode() or "not only digits" in (
+        response.content.decode()
+    )
+    retail.refresh_from_db()
+    assert retail.custom_property_types == {}
+
+
+def test_the_reserved_names_cover_every_built_in_property_of_the_language():
+    from devices.models import BUILT_IN_PROPERTY_NAMES
+    from segments.language import BUILT_IN_PROPERTIES
+
+    assert {p.name for p in BUILT_IN_PROPERTIES} == set(BUILT_IN_PROPERTY_NAMES)

@@ -181,3 +181,18 @@ def test_an_fcm_token_has_a_sane_character_set(retail, retail_token):
         put(retail_token, retail, {"platform": "android", "push_token": FCM_TOKEN}).status_code
         == 201
     )
+
+
+def test_a_custom_property_cannot_shadow_a_built_in_one(retail, retail_token):
+    response = put(retail_token, retail, {**SEED_BODY, "custom_properties": {"model": "X"}})
+    assert response.status_code == 400
+    assert "taken by a built-in property" in response.json()["error"]["message"]
+
+
+def test_datetimes_before_the_year_1000_keep_four_digit_years(retail, retail_token):
+    retail.custom_property_types = {"founded": "datetime"}
+    retail.save()
+    body = {**SEED_BODY, "custom_properties": {"founded": "0999-01-01T00:00:00Z"}}
+    assert put(retail_token, retail, body).json()["custom_properties"] == {
+        "founded": "0999-01-01T00:00:00Z"
+    }

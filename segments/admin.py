@@ -1,0 +1,98 @@
+"""The segment page: a definition with its properties beside it, checked and counted as typed."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, JsonResponse
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from devices.models import MobileApp, validate_property_types
+from segments import services
+from segments.forms import SegmentForm
+from segments.language import available_properties
+from segments.models import Segment
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    form = SegmentForm
+    list_display = ["name", "app", "definition", "updated_at"]
+    list_filter = [("app", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "description", "definition"]
+    readonly_fields = ["author", "created_at", "updated_at"]
+    fields = [
+        "app",
+        "name",
+        "description",
+        "definition",
+        "custom_property_types",
+        "author",
+        "created_at",
+        "updated_at",
+    ]
+    change_form_template = "admin/segments/segment/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Segment]:
+        return super().get_queryset(request).select_related("app__organization", "author")
+
+    def save_model(
+        self, request: HttpRequest, obj: Segment, form: SegmentForm, change: bool
+    ) -> None:
+        if not change:
+            obj.author = request.user
+        with transaction.atomic():
+            services.declare_types(obj.app, obj.custom_property_types)
+            super().save_model(request, obj, form, change)
+
+    def get_urls(self) -> list:
+        preview = self.admin_site.admin_view(require_POST(self.preview_view))
+        return [path("preview/", preview, name="segments_segment_preview"), *super().get_urls()]
+
+    def preview_view(self, request: HttpRequest) -> JsonResponse:
+        """Check a definition as it is typed; count and sample its devices when valid."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        app = self._visible_app(request, request.POST.get("app", ""))
+        if app is None:
+            return JsonResponse({"error": {"message": "Choose an app first."}, "properties": []})
+        declared = _declared_types(request.POST.get("custom_property_types", ""))
+        result = services.preview(app, request.POST.get("definition", ""), declared or {})
+        if declared is None:
+            result.error = {
+                "message": "Custom properties must be a JSON object of names and types such as "
+                '{"dog-lover": "boolean"} (types: string, number, boolean, datetime).'
+            }
+        properties = available_properties({**app.custom_property_types, **(declared or {})})
+        return JsonResponse(
+            {
+                "error": result.error,
+                "count": result.count,
+                "sample": result.sample,
+                "properties": [
+                    {"name": p.name, "type": p.type, "description": p.description}
+                    for p in properties
+                ],
+            }
+        )
+
+    def _visible_app(self, request: HttpRequest, app_id: str) -> MobileApp | None:
+        apps = self.admin_site._registry[MobileApp].get_queryset(request)
+        return apps.filter(pk=app_id).first() if app_id.isdigit() else None
+
+
+def _declared_types(raw: str) -> dict[str, str] | None:
+    """Read the form's custom property types; None when they are not a JSON object."""
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+        validate_property_types(value)
+    except (ValueError, ValidationError):
+        return None
+    return value

@@ -1,0 +1,133 @@
+"""App Center's audiences API: segments by name, with the seed's bodies."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from devices.authentication import app_named
+from devices.models import PROPERTY_TYPES
+from devices.serializers import StrictSerializer, TextField
+from segments import services
+from segments.models import Segment, segment_name_validator
+
+
+class AudienceBodySerializer(StrictSerializer):
+    definition = TextField(max_length=4000)
+    description = TextField(required=False, allow_blank=True, max_length=1000)
+    custom_properties = serializers.DictField(
+        child=serializers.ChoiceField(choices=PROPERTY_TYPES), required=False
+    )
+
+
+class AudienceSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    definition = serializers.CharField()
+    custom_properties = serializers.DictField(child=serializers.CharField())
+    estimated_count = serializers.IntegerField()
+    state = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+
+
+class AudienceListSerializer(serializers.Serializer):
+    values = AudienceSerializer(many=True)
+
+
+def audience_json(segment: Segment) -> dict[str, object]:
+    return {
+        "name": segment.name,
+        "description": segment.description,
+        "definition": segment.definition,
+        "custom_properties": segment.custom_property_types,
+        "estimated_count": services.members(segment).count(),
+        "state": "Calculated",
+        "timestamp": serializers.DateTimeField().to_representation(segment.updated_at),
+    }
+
+
+def find_segment(app: object, audience_name: str) -> Segment:
+    segment = Segment.objects.filter(app=app, name=audience_name).select_related("app").first()
+    if segment is None:
+        raise exceptions.NotFound("No audience with this name in this app.")
+    return segment
+
+
+SEED_EXAMPLES = [
+    OpenApiExample(
+        "Country",
+        request_only=True,
+        value={"definition": "carrierCountry eq 'US'", "description": "Users in the United States"},
+    ),
+    OpenApiExample(
+        "Custom properties",
+        request_only=True,
+        value={
+            "definition": "dog-lover eq true and dog-breed eq 'Golden Retriever'",
+            "custom_properties": {"dog-lover": "boolean", "dog-breed": "string"},
+        },
+    ),
+]
+
+
+class AudienceView(APIView):
+    @extend_schema(
+        summary="Read an audience with its estimated count", responses=AudienceSerializer
+    )
+    def get(self, request: Request, owner_name: str, app_name: str, audience_name: str) -> Response:
+        app = app_named(request, owner_name, app_name)
+        return Response(audience_json(find_segment(app, audience_name)))
+
+    @extend_schema(
+        summary="Create or replace an audience",
+        request=AudienceBodySerializer,
+        responses={200: AudienceSerializer, 201: AudienceSerializer},
+        examples=SEED_EXAMPLES,
+    )
+    def put(self, request: Request, owner_name: str, app_name: str, audience_name: str) -> Response:
+        app = app_named(request, owner_name, app_name)
+        body = AudienceBodySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            segment_name_validator(audience_name)
+            segment, created = services.save_segment(
+                app,
+                audience_name,
+                definition=data["definition"],
+                description=data.get("description", ""),
+                declared=data.get("custom_properties", {}),
+            )
+        except ValidationError as error:
+            raise exceptions.ValidationError(_api_field_names(error)) from None
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(audience_json(segment), status=code)
+
+    @extend_schema(summary="Delete an audience", responses={204: None})
+    def delete(
+        self, request: Request, owner_name: str, app_name: str, audience_name: str
+    ) -> Response:
+        find_segment(app_named(request, owner_name, app_name), audience_name).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _api_field_names(error: ValidationError) -> dict[str, list[str]]:
+    """Name fields as the API body does: custom_property_types is custom_properties there."""
+    if not hasattr(error, "message_dict"):
+        return {"audience_name": error.messages}
+    renamed = {"custom_property_types": "custom_properties", "name": "audience_name"}
+    return {renamed.get(k, k): v for k, v in error.message_dict.items()}
+
+
+class AudienceListView(APIView):
+    @extend_schema(
+        summary="List the app's audiences with estimated counts", responses=AudienceListSerializer
+    )
+    def get(self, request: Request, owner_name: str, app_name: str) -> Response:
+        app = app_named(request, owner_name, app_name)
+        segments = Segment.objects.filter(app=app).select_related("app")
+        return Response({"values": [audience_json(s) for s in segments]})

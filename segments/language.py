@@ -1,0 +1,986 @@
+"""The audience language: parse a segment's definition and compile it to one Q over Device.
+
+    carrierCountry eq 'US' and (appVersion ge '2.10' or dog-lover eq true)
+
+Grammar; keywords are case-insensitive, property names are not:
+
+    definition := any END
+    any        := all ("or" all)*
+    all        := unary ("and" unary)*
+    unary      := "not" unary | "(" any ")" | "exists" "(" NAME ")" | NAME test
+    test       := COMPARISON value | ["not"] "in" "(" value ("," value)* ")"
+                | ("startswith" | "endswith" | "contains") value
+    COMPARISON := eq | ne | lt | gt | le | ge | = | != | < | > | <= | >=
+    value      := 'string' | number | true | false | null | date | date-time
+                | now | now(+|-)N(s|m|h|d|w)
+
+A device lacks a property when a built-in string is '' (not reported), a nullable column is
+NULL, or a custom key is absent or holds a value of another JSON type. The logic is two-valued:
+a device that lacks a property matches no comparison on it, `ne` and `not in` included, so
+`not (x eq 'a')` holds for it; `x eq null` means it lacks x. SQL's NULL would break that under
+NOT, so every comparison compiles with an explicit presence condition that is never NULL.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.db import NotSupportedError, connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    DecimalField,
+    F,
+    Func,
+    IntegerField,
+    JSONField,
+    Q,
+    Value,
+    When,
+)
+from django.db.models.expressions import Combinable
+from django.db.models.functions import Coalesce, Collate, Left, Right, StrIndex
+from django.db.models.lookups import (
+    Exact,
+    GreaterThan,
+    GreaterThanOrEqual,
+    In,
+    LessThan,
+    LessThanOrEqual,
+)
+from django.utils import timezone
+
+from devices.models import Device
+from devices.versions import version_key
+from segments.properties import (
+    BUILT_IN_COLUMNS,
+    BUILT_IN_PROPERTIES,
+    CUSTOM_TYPES,
+    PropertyInfo,
+    available_properties,
+    find_property,
+)
+
+__all__ = [
+    "BUILT_IN_PROPERTIES",
+    "DefinitionError",
+    "PropertyInfo",
+    "available_properties",
+    "check_definition",
+    "compile_definition",
+]
+
+MAX_LENGTH = 4000
+MAX_DEPTH = 50
+MAX_LIST_ITEMS = 1000
+# Beyond 15 digits a decimal no longer survives the round trip through a float, and SQLite
+# compares JSON numbers as floats.
+MAX_NUMBER_DIGITS = 15
+
+
+class DefinitionError(ValueError):
+    """A definition that does not parse or type-check: where, what was there, what would do."""
+
+    def __init__(
+        self, definition: str, offset: int, *, expected: str, found: str, message: str = ""
+    ) -> None:
+        self.offset = offset
+        self.line = definition.count("\n", 0, offset) + 1
+        self.column = offset - definition.rfind("\n", 0, offset)
+        self.expected = expected
+        self.found = found
+        self.message = message or f"expected {expected}, found {found}"
+        super().__init__(f"line {self.line}, column {self.column}: {self.message}")
+
+
+def check_definition(definition: str, custom_property_types: dict[str, str]) -> None:
+    """Raise DefinitionError if the definition does not parse or does not type-check."""
+    # Compiling builds a Q without touching the database; it also catches relative times that
+    # leave the calendar, so whatever checks here compiles later.
+    compile_definition(definition, custom_property_types)
+
+
+def compile_definition(
+    definition: str,
+    custom_property_types: dict[str, str],
+    *,
+    now: datetime | None = None,
+    vendor: str | None = None,
+) -> Q:
+    """Return one Q over devices.models.Device (the caller adds app=...).
+
+    `now` anchors relative times (default timezone.now()); `vendor` defaults to
+    django.db.connection.vendor.
+    """
+    tree = _Checker(definition, custom_property_types).check(_Parser(definition).parse())
+    now = now or timezone.now()
+    if timezone.is_naive(now):
+        now = timezone.make_aware(now, UTC)
+    return _Compiler(definition, now, vendor or connection.vendor).compile(tree)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokens
+
+_SPACE = re.compile(r"\s*")
+# Words hold names, keywords, numbers, dates and relative times alike; the parser tells them
+# apart by where they stand.
+_WORD = re.compile(r"-?[A-Za-z0-9_][A-Za-z0-9_.:+-]*")
+_STRING = re.compile(r"'(?:[^']|'')*'")
+_SYMBOL = re.compile(r"<=|>=|!=|[=<>(),]")
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # word, string, symbol, end, or char (one character nothing accepts)
+    text: str
+    offset: int
+
+    def describe(self) -> str:
+        if self.kind == "end":
+            return "end of definition"
+        if self.kind == "string":
+            return f"the string {_shorten(self.text)}"
+        if self.text == "\x00":
+            return "the NUL character"
+        return f"'{_shorten(self.text)}'"
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _tokens(definition: str) -> Iterator[_Token]:
+    """Yield the definition's tokens, then one end token; an unclosed string raises."""
+    offset = _SPACE.match(definition).end()
+    while offset < len(definition):
+        if definition[offset] == "'":
+            match = _STRING.match(definition, offset)
+            if match is None:
+                raise DefinitionError(
+                    definition,
+                    offset,
+                    expected="' to close the string that starts here",
+                    found="end of definition",
+                )
+            kind = "string"
+        else:
+            match = _WORD.match(definition, offset) or _SYMBOL.match(definition, offset)
+            kind = "word" if match and match.re is _WORD else "symbol"
+        if match is None:
+            yield _Token("char", definition[offset], offset)
+            return
+        yield _Token(kind, match.group(), offset)
+        offset = _SPACE.match(definition, match.end()).end()
+    yield _Token("end", "", len(definition))
+
+
+# ---------------------------------------------------------------------------------------------
+# The parsed definition
+
+_ORDERED = ("lt", "gt", "le", "ge")
+
+
+@dataclass(frozen=True)
+class _Literal:
+    kind: str  # string, number, boolean, null, moment, relative
+    value: object  # str, Decimal, bool, None, an aware datetime, a timedelta from now
+    text: str
+    offset: int
+
+    def describe(self) -> str:
+        if self.kind == "string":
+            return f"the string {_shorten(self.text)}"
+        if self.kind == "number":
+            return f"the number {self.text}"
+        if self.kind == "moment":
+            return f"the {'date-time' if 'T' in self.text.upper() else 'date'} {self.text}"
+        return self.text.lower() if self.kind in ("boolean", "null") else self.text
+
+
+@dataclass(frozen=True)
+class _Test:
+    name: str
+    offset: int
+    operator: str  # eq ne lt gt le ge in notin startswith endswith contains
+    operator_text: str
+    operator_offset: int
+    values: tuple[_Literal, ...]
+
+
+@dataclass(frozen=True)
+class _Exists:
+    name: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class _Not:
+    operand: object
+
+
+@dataclass(frozen=True)
+class _All:
+    operands: tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class _Any:
+    operands: tuple[object, ...]
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_OPERATOR_WORDS = {
+    "eq": "eq",
+    "ne": "ne",
+    "lt": "lt",
+    "gt": "gt",
+    "le": "le",
+    "ge": "ge",
+    "=": "eq",
+    "!=": "ne",
+    "<": "lt",
+    ">": "gt",
+    "<=": "le",
+    ">=": "ge",
+    "in": "in",
+    "startswith": "startswith",
+    "endswith": "endswith",
+    "contains": "contains",
+}
+_EXPECTED_TEST = "a property name, not, exists or ("
+_EXPECTED_OPERATOR = (
+    "a comparison operator (eq, ne, lt, gt, le, ge, =, !=, <, >, <=, >=, in, not in, "
+    "startswith, endswith or contains)"
+)
+_EXPECTED_VALUE = (
+    "a value (a 'quoted string', a number, true, false, null, a date such as 2026-01-31, "
+    "a date-time such as 2026-01-31T09:00:00Z, or now-30d)"
+)
+_NUMBER = re.compile(r"-?(\d+)(?:\.(\d+))?")
+_MOMENT = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[Tt]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:[Zz]|[+-]\d{2}:\d{2})?)?"
+)
+_RELATIVE = re.compile(r"(?i:now)(?:([+-])(\d{1,9})([smhdw]))?")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class _Parser:
+    """A recursive-descent parser over the grammar in the module docstring."""
+
+    def __init__(self, definition: str) -> None:
+        self.definition = definition
+        self._tokens = _tokens(definition)
+        self.token = _Token("end", "", 0)
+        self.depth = 0
+
+    def parse(self) -> object:
+        _check_length(self.definition)
+        if "\x00" in self.definition:
+            offset = self.definition.index("\x00")
+            raise self.error(offset, "a character other than NUL", "the NUL character")
+        self.advance()
+        tree = self.any()
+        if self.token.kind != "end":
+            raise self.unexpected("and, or or end of definition")
+        return tree
+
+    def advance(self) -> _Token:
+        current, self.token = self.token, next(self._tokens)
+        return current
+
+    def error(self, offset: int, expected: str, found: str, message: str = "") -> DefinitionError:
+        return DefinitionError(
+            self.definition, offset, expected=expected, found=found, message=message
+        )
+
+    def unexpected(self, expected: str) -> DefinitionError:
+        return self.error(self.token.offset, expected, self.token.describe())
+
+    def at_keyword(self, *keywords: str) -> bool:
+        return self.token.kind == "word" and self.token.text.lower() in keywords
+
+    def at_symbol(self, symbol: str) -> bool:
+        return self.token.kind == "symbol" and self.token.text == symbol
+
+    def expect_symbol(self, symbol: str, expected: str) -> None:
+        if not self.at_symbol(symbol):
+            raise self.unexpected(expected)
+        self.advance()
+
+    @contextmanager
+    def nested(self, start: _Token) -> Iterator[None]:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(
+                start.offset,
+                f"at most {MAX_DEPTH} levels of parentheses and not",
+                f"'{start.text}' at level {self.depth}",
+                f"the definition nests deeper than {MAX_DEPTH} levels of parentheses and not",
+            )
+        yield
+        self.depth -= 1
+
+    def any(self) -> object:
+        operands = [self.all()]
+        while self.at_keyword("or"):
+            self.advance()
+            operands.append(self.all())
+        return operands[0] if len(operands) == 1 else _Any(tuple(operands))
+
+    def all(self) -> object:
+        operands = [self.unary()]
+        while self.at_keyword("and"):
+            self.advance()
+            operands.append(self.unary())
+        return operands[0] if len(operands) == 1 else _All(tuple(operands))
+
+    def unary(self) -> object:
+        if self.at_keyword("not"):
+            start = self.advance()
+            with self.nested(start):
+                return _Not(self.unary())
+        if self.at_symbol("("):
+            start = self.advance()
+            with self.nested(start):
+                tree = self.any()
+            self.expect_symbol(")", "and, or or )")
+            return tree
+        if self.at_keyword("exists"):
+            return self.exists()
+        return self.test()
+
+    def exists(self) -> _Exists:
+        self.advance()
+        self.expect_symbol("(", "( after exists")
+        name = self.name("a property name")
+        self.expect_symbol(")", ") to close exists(")
+        return _Exists(name.text, name.offset)
+
+    def name(self, expected: str) -> _Token:
+        reserved = self.at_keyword("and", "or", "not")
+        if self.token.kind != "word" or reserved or not _NAME.fullmatch(self.token.text):
+            raise self.unexpected(expected)
+        return self.advance()
+
+    def test(self) -> _Test:
+        name = self.name(_EXPECTED_TEST)
+        operator_token = self.token
+        operator = self.operator()
+        if operator in ("in", "notin"):
+            values = self.value_list()
+        else:
+            values = (self.value(),)
+        return _Test(
+            name.text,
+            name.offset,
+            operator,
+            operator_token.text,
+            operator_token.offset,
+            values,
+        )
+
+    def operator(self) -> str:
+        if self.at_keyword("not"):
+            self.advance()
+            if not self.at_keyword("in"):
+                raise self.unexpected("in after not")
+            self.advance()
+            return "notin"
+        word = self.token.text.lower() if self.token.kind in ("word", "symbol") else ""
+        if word not in _OPERATOR_WORDS:
+            raise self.unexpected(_EXPECTED_OPERATOR)
+        self.advance()
+        return _OPERATOR_WORDS[word]
+
+    def value_list(self) -> tuple[_Literal, ...]:
+        self.expect_symbol("(", "( to start the list of values")
+        values = [self.value()]
+        while self.at_symbol(","):
+            comma = self.advance()
+            if len(values) == MAX_LIST_ITEMS:
+                raise self.error(
+                    comma.offset,
+                    f") after at most {MAX_LIST_ITEMS:,} values",
+                    f"value number {MAX_LIST_ITEMS + 1:,}",
+                    f"a list holds at most {MAX_LIST_ITEMS:,} values",
+                )
+            values.append(self.value())
+        self.expect_symbol(")", ", or ) to close the list")
+        return tuple(values)
+
+    def value(self) -> _Literal:
+        token = self.token
+        if token.kind == "string":
+            self.advance()
+            return _Literal("string", token.text[1:-1].replace("''", "'"), token.text, token.offset)
+        literal = self.word_literal(token) if token.kind == "word" else None
+        if literal is None:
+            raise self.unexpected(_EXPECTED_VALUE)
+        self.advance()
+        return literal
+
+    def word_literal(self, token: _Token) -> _Literal | None:
+        text, offset = token.text, token.offset
+        lowered = text.lower()
+        if lowered in ("true", "false"):
+            return _Literal("boolean", lowered == "true", text, offset)
+        if lowered == "null":
+            return _Literal("null", None, text, offset)
+        if _RELATIVE.fullmatch(text):
+            return _Literal("relative", self.relative(token), text, offset)
+        if _NUMBER.fullmatch(text):
+            return _Literal("number", self.number(token), text, offset)
+        if _MOMENT.fullmatch(text):
+            return _Literal("moment", self.moment(token), text, offset)
+        return None
+
+    def relative(self, token: _Token) -> timedelta:
+        sign, amount, unit = _RELATIVE.fullmatch(token.text).groups()
+        if amount is None:
+            return timedelta()
+        try:
+            delta = timedelta(**{_UNITS[unit]: int(amount)})
+        except OverflowError:
+            raise self.out_of_range(token) from None
+        return -delta if sign == "-" else delta
+
+    def number(self, token: _Token) -> Decimal:
+        whole, fraction = _NUMBER.fullmatch(token.text).groups()
+        if len(whole) + len(fraction or "") > MAX_NUMBER_DIGITS:
+            raise self.error(
+                token.offset,
+                f"a number of at most {MAX_NUMBER_DIGITS} digits",
+                f"the number {_shorten(token.text)}",
+            )
+        return Decimal(token.text)
+
+    def moment(self, token: _Token) -> datetime:
+        moment = _parse_moment(token.text)
+        if moment is None:
+            raise self.error(
+                token.offset,
+                "a real date such as 2026-01-31 or date-time such as 2026-01-31T09:00:00Z",
+                f"'{token.text}'",
+            )
+        return moment
+
+    def out_of_range(self, token: _Token) -> DefinitionError:
+        return self.error(
+            token.offset, "a time between the years 1 and 9999", f"'{_shorten(token.text)}'"
+        )
+
+
+def _check_length(definition: str) -> None:
+    if len(definition) > MAX_LENGTH:
+        raise DefinitionError(
+            definition,
+            MAX_LENGTH,
+            expected=f"at most {MAX_LENGTH:,} characters",
+            found=f"{len(definition):,} characters",
+            message=f"a definition has at most {MAX_LENGTH:,} characters; "
+            f"this one has {len(definition):,}",
+        )
+
+
+def _parse_moment(text: str) -> datetime | None:
+    """Return an ISO 8601 date or date-time as an aware UTC datetime, or None if it is not one.
+
+    A date means its midnight; a date-time without an offset is in UTC, as devices report them.
+    """
+    if not _MOMENT.fullmatch(text):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Type checking: the tree with each property resolved and each literal in its property's type
+
+_OPERATORS = {
+    "string": ("eq", "ne", *_ORDERED, "in", "notin", "startswith", "endswith", "contains"),
+    "version": ("eq", "ne", *_ORDERED, "in", "notin"),
+    "number": ("eq", "ne", *_ORDERED),
+    "datetime": ("eq", "ne", *_ORDERED),
+    "boolean": ("eq", "ne"),
+    "list": ("contains",),
+}
+_OPERATOR_NAMES = {"notin": "not in"}
+_WANTED = {
+    "string": "a 'quoted string'",
+    "version": "a quoted version of digits and dots such as '2.1'",
+    "number": "a number such as 34",
+    "boolean": "true or false",
+    "datetime": "a date, a date-time or a relative time such as 2026-01-31, "
+    "2026-01-31T09:00:00Z or now-30d",
+    "list": "a 'quoted string'",
+}
+_TYPE_PHRASES = {"list": "a list of strings"}
+_LITERAL_KINDS = {
+    "string": "string",
+    "version": "string",
+    "list": "string",
+    "number": "number",
+    "boolean": "boolean",
+}
+_VERSION = re.compile(r"\d+(?:\.\d+)*")
+
+
+@dataclass(frozen=True)
+class _Property:
+    name: str
+    type: str
+    custom: bool
+
+
+@dataclass(frozen=True)
+class _Relative:
+    """A time relative to the compile's `now`; the offset reports one that leaves the calendar."""
+
+    delta: timedelta
+    text: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class _Has:
+    property: _Property
+
+
+@dataclass(frozen=True)
+class _Compare:
+    property: _Property
+    operator: str
+    values: tuple[object, ...]  # str, Decimal, bool, datetime or _Relative; version keys
+
+
+class _Checker:
+    """Resolve each property of a parsed definition and check its operators and literals."""
+
+    def __init__(self, definition: str, custom_property_types: dict[str, str]) -> None:
+        self.definition = definition
+        self.custom_property_types = custom_property_types
+
+    def check(self, tree: object) -> object:
+        if isinstance(tree, _All | _Any):
+            return type(tree)(tuple(self.check(operand) for operand in tree.operands))
+        if isinstance(tree, _Not):
+            return _Not(self.check(tree.operand))
+        if isinstance(tree, _Exists):
+            return _Has(self.property(tree.name, tree.offset))
+        return self.test(tree)
+
+    def test(self, test: _Test) -> object:
+        prop = self.property(test.name, test.offset)
+        if test.operator in ("eq", "ne") and test.values[0].kind == "null":
+            # eq null: the device lacks the property; ne null: it has it.
+            return _Not(_Has(prop)) if test.operator == "eq" else _Has(prop)
+        if test.operator not in _OPERATORS[prop.type]:
+            raise self.wrong_operator(prop, test)
+        values = tuple(self.value(prop, literal) for literal in test.values)
+        return _Compare(prop, test.operator, values)
+
+    def property(self, name: str, offset: int) -> _Property:
+        info = find_property(name, self.custom_property_types)
+        if info is None:
+            raise self.unknown(name, offset)
+        if info.type not in (*CUSTOM_TYPES, "version", "list"):
+            raise self.error(
+                offset,
+                f"a property declared {', '.join(CUSTOM_TYPES[:-1])} or {CUSTOM_TYPES[-1]}",
+                f"'{name}' declared {info.type!r}",
+                f"{name} is declared with the unknown type {info.type!r}",
+            )
+        return _Property(name, info.type, name not in BUILT_IN_COLUMNS)
+
+    def value(self, prop: _Property, literal: _Literal) -> object:
+        if prop.type == "datetime":
+            return self.moment(prop, literal)
+        if literal.kind != _LITERAL_KINDS[prop.type]:
+            raise self.wrong_type(prop, literal)
+        if prop.type != "version":
+            return literal.value
+        if not _VERSION.fullmatch(literal.value):
+            raise self.wrong_type(prop, literal)
+        return version_key(literal.value)
+
+    def moment(self, prop: _Property, literal: _Literal) -> datetime | _Relative:
+        if literal.kind == "relative":
+            return _Relative(literal.value, literal.text, literal.offset)
+        if literal.kind == "moment":
+            return literal.value
+        # A quoted ISO date or date-time is accepted where a datetime is expected.
+        moment = _parse_moment(literal.value) if literal.kind == "string" else None
+        if moment is None:
+            raise self.wrong_type(prop, literal)
+        return moment
+
+    def unknown(self, name: str, offset: int) -> DefinitionError:
+        names = [info.name for info in available_properties(self.custom_property_types)]
+        suggestion = _nearest(name, names)
+        hint = f"; did you mean {suggestion}?" if suggestion else ""
+        return self.error(
+            offset,
+            f"a property name such as {suggestion or 'carrierCountry'}",
+            f"'{_shorten(name)}'",
+            f"unknown property '{_shorten(name)}'{hint}",
+        )
+
+    def wrong_operator(self, prop: _Property, test: _Test) -> DefinitionError:
+        allowed = [_OPERATOR_NAMES.get(op, op) for op in _OPERATORS[prop.type]]
+        expected = (
+            ", ".join(allowed[:-1]) + f" or {allowed[-1]}" if len(allowed) > 1 else allowed[0]
+        )
+        if prop.type == "list":
+            expected += f" (or exists({prop.name}))"
+        found = "not in" if test.operator == "notin" else test.operator_text
+        return self.error(
+            test.operator_offset,
+            expected,
+            f"'{found}'",
+            f"{prop.name} is {_type_phrase(prop.type)}: expected {expected}, found '{found}'",
+        )
+
+    def wrong_type(self, prop: _Property, literal: _Literal) -> DefinitionError:
+        expected = _WANTED[prop.type]
+        return self.error(
+            literal.offset,
+            expected,
+            literal.describe(),
+            f"{prop.name} is {_type_phrase(prop.type)}: "
+            f"expected {expected}, found {literal.describe()}",
+        )
+
+    def error(self, offset: int, expected: str, found: str, message: str) -> DefinitionError:
+        return DefinitionError(
+            self.definition, offset, expected=expected, found=found, message=message
+        )
+
+
+def _type_phrase(kind: str) -> str:
+    return _TYPE_PHRASES.get(kind, f"a {kind} property")
+
+
+def _nearest(name: str, names: list[str]) -> str | None:
+    """Return the property name closest to a misspelt one, ignoring case first."""
+    by_case = {known.casefold(): known for known in names}
+    if name.casefold() in by_case:
+        return by_case[name.casefold()]
+    close = difflib.get_close_matches(name.casefold(), list(by_case), n=1, cutoff=0.6)
+    return by_case[close[0]] if close else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiling to a Q
+
+
+def _every() -> Q:
+    return Q(pk__isnull=False)
+
+
+def _none() -> Q:
+    return Q(pk__in=[])
+
+
+_ORDER_LOOKUPS = {
+    "lt": LessThan,
+    "gt": GreaterThan,
+    "le": LessThanOrEqual,
+    "ge": GreaterThanOrEqual,
+}
+# The JSON types a custom property of each type must have, by vendor; any other is missing.
+_SQLITE_JSON_TYPES = {
+    "string": ["text"],
+    "datetime": ["text"],
+    "number": ["integer", "real"],
+    "boolean": ["true", "false"],
+}
+_JSONB_TYPES = {"string": "string", "datetime": "string", "number": "number", "boolean": "boolean"}
+
+
+class _JsonbMember(Func):
+    """PostgreSQL's `json -> name`, the name a parameter."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " -> "
+    output_field = JSONField()
+
+
+class _JsonbMemberText(Func):
+    """PostgreSQL's `json ->> name`, the name a parameter."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " ->> "
+    output_field = CharField()
+
+
+class _NumericText(Func):
+    """Cast text to numeric; only ever reached for a JSON number (see _Compiler.jsonb)."""
+
+    template = "(%(expressions)s)::numeric"
+    output_field = DecimalField()
+
+
+class _JsonArrayHasText(Func):
+    """SQLite: whether a JSON array holds a string, exactly (its JSONField has no contains)."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler: object, connection: object, **extra_context: object) -> tuple:
+        array, text = (compiler.compile(source) for source in self.get_source_expressions())
+        # Only compiled SQL (a column, a placeholder) enters the text; the category is a parameter.
+        return (
+            f"EXISTS (SELECT 1 FROM json_each({array[0]}) AS item "  # noqa: S608
+            f"WHERE item.type = 'text' AND item.value = {text[0]})",
+            (*array[1], *text[1]),
+        )
+
+
+class _Operand:
+    """A property as SQL sees it: when a device has it, and its value then (never NULL).
+
+    `presence` is None for a property every device has.
+    """
+
+    def __init__(
+        self, presence: Q | None, value: Combinable, *, ordered: Combinable | None = None
+    ) -> None:
+        self.presence = presence
+        self.value = value
+        self.ordered = value if ordered is None else ordered
+
+    def present(self) -> Q:
+        return _every() if self.presence is None else self.presence
+
+    def matches(self, operator: str, values: list[object]) -> Q:
+        return self.guarded(self.test(operator, values))
+
+    def guarded(self, test: Q) -> Q:
+        return test if self.presence is None else self.presence & test
+
+    def test(self, operator: str, values: list[object]) -> Q:
+        first = values[0]
+        if operator == "eq":
+            return self.equals(first)
+        if operator == "ne":
+            return ~self.equals(first)
+        if operator in _ORDER_LOOKUPS:
+            return Q(_ORDER_LOOKUPS[operator](self.ordered, Value(first)))
+        if operator in ("in", "notin"):
+            member = Q(In(self.value, values))
+            return member if operator == "in" else ~member
+        return self.text_test(operator, first)
+
+    def equals(self, literal: object) -> Q:
+        return Q(Exact(self.value, Value(literal)))
+
+    def text_test(self, operator: str, text: str) -> Q:
+        # Functions, not LIKE: SQLite's LIKE ignores case and both need escaping.
+        if not text:
+            return _every()
+        if operator == "startswith":
+            return Q(Exact(Left(self.value, len(text)), Value(text)))
+        if operator == "endswith":
+            return Q(Exact(Right(self.value, len(text)), Value(text)))
+        return Q(GreaterThan(StrIndex(self.value, Value(text)), Value(0)))
+
+
+class _ContainedOperand(_Operand):
+    """A PostgreSQL custom property: equality by JSONB containment, which a GIN index serves."""
+
+    def __init__(self, name: str, presence: Q, value: Combinable, **kwargs: object) -> None:
+        super().__init__(presence, value, **kwargs)
+        self.name = name
+
+    def matches(self, operator: str, values: list[object]) -> Q:
+        if operator == "eq":
+            return self.equals(values[0])  # containment implies presence, and alone uses the index
+        return super().matches(operator, values)
+
+    def equals(self, literal: object) -> Q:
+        return Q(custom_properties__contains={self.name: _json_scalar(literal)})
+
+
+def _json_scalar(literal: object) -> object:
+    if isinstance(literal, Decimal):
+        return int(literal) if literal == literal.to_integral_value() else float(literal)
+    return literal
+
+
+class _Compiler:
+    """Turn a checked definition into one Q for a vendor, with `now` fixed."""
+
+    def __init__(self, definition: str, now: datetime, vendor: str) -> None:
+        if vendor not in ("postgresql", "sqlite"):
+            raise NotSupportedError(f"segments run on PostgreSQL or SQLite, not {vendor}")
+        self.definition = definition
+        self.now = now
+        self.postgres = vendor == "postgresql"
+
+    def compile(self, tree: object, negated: bool = False) -> Q:
+        """Compile a tree, pushing negations down to the comparisons (De Morgan).
+
+        Every comparison is two-valued, so that is exact. It keeps NOT (...) levels out of the
+        SQL, and the deepest operand goes first: SQLite 3.40's parser has a 100-entry stack,
+        which a definition nested 50 deep overflows unless each level costs it one entry.
+        """
+        if isinstance(tree, _Not):
+            return self.compile(tree.operand, not negated)
+        if isinstance(tree, _All | _Any):
+            operands = sorted(tree.operands, key=_depth, reverse=True)
+            connector = Q.AND if isinstance(tree, _All) != negated else Q.OR
+            return Q(
+                *(self.compile(operand, negated) for operand in operands), _connector=connector
+            )
+        if isinstance(tree, _Has):
+            condition = self.operand(tree.property).present()
+        else:
+            condition = self.compare(tree)
+        return ~condition if negated else condition
+
+    def compare(self, compare: _Compare) -> Q:
+        prop = compare.property
+        values = [self.literal(prop, value) for value in compare.values]
+        if prop.type == "list":
+            return self.categories_contain(values[0])
+        operand = self.operand(prop)
+        if prop.custom and prop.type == "datetime":
+            return operand.guarded(_stored_moment_test(operand, compare.operator, values[0]))
+        return operand.matches(compare.operator, values)
+
+    def literal(self, prop: _Property, value: object) -> object:
+        """Return a checked literal as the SQL comparison takes it."""
+        if isinstance(value, _Relative):
+            return self.relative(value)
+        if isinstance(value, Decimal) and not self.postgres:
+            # SQLite compares JSON numbers as integers and floats; a Decimal would bind as text.
+            return int(value) if value == value.to_integral_value() else float(value)
+        if isinstance(value, bool) and prop.custom and not self.postgres:
+            return "true" if value else "false"  # compared with json_type
+        return value
+
+    def relative(self, relative: _Relative) -> datetime:
+        try:
+            return self.now + relative.delta
+        except OverflowError:
+            raise DefinitionError(
+                self.definition,
+                relative.offset,
+                expected="a time between the years 1 and 9999",
+                found=f"'{relative.text}'",
+            ) from None
+
+    def operand(self, prop: _Property) -> _Operand:
+        if prop.type == "list":
+            return _Operand(self.categories_present(), F("categories"))
+        if not prop.custom:
+            return self.column(prop)
+        return self.jsonb(prop) if self.postgres else self.sqlite_json(prop)
+
+    def column(self, prop: _Property) -> _Operand:
+        """A built-in property: missing when its reported column is '' or NULL."""
+        compared, reported = BUILT_IN_COLUMNS[prop.name]
+        field = Device._meta.get_field(reported)
+        conditions = []
+        if field.null:
+            conditions.append(Q(**{f"{reported}__isnull": False}))
+        if isinstance(field, CharField):
+            conditions.append(~Q(**{reported: ""}))
+        presence = Q(*conditions) if conditions else None
+        value = F(compared)
+        return _Operand(presence, value, ordered=self.in_code_point_order(prop, value))
+
+    def sqlite_json(self, prop: _Property) -> _Operand:
+        """A custom property on SQLite: json_type says whether it is there with its type."""
+        path = Value(f'$."{prop.name}"')  # the name is [A-Za-z0-9_.-]: no '"' can end the key
+        json_type = Coalesce(
+            Func(F("custom_properties"), path, function="json_type", output_field=CharField()),
+            Value(""),
+        )
+        presence = Q(In(json_type, _SQLITE_JSON_TYPES[prop.type]))
+        if prop.type == "boolean":
+            return _Operand(presence, json_type)
+        value = Func(
+            F("custom_properties"), path, function="json_extract", output_field=CharField()
+        )
+        return _Operand(presence, value)
+
+    def jsonb(self, prop: _Property) -> _Operand:
+        """A custom property on PostgreSQL: jsonb_typeof says whether it is there with its type."""
+        name = Value(prop.name)
+        json_type = Coalesce(
+            Func(
+                _JsonbMember(F("custom_properties"), name),
+                function="jsonb_typeof",
+                output_field=CharField(),
+            ),
+            Value(""),
+        )
+        is_typed = Q(Exact(json_type, Value(_JSONB_TYPES[prop.type])))
+        text = _JsonbMemberText(F("custom_properties"), name)
+        if prop.type == "number":
+            # CASE, because AND does not promise to test the type before the cast runs.
+            value = Case(When(is_typed, then=_NumericText(text)), output_field=DecimalField())
+            return _ContainedOperand(prop.name, is_typed, value)
+        return _ContainedOperand(
+            prop.name, is_typed, text, ordered=self.in_code_point_order(prop, text)
+        )
+
+    def in_code_point_order(self, prop: _Property, value: Combinable) -> Combinable:
+        """Order text by code point, as SQLite and Python do, not by the database's locale."""
+        text = prop.type in ("string", "version") or (prop.custom and prop.type == "datetime")
+        return Collate(value, "C") if self.postgres and text else value
+
+    def categories_present(self) -> Q:
+        if self.postgres:
+            is_array = Func(F("categories"), function="jsonb_typeof", output_field=CharField())
+            return Q(Exact(is_array, Value("array"))) & ~Q(categories=[])
+        length = Func(F("categories"), function="json_array_length", output_field=IntegerField())
+        return Q(GreaterThan(length, Value(0)))
+
+    def categories_contain(self, category: str) -> Q:
+        if self.postgres:
+            return Q(categories__contains=[category])
+        return Q(_JsonArrayHasText(F("categories"), Value(category)))
+
+
+def _depth(tree: object) -> int:
+    """Count the and/or levels of a tree; negations vanish once pushed down."""
+    if isinstance(tree, _Not):
+        return _depth(tree.operand)
+    if isinstance(tree, _All | _Any):
+        return 1 + max(_depth(operand) for operand in tree.operands)
+    return 0
+
+
+def _stored_moment_test(operand: _Operand, operator: str, moment: datetime) -> Q:
+    """Compare a custom datetime, stored as whole-second UTC text, with an exact moment."""
+    text = _utc_text(moment)
+    if not moment.microsecond:
+        return operand.test(operator, [text])
+    # A moment inside a second lies after that stored second and before the next one.
+    if operator == "eq":
+        return _none()
+    if operator == "ne":
+        return _every()
+    return operand.test("le" if operator in ("lt", "le") else "gt", [text])
+
+
+def _utc_text(moment: datetime) -> str:
+    """Write a moment as custom properties store it: YYYY-MM-DDTHH:MM:SSZ, in UTC."""
+    return moment.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"

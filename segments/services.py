@@ -1,0 +1,131 @@
+"""Segments for the dashboard, the audiences API and sending: validate, save, count, sample."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+
+from devices.models import Device, DeviceStatus, MobileApp
+from devices.services import property_types_for_update
+from segments.language import DefinitionError, check_definition, compile_definition
+from segments.models import Segment
+
+SAMPLE_SIZE = 10
+
+
+def property_types(app: MobileApp, declared: dict[str, str]) -> dict[str, str]:
+    """Return the app's custom property types with a segment's declared ones, if they agree."""
+    merged = dict(app.custom_property_types)
+    for name, kind in declared.items():
+        if merged.get(name, kind) != kind:
+            raise ValidationError(
+                {
+                    "custom_property_types": f"{name!r} is declared {merged[name]} by the app, "
+                    f"not {kind}."
+                }
+            )
+        merged[name] = kind
+    return merged
+
+
+def validate_definition(app: MobileApp, definition: str, declared: dict[str, str]) -> None:
+    """Raise ValidationError on the definition field when it does not parse or type-check."""
+    try:
+        check_definition(definition, property_types(app, declared))
+    except DefinitionError as error:
+        raise ValidationError({"definition": str(error)}) from None
+
+
+def save_segment(
+    app: MobileApp,
+    name: str,
+    *,
+    definition: str,
+    description: str = "",
+    declared: dict[str, str] | None = None,
+    author: AbstractBaseUser | None = None,
+) -> tuple[Segment, bool]:
+    """Create or replace an app's segment by name; the app learns its declared property types."""
+    declared = declared or {}
+    segment = Segment.objects.filter(app=app, name=name).first() or Segment(app=app, name=name)
+    created = segment.pk is None
+    segment.definition, segment.description = definition, description
+    segment.custom_property_types = declared
+    if created:
+        segment.author = author
+    segment.full_clean()
+    validate_definition(app, definition, declared)
+    with transaction.atomic():
+        declare_types(app, declared)
+        segment.save()
+    return segment, created
+
+
+def declare_types(app: MobileApp, declared: dict[str, str]) -> None:
+    """Add a segment's property types to the app's, refusing a clash with a declared type."""
+    if all(app.custom_property_types.get(n) == k for n, k in declared.items()):
+        return
+    with property_types_for_update(app) as types:
+        for name, kind in declared.items():
+            if types.setdefault(name, kind) != kind:
+                raise ValidationError(
+                    {"custom_property_types": f"{name!r} is declared {types[name]} by the app."}
+                )
+
+
+def members(segment: Segment) -> QuerySet[Device]:
+    """Return the active devices that match the segment now (membership is always live)."""
+    return matching(segment.app, segment.definition, segment.custom_property_types)
+
+
+def matching(app: MobileApp, definition: str, declared: dict[str, str]) -> QuerySet[Device]:
+    """Return the app's active devices matching a definition, in one query."""
+    condition = compile_definition(definition, property_types(app, declared))
+    return Device.objects.filter(app=app, status=DeviceStatus.ACTIVE).filter(condition)
+
+
+@dataclass
+class Preview:
+    """What the segment page shows as the marketer types: an error, or a count and a sample."""
+
+    error: dict[str, object] | None = None
+    count: int = 0
+    sample: list[dict[str, object]] = field(default_factory=list)
+
+
+def preview(app: MobileApp, definition: str, declared: dict[str, str]) -> Preview:
+    """Check a definition and, when it is valid, count and sample its devices."""
+    try:
+        devices = matching(app, definition, declared)
+    except DefinitionError as error:
+        return Preview(error=_error_fields(error))
+    except ValidationError as error:
+        return Preview(error={"message": " ".join(error.messages)})
+    sample = devices.order_by("-last_seen")[:SAMPLE_SIZE]
+    return Preview(count=devices.count(), sample=[_sample_row(d) for d in sample])
+
+
+def _error_fields(error: DefinitionError) -> dict[str, object]:
+    return {
+        "message": str(error),
+        "line": error.line,
+        "column": error.column,
+        "offset": error.offset,
+        "found": error.found,
+        "expected": error.expected,
+    }
+
+
+def _sample_row(device: Device) -> dict[str, object]:
+    return {
+        "install_id": str(device.install_id),
+        "user_id": device.user_id,
+        "platform": device.platform,
+        "carrier_country": device.carrier_country,
+        "app_version": device.app_version,
+        "locale": device.locale,
+    }
