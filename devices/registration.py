@@ -14,7 +14,12 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from devices.models import Device, DeviceStatus, MobileApp
-from devices.serializers import DeviceSerializer, check_custom_property, infer_type
+from devices.serializers import (
+    DeviceRegistrationSerializer,
+    check_custom_property,
+    device_json,
+    infer_type,
+)
 from devices.services import property_types_for_update
 from devices.versions import version_key
 
@@ -151,20 +156,8 @@ def _check_declared_meanwhile(name: str, value: object, declared: str) -> None:
 
 def current_registration(device: Device) -> dict[str, object]:
     """Return a device's registration in the shape PUT takes, for PATCH to change."""
-    shown = DeviceSerializer(device).data
-    keys = (
-        "platform",
-        "push_token",
-        "channel_uri",
-        "user_id",
-        "locale",
-        "time_zone",
-        "properties",
-        "custom_properties",
-        "push_enabled",
-        "categories",
-    )
-    registration = {key: shown[key] for key in keys}
+    shown = device_json(device)
+    registration = {key: shown[key] for key in DeviceRegistrationSerializer().fields}
     return {key: value for key, value in registration.items() if value is not None}
 
 
