@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices import addresses, registration
-from devices.authentication import app_of
+from devices.authentication import app_by_ids, app_of
 from devices.models import Device, DeviceStatus, MobileApp, Platform
 from devices.serializers import (
     DeviceRegistrationSerializer,
@@ -316,12 +316,7 @@ class D365DeviceView(APIView):
         examples=D365_EXAMPLES,
     )
     def post(self, request: Request, org_id: str, app_id: str, user_id: str) -> Response:
-        app = request.auth.app
-        if (str(app.organization.organization_id), str(app.application_id)) != (
-            org_id.lower(),
-            app_id.lower(),
-        ):
-            raise exceptions.NotFound("No such app for this API token.")
+        app = app_by_ids(request, org_id, app_id)
         body = D365RegistrationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from rest_framework import exceptions
@@ -73,6 +74,24 @@ def app_named(request: Request, owner_name: str, app_name: str) -> MobileApp:
     if (app.organization.name, app.name) != (owner_name, app_name):
         raise exceptions.NotFound("No such app for this API token.")
     return app
+
+
+def app_by_ids(request: Request, organization_id: str, application_id: str) -> MobileApp:
+    """Return the request's app if the path names it by D365's OrganizationId and ApplicationId."""
+    app = request.auth.app
+    if (_uuid(organization_id), _uuid(application_id)) != (
+        app.organization.organization_id,
+        app.application_id,
+    ):
+        raise exceptions.NotFound("No such app for this API token.")
+    return app
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
 
 
 def app_of(request: Request, application_id: object) -> MobileApp:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -28,19 +27,6 @@ def find_app(owner_name: str, app_name: str) -> MobileApp | None:
     return (
         MobileApp.objects.select_related("organization")
         .filter(organization__name=owner_name, name=app_name)
-        .first()
-    )
-
-
-def find_app_by_ids(organization_id: str, application_id: str) -> MobileApp | None:
-    """Find an app by D365's OrganizationId and ApplicationId."""
-    try:
-        org_uuid, app_uuid = uuid.UUID(str(organization_id)), uuid.UUID(str(application_id))
-    except ValueError:
-        return None
-    return (
-        MobileApp.objects.select_related("organization")
-        .filter(organization__organization_id=org_uuid, application_id=app_uuid)
         .first()
     )
 

@@ -10,9 +10,10 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.test import RequestFactory
 from django.views.debug import ExceptionReporter
+from rest_framework.test import APIClient
 
 from devices.models import MobileApp, Organization
-from devices.services import find_app, find_app_by_ids
+from devices.services import find_app
 from tests.conftest import logged_in
 from tests.html_forms import read_form
 
@@ -23,12 +24,13 @@ def test_app_center_names_find_the_app(retail, news):
     assert find_app("other", "retail") is None
 
 
-def test_d365_ids_find_the_same_app(retail, news):
+def test_d365_ids_find_the_tokens_app_in_any_uuid_spelling(retail, retail_token):
     org_id, app_id = retail.organization.organization_id, retail.application_id
-    assert find_app_by_ids(str(org_id), str(app_id)) == retail
-    assert find_app_by_ids(str(org_id), str(news.application_id)) == news
-    assert find_app_by_ids(str(news.application_id), str(app_id)) is None
-    assert find_app_by_ids("not-a-uuid", str(app_id)) is None
+    path = f"/api/v1.0/orgs/{str(org_id).upper()}/pushchannel/apps/{app_id.hex}/devices/contact-1"
+    body = {"ApnsDeviceContract": {"ApnsToken": "a" * 64}, "ApiToken": retail_token}
+    assert APIClient().post(path, body, format="json").status_code == 201
+    bad = f"/api/v1.0/orgs/not-a-uuid/pushchannel/apps/{app_id}/devices/contact-1"
+    assert APIClient().post(bad, body, format="json").status_code == 404
 
 
 @pytest.mark.parametrize("name", ["", "-leading", "has space", "a/b", "x" * 65, "ünïcode"])
