@@ -114,6 +114,20 @@ class MobileAppAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["organization", "name", "display_name", "description"]}),
         ("API identity", {"fields": ["organization_id", "application_id_shown"]}),
+        (
+            "Stores and links",
+            {
+                "description": "Notification templates link to these pages; a link to the "
+                "app's own scheme is allowed in notifications.",
+                "fields": [
+                    "latest_version",
+                    "app_store_id",
+                    "play_package_name",
+                    "store_product_id",
+                    "deep_link_scheme",
+                ],
+            },
+        ),
         ("Custom properties", {"fields": ["custom_property_types"]}),
         ("Team", {"fields": ["developers"]}),
     ]

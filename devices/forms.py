@@ -28,6 +28,11 @@ class MobileAppForm(forms.ModelForm):
             "name",
             "display_name",
             "description",
+            "latest_version",
+            "app_store_id",
+            "play_package_name",
+            "store_product_id",
+            "deep_link_scheme",
             "custom_property_types",
             "developers",
         ]

@@ -132,6 +132,47 @@ class MobileApp(models.Model):
         '{"dog-lover": "boolean"}: string, number, boolean or datetime. '
         "A property seen first is declared by its value's type.",
     )
+    latest_version = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The version 'Prompt for update' brings customers to. Empty: the highest "
+        "appVersion devices report.",
+    )
+    app_store_id = models.CharField(
+        "App Store ID",
+        max_length=12,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9]{6,12}$", "Use the digits of the App Store ID.")],
+        help_text="The number in the App Store link (apps.apple.com/app/id<number>).",
+    )
+    play_package_name = models.CharField(
+        "Google Play package name",
+        max_length=150,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$",
+                "Use a package name such as com.contoso.retail.",
+            )
+        ],
+    )
+    store_product_id = models.CharField(
+        "Microsoft Store ID",
+        max_length=12,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9A-Za-z]{12}$", "Use the 12-character Store ID.")],
+        help_text="Such as 9NBLGGH4R315 (App management > App identity).",
+    )
+    deep_link_scheme = models.CharField(
+        max_length=40,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[a-z][a-z0-9+.-]*$", "Use a URL scheme such as contoso-retail (lower case)."
+            )
+        ],
+        help_text="The app's own URL scheme; notifications may link to it.",
+    )
     developers = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,

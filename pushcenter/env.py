@@ -64,3 +64,11 @@ def env_rate(name: str, default: str) -> tuple[int, int]:
     if not count.isdigit() or int(count) < 1 or period not in _PERIODS:
         raise ImproperlyConfigured(f"{name} must look like 1000/s, 600/m or 10000/h; got {raw!r}")
     return int(count), _PERIODS[period]
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """Return the variable when it is one of the choices."""
+    value = env_str(name, default).strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value

@@ -24,6 +24,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
     MARKETER: {
         "devices": ["view_organization", "view_mobileapp", "view_every_app", "view_device"],
         "segments": _crud("segment"),
+        "campaigns": _crud("notification"),
     },
     # Organizations, apps, their credentials, every app's API tokens, and users.
     APP_ADMINISTRATOR: {
@@ -37,6 +38,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
             "view_device",
         ],
         "segments": ["view_segment"],
+        "campaigns": ["view_notification"],
         "auth": [*_crud("user"), "view_group"],
     },
     # The API tokens of the apps they are a developer of.

@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from pushcenter.env import env_bool, env_int, env_list, env_rate, env_str, is_set
+from pushcenter.env import env_bool, env_choice, env_int, env_list, env_rate, env_str, is_set
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PUSHCENTER_VAR_DIR", str(BASE_DIR / "var")))
@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "pushcenter.apps.PushCenterConfig",
     "devices.apps.DevicesConfig",
     "segments.apps.SegmentsConfig",
+    "campaigns.apps.CampaignsConfig",
 ]
 
 MIDDLEWARE = [
@@ -132,7 +133,46 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "admin:login"
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English")]
+# The languages a notification can be written in: each is a column per text field
+# (django-modeltranslation), so a device's locale finds its content in one row.
+# Every code is a target of Azure Translator (campaigns/translation.py maps the spelling).
+LANGUAGES = [
+    ("en", "English"),
+    ("ar", "Arabic"),
+    ("cs", "Czech"),
+    ("da", "Danish"),
+    ("de", "German"),
+    ("el", "Greek"),
+    ("es", "Spanish"),
+    ("fi", "Finnish"),
+    ("fr", "French"),
+    ("fr-ca", "French (Canada)"),
+    ("he", "Hebrew"),
+    ("hi", "Hindi"),
+    ("hu", "Hungarian"),
+    ("id", "Indonesian"),
+    ("it", "Italian"),
+    ("ja", "Japanese"),
+    ("ko", "Korean"),
+    ("nb", "Norwegian Bokmål"),
+    ("nl", "Dutch"),
+    ("pl", "Polish"),
+    ("pt", "Portuguese (Brazil)"),
+    ("pt-pt", "Portuguese (Portugal)"),
+    ("ro", "Romanian"),
+    ("ru", "Russian"),
+    ("sk", "Slovak"),
+    ("sv", "Swedish"),
+    ("th", "Thai"),
+    ("tr", "Turkish"),
+    ("uk", "Ukrainian"),
+    ("vi", "Vietnamese"),
+    ("zh-hans", "Chinese (Simplified)"),
+    ("zh-hant", "Chinese (Traditional)"),
+]
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+# The dashboard is in English; the language columns above are content, not interface.
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -278,6 +318,19 @@ WNS_HOSTS = env_list(
 CA_BUNDLE = env_str(
     "PUSHCENTER_CA_BUNDLE", str(SANDBOX_DIR / "ca.pem") if PUSHCENTER_SANDBOX else ""
 )
+
+# Translation of notification content: "offline" (no network; marks each text with its target
+# language, for the demo and tests) or "azure" (Azure Translator v3).
+TRANSLATOR = env_choice("PUSHCENTER_TRANSLATOR", "offline", ("offline", "azure"))
+AZURE_TRANSLATOR_URL = env_str(
+    "PUSHCENTER_AZURE_TRANSLATOR_URL", "https://api.cognitive.microsofttranslator.com"
+)
+AZURE_TRANSLATOR_KEY = env_str("PUSHCENTER_AZURE_TRANSLATOR_KEY", "")
+AZURE_TRANSLATOR_REGION = env_str("PUSHCENTER_AZURE_TRANSLATOR_REGION", "")
+if TRANSLATOR == "azure" and not AZURE_TRANSLATOR_KEY:
+    raise ImproperlyConfigured(
+        "PUSHCENTER_AZURE_TRANSLATOR_KEY must be set when PUSHCENTER_TRANSLATOR is azure"
+    )
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,209 @@
+"""The notification pages: pick a template, compose with a live preview, schedule, cancel, copy."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+
+from campaigns import notification_templates, preview, services
+from campaigns.forms import NotificationForm
+from campaigns.models import Notification
+from devices.models import MobileApp
+from segments.models import Segment
+
+SCHEDULE_BUTTON = "_schedule"
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    form = NotificationForm
+    change_form_template = "admin/campaigns/notification/change_form.html"
+    list_display = ["name", "app", "template", "status", "sends", "updated_at"]
+    list_filter = ["status", "template", ("app", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name"]
+    readonly_fields = ["status", "author", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["app", "template", "name", "platforms", "status"]}),
+        (
+            "Customer group",
+            {
+                "fields": [
+                    "target_kind",
+                    "segments",
+                    "install_ids",
+                    "user_ids",
+                    "category",
+                    "filter_languages",
+                    "filter_time_zones",
+                ]
+            },
+        ),
+        ("Schedule", {"fields": ["schedule_kind", "send_at", "local_send_at"]}),
+        ("Expiry", {"fields": ["never_expires", "expires_at"]}),
+        ("Content", {"fields": ["default_language", "languages"]}),
+        (
+            "Options",
+            {
+                "fields": [
+                    "image_url",
+                    "on_click",
+                    "url",
+                    "ios_url",
+                    "android_url",
+                    "sound",
+                    "badge",
+                    "custom_data",
+                    "track_launches",
+                ]
+            },
+        ),
+        (
+            "Windows",
+            {
+                "classes": ["windows-options"],
+                "fields": [
+                    "activation_type",
+                    "launch",
+                    "duration",
+                    "scenario",
+                    "base_uri",
+                    "add_image_query",
+                    "windows_image",
+                    "audio",
+                    "audio_loop",
+                    "audio_silent",
+                    "inputs",
+                    "actions",
+                    "tile_bindings",
+                ],
+            },
+        ),
+        ("History", {"fields": ["author", "created_at", "updated_at"]}),
+    ]
+
+    @admin.display(description="Sends")
+    def sends(self, obj: Notification) -> str:
+        return services.send_time_label(obj)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:
+        apps = self._apps(request)
+        return (
+            super().get_queryset(request).filter(app__in=apps).select_related("app__organization")
+        )
+
+    def get_form(self, request: HttpRequest, obj: Notification | None = None, **kwargs: object):
+        # The form lists its own fields: the per-language texts are laid out by the template.
+        kwargs["fields"] = None
+        return super().get_form(request, obj, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: object):
+        if db_field.name == "app":
+            kwargs["queryset"] = self._apps(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs: object):
+        if db_field.name == "segments":
+            kwargs["queryset"] = Segment.objects.filter(app__in=self._apps(request))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def has_change_permission(self, request: HttpRequest, obj: Notification | None = None) -> bool:
+        editable = obj is None or obj.is_editable
+        return editable and super().has_change_permission(request, obj)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
+        initial = super().get_changeform_initial_data(request)
+        app = self._apps(request).filter(pk=request.GET.get("app") or 0).first()
+        template = notification_templates.find(request.GET.get("template", ""), app)
+        if template:
+            initial.update(preview.template_initial(template, app))
+        return initial
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
+        if request.method == "GET" and not request.GET.get("template"):
+            return self.template_picker(request)
+        return super().add_view(request, form_url, extra_context)
+
+    def template_picker(self, request: HttpRequest) -> TemplateResponse:
+        """Show the templates to start from, for the chosen app."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        apps = self._apps(request)
+        app = apps.filter(pk=request.GET.get("app") or 0).first() or apps.first()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New notification",
+            "opts": self.model._meta,
+            "apps": apps,
+            "app": app,
+            "templates": notification_templates.catalogue(app),
+        }
+        return TemplateResponse(request, "admin/campaigns/notification/pick_template.html", context)
+
+    def save_model(
+        self, request: HttpRequest, obj: Notification, form: NotificationForm, change: bool
+    ) -> None:
+        if not change:
+            obj.author = request.user
+        services.save(obj, schedule=SCHEDULE_BUTTON in request.POST)
+        for warning in form.warnings:
+            self.message_user(request, warning, messages.WARNING)
+
+    def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):
+        context["content_languages"] = preview.language_panels(context["adminform"].form)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view
+        return [
+            path("preview/", view(require_POST(self.preview_view)), name="campaigns_preview"),
+            path("<int:pk>/cancel/", view(require_POST(self.cancel_view)), name="campaigns_cancel"),
+            path(
+                "<int:pk>/duplicate/",
+                view(require_POST(self.duplicate_view)),
+                name="campaigns_duplicate",
+            ),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request: HttpRequest) -> JsonResponse:
+        """Check the form as typed; show the content and payloads per platform and language."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        stored = self.get_queryset(request).filter(pk=request.POST.get("notification_id") or 0)
+        instance = stored.first() or Notification()
+        form = NotificationForm(request.POST, instance=instance)
+        form.fields["app"].queryset = self._apps(request)
+        return JsonResponse(preview.preview(form))
+
+    def cancel_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        notification = self._editable(request, pk)
+        try:
+            services.cancel(notification)
+        except ValidationError as error:
+            self.message_user(request, error.messages[0], messages.ERROR)
+        else:
+            self.message_user(request, f"{notification} is cancelled; it will not be sent.")
+        return HttpResponseRedirect(reverse("admin:campaigns_notification_changelist"))
+
+    def duplicate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        original = get_object_or_404(self.get_queryset(request), pk=pk)
+        copy = services.duplicate(original, request.user)
+        self.message_user(request, f"Copied {original} as a new draft.")
+        return HttpResponseRedirect(reverse("admin:campaigns_notification_change", args=[copy.pk]))
+
+    def _editable(self, request: HttpRequest, pk: int) -> Notification:
+        notification = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not super().has_change_permission(request, notification):
+            raise PermissionDenied
+        return notification
+
+    def _apps(self, request: HttpRequest) -> QuerySet[MobileApp]:
+        return self.admin_site._registry[MobileApp].get_queryset(request)

@@ -1,0 +1,84 @@
+"""Who receives a notification: one query over the app's devices, never a loop in Python."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Max, Q, QuerySet
+
+from campaigns.models import Notification, TargetKind
+from devices.models import Device, DeviceStatus, MobileApp
+from devices.versions import version_key
+from segments.language import compile_definition
+from segments.models import Segment
+from segments.services import property_types
+
+
+def audience(
+    notification: Notification, segments: Iterable[Segment] | None = None
+) -> QuerySet[Device]:
+    """Return the devices the notification goes to: active, opted in, targeted and filtered.
+
+    `segments` stands in for the notification's own before they are saved (the live estimate).
+    """
+    devices = Device.objects.filter(
+        app=notification.app,
+        status=DeviceStatus.ACTIVE,
+        push_enabled=True,
+        platform__in=notification.platforms,
+    )
+    if segments is None:
+        segments = notification.segments.all()
+    return devices.filter(_target(notification, segments) & _filters(notification))
+
+
+def estimate(notification: Notification, segments: Iterable[Segment] | None = None) -> int:
+    """Count the audience as it is now (membership is decided again when the send starts)."""
+    return audience(notification, segments).count()
+
+
+def _target(notification: Notification, segments: Iterable[Segment]) -> Q:
+    kind = notification.target_kind
+    if kind == TargetKind.SEGMENTS:
+        return _any_segment(notification.app, segments)
+    if kind == TargetKind.INSTALL_IDS:
+        return Q(install_id__in=notification.install_ids)
+    if kind == TargetKind.USER_IDS:
+        return Q(user_id__in=notification.user_ids)
+    if kind == TargetKind.OUTDATED:
+        return _outdated(notification.app)
+    return Q()
+
+
+def _any_segment(app: MobileApp, segments: Iterable[Segment]) -> Q:
+    """Match a device in any of the segments: one OR of their conditions, so a device once."""
+    condition = Q(pk__in=[])
+    for segment in segments:
+        types = property_types(app, segment.custom_property_types)
+        condition |= compile_definition(segment.definition, types)
+    return condition
+
+
+def latest_version_key(app: MobileApp) -> str:
+    """Return the key of the app's latest version: set on the app, else the highest seen."""
+    if app.latest_version:
+        return version_key(app.latest_version)
+    active = Device.objects.filter(app=app, status=DeviceStatus.ACTIVE)
+    return active.aggregate(key=Max("app_version_key"))["key"] or ""
+
+
+def _outdated(app: MobileApp) -> Q:
+    latest = latest_version_key(app)
+    return Q(app_version_key__lt=latest) & ~Q(app_version_key="")
+
+
+def _filters(notification: Notification) -> Q:
+    condition = Q()
+    if notification.filter_languages:
+        condition &= Q(language__in=notification.filter_languages)
+    if notification.filter_time_zones:
+        condition &= Q(time_zone__in=notification.filter_time_zones)
+    if notification.category:
+        quoted = "'" + notification.category.replace("'", "''") + "'"
+        condition &= compile_definition(f"categories contains {quoted}", {})
+    return condition

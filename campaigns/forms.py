@@ -1,0 +1,272 @@
+"""The notification form: every option checked, content translated, payloads measured."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+
+from campaigns import composition, options
+from campaigns.composition import language_field
+from campaigns.models import TEXT_FIELDS, Notification, ScheduleKind, TargetKind, Template
+from campaigns.translator import TranslationError
+
+PLATFORM_CHOICES = [("ios", "iOS"), ("android", "Android"), ("windows", "Windows")]
+WINDOWS_ONLY = (Template.TOAST, Template.TILE, Template.FEEDBACK)
+# The first and the last time zones to reach a wall-clock time (UTC+14 and UTC-12).
+EARLIEST_OFFSET, LATEST_OFFSET = timedelta(hours=14), timedelta(hours=12)
+DATE_TIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+TEXT_LABELS = ("Title", "Subtitle", "Message")
+TRANSLATED_FIELDS = [language_field(f, c) for c, _ in settings.LANGUAGES for f in TEXT_FIELDS]
+JSON_HELP = {
+    "custom_data": '{"screen": "offers"}: keys and text values your app reads.',
+    "inputs": '[{"id": "reply", "type": "text", "placeholder": "Type a reply"}] or a selection '
+    'input with "selections": [{"id": "yes", "content": "Yes"}].',
+    "actions": '[{"content": "Open", "arguments": "action=open", "activation_type": '
+    '"foreground"}] (foreground, background or protocol; "input_id" puts it beside an input).',
+    "tile_bindings": '[{"size": "medium", "texts": ["Sale"], "image": "https://..."}]; '
+    "sizes small, medium, wide, large.",
+}
+
+
+class NotificationForm(forms.ModelForm):
+    platforms = forms.MultipleChoiceField(
+        choices=PLATFORM_CHOICES, widget=forms.CheckboxSelectMultiple
+    )
+    languages = forms.MultipleChoiceField(
+        choices=settings.LANGUAGES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Added languages are translated automatically from the default language.",
+    )
+    revert_languages = forms.MultipleChoiceField(
+        choices=settings.LANGUAGES, required=False, widget=forms.MultipleHiddenInput
+    )
+    install_ids = forms.CharField(
+        label="Install IDs",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line.",
+    )
+    user_ids = forms.CharField(
+        label="User IDs",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line; every device of each user receives it.",
+    )
+    filter_languages = forms.CharField(
+        label="Only these languages",
+        required=False,
+        help_text="Language codes devices report, such as fr, de.",
+    )
+    filter_time_zones = forms.CharField(
+        label="Only these time zones",
+        required=False,
+        help_text="IANA names such as Europe/Paris, America/New_York.",
+    )
+    send_at = forms.DateTimeField(label="Send at (UTC)", required=False, widget=DATE_TIME)
+    local_send_at = forms.DateTimeField(
+        label="Local time",
+        required=False,
+        widget=DATE_TIME,
+        help_text="Each recipient gets it at this time in their own time zone.",
+    )
+    expires_at = forms.DateTimeField(label="Expires at (UTC)", required=False, widget=DATE_TIME)
+    never_expires = forms.BooleanField(label="Notification never expires", required=False)
+
+    class Meta:
+        model = Notification
+        fields = [
+            "app",
+            "name",
+            "template",
+            "platforms",
+            "target_kind",
+            "segments",
+            "category",
+            "schedule_kind",
+            "send_at",
+            "local_send_at",
+            "expires_at",
+            "default_language",
+            "languages",
+            *TRANSLATED_FIELDS,
+            "image_url",
+            "sound",
+            "badge",
+            "custom_data",
+            "on_click",
+            "url",
+            "ios_url",
+            "android_url",
+            "track_launches",
+            "activation_type",
+            "launch",
+            "duration",
+            "scenario",
+            "base_uri",
+            "add_image_query",
+            "windows_image",
+            "audio",
+            "audio_loop",
+            "audio_silent",
+            "inputs",
+            "actions",
+            "tile_bindings",
+        ]
+        widgets = {
+            "target_kind": forms.RadioSelect,
+            "schedule_kind": forms.RadioSelect,
+            "on_click": forms.RadioSelect,
+            "segments": forms.CheckboxSelectMultiple,
+            **{name: forms.Textarea(attrs={"rows": 3}) for name in JSON_HELP},
+        }
+        labels = {
+            "schedule_kind": "Schedule",
+            "target_kind": "Customer group",
+            "windows_image": "Image",
+        }
+        help_texts = JSON_HELP
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.warnings: list[str] = []
+        self.translation_state: composition.TranslationState | None = None
+        for code, _name in settings.LANGUAGES:
+            for name, label in zip(TEXT_FIELDS, TEXT_LABELS, strict=True):
+                field = self.fields[language_field(name, code)]
+                field.required, field.label = False, label
+                field.widget.attrs.update({"data-text": name, "lang": code})
+        if self.instance.pk:
+            self.initial.setdefault("never_expires", self.instance.expires_at is None)
+            self.initial["install_ids"] = "\n".join(self.instance.install_ids)
+            self.initial["user_ids"] = "\n".join(self.instance.user_ids)
+            self.initial["filter_languages"] = ", ".join(self.instance.filter_languages)
+            self.initial["filter_time_zones"] = ", ".join(self.instance.filter_time_zones)
+        else:
+            self.initial.setdefault("never_expires", True)
+
+    def clean_install_ids(self) -> list[str]:
+        return options.install_ids(self.cleaned_data["install_ids"])
+
+    def clean_user_ids(self) -> list[str]:
+        return options.user_ids(self.cleaned_data["user_ids"])
+
+    def clean_filter_languages(self) -> list[str]:
+        return options.languages(self.cleaned_data["filter_languages"])
+
+    def clean_filter_time_zones(self) -> list[str]:
+        return options.time_zones(self.cleaned_data["filter_time_zones"])
+
+    def clean_custom_data(self) -> dict[str, str]:
+        data, warnings = options.custom_data(self.cleaned_data["custom_data"] or {})
+        self.warnings.extend(warnings)
+        return data
+
+    def clean_inputs(self) -> list[dict]:
+        return options.toast_inputs(self.cleaned_data["inputs"] or [])
+
+    def clean_actions(self) -> list[dict]:
+        inputs = self.cleaned_data.get("inputs") or []
+        return options.toast_actions(self.cleaned_data["actions"] or [], {i["id"] for i in inputs})
+
+    def clean_tile_bindings(self) -> list[dict]:
+        return options.tile_bindings(self.cleaned_data["tile_bindings"] or [])
+
+    def clean_sound(self) -> str:
+        options.check_sound(self.cleaned_data["sound"])
+        return self.cleaned_data["sound"]
+
+    def clean_audio(self) -> str:
+        options.check_windows_audio(self.cleaned_data["audio"])
+        return self.cleaned_data["audio"]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        self._clean_platforms(data)
+        self._clean_target(data)
+        self._clean_schedule(data)
+        self._clean_languages(data)
+        return data
+
+    def _clean_platforms(self, data: dict) -> None:
+        platforms, template, app = (
+            data.get("platforms") or [],
+            data.get("template"),
+            data.get("app"),
+        )
+        if template in WINDOWS_ONLY and set(platforms) - {"windows"}:
+            self.add_error("platforms", f"{Template(template).label} is for Windows only.")
+        elif app and (missing := set(platforms) - set(app.platforms())):
+            names = ", ".join(dict(PLATFORM_CHOICES)[p] for p in sorted(missing))
+            self.add_error(
+                "platforms",
+                f"{app} has no {names} credentials; add them on the app page or untick {names}.",
+            )
+
+    def _clean_target(self, data: dict) -> None:
+        kind, app = data.get("target_kind"), data.get("app")
+        segments = data.get("segments") or []
+        if kind == TargetKind.SEGMENTS and not segments:
+            self.add_error("segments", "Choose at least one segment, or target everyone.")
+        if app and any(s.app_id != app.pk for s in segments):
+            self.add_error("segments", f"Choose segments of {app}.")
+        if kind == TargetKind.INSTALL_IDS and not data.get("install_ids"):
+            self.add_error("install_ids", "List at least one install ID.")
+        if kind == TargetKind.USER_IDS and not data.get("user_ids"):
+            self.add_error("user_ids", "List at least one user ID.")
+        if kind == TargetKind.OUTDATED and app and not composition.has_latest_version(app):
+            self.add_error(
+                "target_kind",
+                "No device reports an app version yet; set the latest version on the app page.",
+            )
+
+    def _clean_schedule(self, data: dict) -> None:
+        kind, now = data.get("schedule_kind"), timezone.now()
+        send_at, local_at = data.get("send_at"), data.get("local_send_at")
+        if kind == ScheduleKind.AT and not send_at:
+            self.add_error("send_at", "Choose the date and time to send, or send immediately.")
+        elif kind == ScheduleKind.AT and send_at <= now:
+            self.add_error("send_at", "Choose a time in the future.")
+        if kind == ScheduleKind.LOCAL and not local_at:
+            self.add_error("local_send_at", "Choose the local date and time to send.")
+        elif kind == ScheduleKind.LOCAL and local_at + LATEST_OFFSET <= now:
+            self.add_error("local_send_at", "That time has passed in every time zone.")
+        if data.get("never_expires"):
+            data["expires_at"] = None
+        elif not data.get("expires_at"):
+            self.add_error("expires_at", "Choose when it expires, or tick 'never expires'.")
+        else:
+            self._clean_expiry(data, now)
+
+    def _clean_expiry(self, data: dict, now: object) -> None:
+        kind, expires_at = data.get("schedule_kind"), data["expires_at"]
+        first_send = {
+            ScheduleKind.AT: data.get("send_at"),
+            ScheduleKind.LOCAL: data.get("local_send_at")
+            and data["local_send_at"] - EARLIEST_OFFSET,
+        }.get(kind) or now
+        if expires_at <= first_send:
+            self.add_error("expires_at", "Choose an expiry after the send.")
+
+    def _clean_languages(self, data: dict) -> None:
+        default = data.get("default_language")
+        if not default or self.has_error("languages"):
+            return
+        data["languages"] = [c for c in data.get("languages") or [] if c != default]
+        try:
+            self.translation_state = composition.translate_content(self.instance, data)
+        except TranslationError as error:
+            self.add_error("languages", f"Automatic translation failed: {error}")
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        if self.instance.app_id is None or self.errors.get("app"):
+            return
+        if self.translation_state:
+            self.translation_state.apply(self.instance)
+        for field, messages in composition.problems(self.instance).items():
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)

@@ -1,0 +1,197 @@
+"""What is sent, and when: notifications with their content per language, target and schedule."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from modeltranslation.utils import build_localized_fieldname
+
+from devices.models import MobileApp
+from segments.models import Segment
+
+# The text fields a marketer writes per language; django-modeltranslation adds one column per
+# language to each (title_fr, body_zh_hans, ...), registered in campaigns/translation.py.
+TEXT_FIELDS = ("title", "subtitle", "body")
+
+
+class Template(models.TextChoices):
+    STANDARD = "standard", "Standard message (iOS, Android, Windows)"
+    TOAST = "toast", "Blank (toast)"
+    TILE = "tile", "Blank (tile)"
+    RATINGS = "ratings", "Ask for ratings"
+    FEEDBACK = "feedback", "Ask for feedback"
+    CROSS_PROMOTE = "cross_promote", "Cross-promote"
+    SALE = "sale", "Promote a sale"
+    UPDATE = "update", "Prompt for update"
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    SENDING = "sending", "Sending"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired"
+
+
+# Once a send starts, the notification is a record of what went out.
+EDITABLE_STATUSES = (Status.DRAFT, Status.SCHEDULED)
+
+
+class TargetKind(models.TextChoices):
+    EVERYONE = "everyone", "Everyone"
+    SEGMENTS = "segments", "Segments"
+    INSTALL_IDS = "install_ids", "Install IDs"
+    USER_IDS = "user_ids", "User IDs"
+    OUTDATED = "outdated", "Devices not on the latest version"
+
+
+class ScheduleKind(models.TextChoices):
+    NOW = "now", "Send immediately"
+    AT = "at", "At a date and time"
+    LOCAL = "local", "At a local time in each recipient's time zone"
+
+
+class OnClick(models.TextChoices):
+    APP = "app", "Open the app"
+    URL = "url", "Open a URL"
+    DEEP_LINK = "deep_link", "Open a deep link"
+
+
+class ActivationType(models.TextChoices):
+    FOREGROUND = "foreground", "Foreground"
+    BACKGROUND = "background", "Background"
+    PROTOCOL = "protocol", "Protocol"
+
+
+class Duration(models.TextChoices):
+    SHORT = "short", "Short"
+    LONG = "long", "Long"
+
+
+class Scenario(models.TextChoices):
+    DEFAULT = "default", "Default"
+    ALARM = "alarm", "Alarm"
+    REMINDER = "reminder", "Reminder"
+    INCOMING_CALL = "incomingCall", "Incoming call"
+
+
+def _all_platforms() -> list[str]:
+    return ["ios", "android", "windows"]
+
+
+class Notification(models.Model):
+    """A notification of one app: its content per language, who gets it and when."""
+
+    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="notifications")
+    name = models.CharField(max_length=128, help_text="For you; customers never see it.")
+    template = models.CharField(max_length=20, choices=Template.choices, default=Template.STANDARD)
+    platforms = models.JSONField(
+        default=_all_platforms, help_text="The platforms whose devices receive it."
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.DRAFT, editable=False
+    )
+
+    # Content. title, subtitle and body are translated (one column per language).
+    default_language = models.CharField(
+        max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    languages = models.JSONField(
+        default=list, blank=True, help_text="Languages added beside the default one."
+    )
+    machine_translations = models.JSONField(default=dict, blank=True, editable=False)
+    overridden_languages = models.JSONField(default=list, blank=True, editable=False)
+    title = models.CharField(max_length=200, blank=True)
+    subtitle = models.CharField(max_length=200, blank=True)
+    body = models.TextField(max_length=2000, blank=True)
+    image_url = models.CharField("Image URL", max_length=2048, blank=True)
+    sound = models.CharField(max_length=64, blank=True, help_text="'default' or a sound file.")
+    badge = models.PositiveIntegerField(null=True, blank=True)
+    custom_data = models.JSONField(default=dict, blank=True)
+    on_click = models.CharField(max_length=10, choices=OnClick.choices, default=OnClick.APP)
+    url = models.CharField("URL", max_length=2048, blank=True)
+    ios_url = models.CharField("iOS URL", max_length=2048, blank=True)
+    android_url = models.CharField("Android URL", max_length=2048, blank=True)
+    track_launches = models.BooleanField("Track app launch rate", default=True)
+    category = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Only devices that opted into this category receive it.",
+    )
+
+    # Windows toast and tile options.
+    activation_type = models.CharField(
+        max_length=12, choices=ActivationType.choices, default=ActivationType.FOREGROUND
+    )
+    launch = models.CharField(max_length=2048, blank=True)
+    duration = models.CharField(max_length=5, choices=Duration.choices, default=Duration.SHORT)
+    scenario = models.CharField(max_length=12, choices=Scenario.choices, default=Scenario.DEFAULT)
+    base_uri = models.CharField("Base URI", max_length=2048, blank=True)
+    add_image_query = models.BooleanField(default=False)
+    windows_image = models.CharField(max_length=2048, blank=True)
+    audio = models.CharField(max_length=256, blank=True)
+    audio_loop = models.BooleanField(default=False)
+    audio_silent = models.BooleanField(default=False)
+    inputs = models.JSONField(default=list, blank=True)
+    actions = models.JSONField(default=list, blank=True)
+    tile_bindings = models.JSONField(default=list, blank=True)
+
+    # Target and filters.
+    target_kind = models.CharField(
+        max_length=12, choices=TargetKind.choices, default=TargetKind.EVERYONE
+    )
+    segments = models.ManyToManyField(Segment, blank=True, related_name="notifications")
+    install_ids = models.JSONField(default=list, blank=True)
+    user_ids = models.JSONField(default=list, blank=True)
+    filter_languages = models.JSONField(default=list, blank=True)
+    filter_time_zones = models.JSONField(default=list, blank=True)
+
+    # Schedule and expiry.
+    schedule_kind = models.CharField(
+        max_length=6, choices=ScheduleKind.choices, default=ScheduleKind.NOW
+    )
+    send_at = models.DateTimeField(null=True, blank=True)
+    local_send_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The wall-clock time in each recipient's zone, stored as if it were UTC.",
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        editable=False,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    scheduled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    completed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "send_at"], name="notification_due")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATUSES
+
+    def content_languages(self) -> list[str]:
+        """List the languages it has content in, the default first."""
+        return [self.default_language, *(c for c in self.languages if c != self.default_language)]
+
+    def text(self, field: str, language: str) -> str:
+        """Return one text field in one language ('' when that language has none)."""
+        return getattr(self, build_localized_fieldname(field, language)) or ""
+
+    def set_text(self, field: str, language: str, value: str) -> None:
+        setattr(self, build_localized_fieldname(field, language), value)

@@ -1,0 +1,155 @@
+"""What the composer shows beside the form: content per language and platform, payloads, reach."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from campaigns import audience, composition, payloads, personalization
+from campaigns.content import personalize, platform_url, texts
+from campaigns.forms import NotificationForm, language_field
+from campaigns.models import TEXT_FIELDS, Notification
+from campaigns.notification_templates import NotificationTemplate
+from devices.models import MobileApp
+
+LANGUAGE_NAMES = dict(settings.LANGUAGES)
+TARGET_FIELDS = (
+    "app",
+    "platforms",
+    "target_kind",
+    "segments",
+    "install_ids",
+    "user_ids",
+    "filter_languages",
+    "filter_time_zones",
+    "category",
+)
+PLATFORM_NAMES = {"ios": "APNs", "android": "FCM", "windows": "WNS"}
+
+
+def template_initial(template: NotificationTemplate, app: MobileApp | None) -> dict:
+    """Return the form's starting values for a template, on the app's platforms where it can."""
+    values = dict(template.values)
+    for name in ("title", "body"):
+        if name in values:
+            values[language_field(name, settings.LANGUAGE_CODE)] = values.pop(name)
+    available = [p for p in template.platforms if app and p in app.platforms()]
+    return {
+        **values,
+        "template": template.key,
+        "name": template.label,
+        "platforms": available or list(template.platforms),
+        **({"app": app.pk} if app else {}),
+    }
+
+
+def language_panels(form: NotificationForm) -> list[dict]:
+    """Return each language's text fields for the form, the default language first."""
+    notification = form.instance
+    default = form["default_language"].value() or settings.LANGUAGE_CODE
+    codes = [default, *(c for c in LANGUAGE_NAMES if c != default)]
+    return [
+        {
+            "code": code,
+            "name": LANGUAGE_NAMES[code],
+            "default": code == default,
+            "overridden": code in notification.overridden_languages,
+            "fields": [form[language_field(name, code)] for name in TEXT_FIELDS],
+        }
+        for code in codes
+    ]
+
+
+def preview(form: NotificationForm) -> dict:
+    """Validate the submitted form and describe the notification it would save."""
+    valid = form.is_valid()
+    notification = form.instance
+    result: dict = {"errors": _errors(form), "warnings": form.warnings, "valid": valid}
+    if notification.app_id is None:
+        return {**result, "languages": [], "previews": {}, "estimate": None}
+    context = personalization.sample_context(notification.app)
+    languages = [lang for lang in notification.content_languages() if lang in LANGUAGE_NAMES]
+    return {
+        **result,
+        "languages": [_language(notification, code) for code in languages],
+        "previews": {code: _content(notification, code, context) for code in languages},
+        "translations": {
+            code: texts(notification, code)
+            for code in notification.languages
+            if code not in notification.overridden_languages
+        },
+        "segment_ids": list(notification.app.segments.values_list("pk", flat=True)),
+        "estimate": _estimate(form),
+        "sample": _sample_label(context),
+    }
+
+
+def _errors(form: NotificationForm) -> dict[str, list[str]]:
+    return {name or "__all__": [str(m) for m in errors] for name, errors in form.errors.items()}
+
+
+def _language(notification: Notification, code: str) -> dict:
+    return {
+        "code": code,
+        "name": LANGUAGE_NAMES[code],
+        "default": code == notification.default_language,
+        "overridden": code in notification.overridden_languages,
+    }
+
+
+def _content(notification: Notification, language: str, context: dict) -> dict:
+    try:
+        shown = personalize(texts(notification, language), context)
+    except personalization.PersonalizationError:
+        shown = texts(notification, language)
+    return {
+        **shown,
+        "image_url": notification.image_url,
+        "url": {p: platform_url(notification, p) for p in ("ios", "android")},
+        "windows": {
+            "kind": "tile" if notification.template == "tile" else "toast",
+            "launch": notification.launch,
+            "activation_type": notification.activation_type,
+            "image": notification.windows_image or notification.image_url,
+            "inputs": notification.inputs,
+            "actions": notification.actions,
+            "tiles": notification.tile_bindings,
+        },
+        "payloads": {
+            p: _payload(notification, p, language, context) for p in notification.platforms
+        },
+    }
+
+
+def _payload(notification: Notification, platform: str, language: str, context: dict) -> dict:
+    name = PLATFORM_NAMES.get(platform, platform)
+    try:
+        payload = composition.render_for_preview(notification, platform, language, context)
+    except (ValueError, personalization.PersonalizationError) as error:
+        return {"provider": name, "error": str(error)}
+    over = payload.size > payload.limit
+    return {
+        "provider": name,
+        "text": payload.body.decode(),
+        "headers": payload.headers,
+        "size": payload.size,
+        "limit": payload.limit,
+        "error": str(payloads.PayloadTooLarge(platform, payload.size, payload.limit))
+        if over
+        else "",
+    }
+
+
+def _estimate(form: NotificationForm) -> dict:
+    """Count the audience when the target and filters are valid."""
+    if any(form.has_error(name) for name in TARGET_FIELDS):
+        return {"count": None, "message": "Fix the customer group to see its size."}
+    segments = form.cleaned_data.get("segments") or []
+    return {"count": audience.estimate(form.instance, segments)}
+
+
+def _sample_label(context: dict) -> str:
+    device = context.get("device", {})
+    if device.get("install_id") == personalization.SAMPLE_INSTALL_ID:
+        return "Personalized for a made-up device; no device has registered yet."
+    where = f"{device.get('platform')}, {device.get('locale') or 'no locale'}"
+    return f"Personalized for the most recently seen device ({where})."

@@ -1,0 +1,67 @@
+"""Notifications for the dashboard, the API and sending: save, schedule, cancel, duplicate."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns.models import EDITABLE_STATUSES, Notification, ScheduleKind, Status
+
+COPY_SUFFIX = " (copy)"
+
+
+@transaction.atomic
+def save(notification: Notification, *, schedule: bool) -> None:
+    """Save an edit; `schedule` queues it for its send time, otherwise it is kept as a draft."""
+    if notification.pk:
+        # Locked, so a send that starts meanwhile waits and then sends what was saved.
+        _require_editable(Notification.objects.select_for_update().get(pk=notification.pk))
+    notification.status = Status.SCHEDULED if schedule else Status.DRAFT
+    notification.scheduled_at = timezone.now() if schedule else None
+    if schedule and notification.schedule_kind == ScheduleKind.NOW:
+        notification.send_at = notification.scheduled_at
+    notification.save()
+
+
+def send_time_label(notification: Notification) -> str:
+    """Describe when it sends, as the list of notifications shows it."""
+    kind = notification.schedule_kind
+    if kind == ScheduleKind.AT and notification.send_at:
+        return f"{notification.send_at:%Y-%m-%d %H:%M} UTC"
+    if kind == ScheduleKind.LOCAL and notification.local_send_at:
+        return f"{notification.local_send_at:%Y-%m-%d %H:%M} local time"
+    return "Immediately"
+
+
+@transaction.atomic
+def cancel(notification: Notification) -> None:
+    """Stop a draft or a scheduled notification from sending; it stays as a record."""
+    stored = Notification.objects.select_for_update().get(pk=notification.pk)
+    _require_editable(stored)
+    stored.status, stored.cancelled_at = Status.CANCELLED, timezone.now()
+    stored.save(update_fields=["status", "cancelled_at", "updated_at"])
+    notification.refresh_from_db()
+
+
+@transaction.atomic
+def duplicate(notification: Notification, author: AbstractBaseUser | None) -> Notification:
+    """Copy a notification as a new draft: content, target and options, not its history."""
+    segments = list(notification.segments.all())
+    copy = Notification.objects.get(pk=notification.pk)
+    copy.pk = None
+    copy.name = (notification.name[: 128 - len(COPY_SUFFIX)]) + COPY_SUFFIX
+    copy.status, copy.author = Status.DRAFT, author
+    copy.scheduled_at = copy.started_at = copy.completed_at = copy.cancelled_at = None
+    copy.save()
+    copy.segments.set(segments)
+    return copy
+
+
+def _require_editable(stored: Notification) -> None:
+    if stored.status not in EDITABLE_STATUSES:
+        raise ValidationError(
+            f"This notification is {stored.get_status_display().lower()}; it can no longer be "
+            "changed. Duplicate it to send it again."
+        )

@@ -1,0 +1,12 @@
+from django.db import migrations
+
+from pushcenter.roles import sync_roles
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("pushcenter", "0004_roles_work_with_segments"),
+        ("campaigns", "0001_initial"),
+    ]
+
+    operations = [migrations.RunPython(sync_roles, migrations.RunPython.noop)]
