@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.db import transaction
 
 from devices import sample_credentials
 from devices.models import ApnsCredential, FcmCredential, MobileApp, Organization, WnsCredential
+from devices.registration import register_device
 from devices.services import authenticate_token, issue_api_token
 from pushcenter import roles
 
@@ -30,6 +32,29 @@ DEMO_APPS = [
     ("retail", "Contoso Retail", ["ios", "android"]),
     ("news-windows", "Contoso News for Windows", ["windows"]),
 ]
+# Store identifiers for the notification templates' links (made up, in the stores' formats).
+DEMO_STORE_IDS = {
+    "retail": {
+        "app_store_id": "1234567890",
+        "play_package_name": "com.contoso.retail",
+        "deep_link_scheme": "contoso-retail",
+        "latest_version": "2.3",
+    },
+    "news-windows": {"store_product_id": "9NBLGGH4R315", "latest_version": "5.1"},
+}
+# A small audience so segments and notifications have someone to count: (country, locale,
+# time zone, app version) for each demo device of the retail app.
+DEMO_DEVICES = [
+    ("US", "en-US", "America/New_York", "2.3"),
+    ("US", "en-US", "America/Los_Angeles", "2.1"),
+    ("US", "es-US", "America/Chicago", "2.2"),
+    ("CA", "fr-CA", "America/Toronto", "2.3"),
+    ("FR", "fr-FR", "Europe/Paris", "2.0"),
+    ("DE", "de-DE", "Europe/Berlin", "2.3"),
+    ("GB", "en-GB", "Europe/London", "2.2"),
+    ("BR", "pt-BR", "America/Sao_Paulo", "2.1"),
+]
+DEMO_FIRST_NAMES = ["Ana", "Ben", "Chloé", "Dev", "Émile", "Frieda", "Grace", "Hugo"]
 
 
 def demo_file() -> Path:
@@ -80,6 +105,9 @@ def _seed_app(organization: Organization, spec: tuple, developer: User, previous
     app.developers.add(developer)
     for platform in platforms:
         _seed_credential(app, platform)
+    _seed_store_ids(app)
+    if "ios" in platforms:
+        _seed_devices(app)
     return {
         "owner_name": organization.name,
         "app_name": app.name,
@@ -88,6 +116,31 @@ def _seed_app(organization: Organization, spec: tuple, developer: User, previous
         "api_token": _demo_token(app, previous),
         "platforms": app.platforms(),
     }
+
+
+def _seed_store_ids(app: MobileApp) -> None:
+    for field, value in DEMO_STORE_IDS.get(app.name, {}).items():
+        if not getattr(app, field):
+            setattr(app, field, value)
+    app.custom_property_types.setdefault("first_name", "string")
+    app.save()
+
+
+def _seed_devices(app: MobileApp) -> None:
+    """Register the demo devices (the same install IDs each run, so a re-run updates them)."""
+    for n, (country, locale, zone, version) in enumerate(DEMO_DEVICES):
+        ios = n % 2 == 0
+        registration = {
+            "platform": "ios" if ios else "android",
+            "push_token": f"{n:02d}" * 32 if ios else f"demo-fcm-token-{n:02d}-" + "x" * 140,
+            "user_id": f"demo-user-{n}",
+            "locale": locale,
+            "time_zone": zone,
+            "properties": {"carrierCountry": country, "appVersion": version},
+            "custom_properties": {"first_name": DEMO_FIRST_NAMES[n]},
+            "categories": ["offers"] if n % 3 else ["offers", "news"],
+        }
+        register_device(app, uuid.uuid5(app.application_id, f"demo-{n}"), registration)
 
 
 def _seed_credential(app: MobileApp, platform: str) -> None:

@@ -9,7 +9,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from devices.models import MobileApp, validate_property_types
@@ -18,6 +20,8 @@ from segments.forms import SegmentForm
 from segments.language import available_properties
 from segments.models import Segment
 
+USED_BY_SHOWN = 20
+
 
 @admin.register(Segment)
 class SegmentAdmin(admin.ModelAdmin):
@@ -25,18 +29,34 @@ class SegmentAdmin(admin.ModelAdmin):
     list_display = ["name", "app", "definition", "updated_at"]
     list_filter = [("app", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "description", "definition"]
-    readonly_fields = ["author", "created_at", "updated_at"]
+    readonly_fields = ["used_by", "author", "created_at", "updated_at"]
     fields = [
         "app",
         "name",
         "description",
         "definition",
         "custom_property_types",
+        "used_by",
         "author",
         "created_at",
         "updated_at",
     ]
     change_form_template = "admin/segments/segment/change_form.html"
+
+    @admin.display(description="Notifications")
+    def used_by(self, obj: Segment) -> str:
+        """List the notifications that target the segment, newest first, linked."""
+        notifications = obj.notifications.order_by("-created_at")[:USED_BY_SHOWN] if obj.pk else []
+        links = [
+            format_html(
+                '<a href="{}">{}</a> ({})',
+                reverse("admin:campaigns_notification_change", args=[n.pk]),
+                n.name,
+                n.get_status_display().lower(),
+            )
+            for n in notifications
+        ]
+        return format_html_join(mark_safe("<br>"), "{}", ((link,) for link in links)) or "None yet"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Segment]:
         return super().get_queryset(request).select_related("app__organization", "author")
