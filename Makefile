@@ -32,6 +32,7 @@ bench: install
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 	$(PY) bench/registration.py
 	$(PY) bench/segment_evaluation.py
+	$(PY) bench/payload_rendering.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -153,7 +153,10 @@ def _links(notification: Notification) -> list[tuple[str, str, object, str]]:
     tap = lambda: options.link_schemes(app, deep_link=deep)  # noqa: E731
     resources = lambda: ("https", *options.WINDOWS_RESOURCE_SCHEMES)  # noqa: E731
     links = [("image_url", notification.image_url, lambda: ("https",), "The image URL")]
-    if notification.on_click != OnClick.APP and {"ios", "android"} & set(platforms):
+    # The shared URL is needed only where iOS or Android has no URL of its own.
+    own = {"ios": notification.ios_url, "android": notification.android_url}
+    needs_url = any(p in platforms and not own[p] for p in own)
+    if notification.on_click != OnClick.APP and (notification.url or needs_url):
         links.append(("url", notification.url, tap, "The URL"))
     links += [
         ("ios_url", notification.ios_url if "ios" in platforms else "", tap, "The iOS URL"),

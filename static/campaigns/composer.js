@@ -288,6 +288,16 @@
     });
   }
 
+  // The server tells the marketer's own translation from the machine's by comparing texts, and a
+  // machine text filled in before the default text changed would look like an edit. Untouched
+  // translations are therefore sent empty (in previews and on save) and the server translates.
+  function leaveTranslationsToServer(event) {
+    languagePanels().forEach((element) => {
+      if (!isMachineTranslated(element.dataset.language)) return;
+      $$("[data-text]", element).forEach((field) => field.name && event.formData.set(field.name, ""));
+    });
+  }
+
   // ---- Asking the server -------------------------------------------------------------------
 
   function isReadOnly() {
@@ -575,6 +585,7 @@
     updateRows();
     form.addEventListener("input", onFormEdit);
     form.addEventListener("change", onFormEdit);
+    form.addEventListener("formdata", leaveTranslationsToServer);
     if (isReadOnly()) showFailure(READ_ONLY_NOTE);
     else requestPreview();
   }

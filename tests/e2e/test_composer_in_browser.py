@@ -1,0 +1,87 @@
+"""A marketer composes a toast in two languages, watches the preview, schedules it; errors show."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from campaigns.models import Notification, ScheduleKind, Status
+from devices.registration import register_device
+from tests.e2e.conftest import login
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def windows_devices(news):
+    news.store_product_id = "9NBLGGH4R315"
+    news.save()
+    for n, locale in enumerate(["en-US", "fr-FR", "fr-CA"]):
+        registration = {
+            "platform": "windows",
+            "channel_uri": f"https://db5.notify.windows.com/?token=device{n}",
+            "locale": locale,
+        }
+        register_device(news, uuid.UUID(int=n + 1), registration)
+
+
+def test_marketer_schedules_a_two_language_toast_for_six_pm_local(
+    page: Page, live_server, bob, news, windows_devices
+):
+    login(page, live_server, bob)
+    page.goto(f"{live_server.url}/campaigns/notification/add/")
+    page.select_option("#id_app", label="contoso/news")
+    page.click("text=Promote a sale")
+    expect(page.locator("#id_launch")).to_have_value("ms-windows-store://pdp/?ProductId=9NBLGGH4R315")
+    page.fill("#id_name", "Weekend sale")
+
+    page.fill("#id_title_en", "Half price this weekend")
+    toast = page.locator("#preview-windows")
+    expect(toast.locator(".preview-title")).to_have_text("Half price this weekend")
+    expect(page.locator("#audience-estimate")).to_contain_text("3")
+
+    page.click("#add-languages-button")
+    page.locator("#add-languages-dialog input[name=languages][value=fr]").check()
+    page.click("#add-languages-update")
+    expect(page.locator("#language-tabs button[data-language=fr]")).to_be_visible()
+    expect(page.locator("#id_title_fr")).to_have_value("[fr] Half price this weekend")
+    page.select_option("#preview-language", "fr")
+    expect(toast.locator(".preview-title")).to_have_text("[fr] Half price this weekend")
+
+    page.check("input[name=schedule_kind][value=local]")
+    tomorrow = (timezone.now() + timedelta(days=1)).date()
+    page.fill("#id_local_send_at", f"{tomorrow:%Y-%m-%d}T18:00")
+    page.click("#schedule-button")
+
+    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+    row = page.locator("#result_list tbody tr", has_text="Weekend sale")
+    expect(row).to_contain_text("Scheduled")
+    expect(row).to_contain_text(f"{tomorrow:%Y-%m-%d} 18:00 local time")
+    notification = Notification.objects.get()
+    assert (notification.status, notification.schedule_kind) == (
+        Status.SCHEDULED,
+        ScheduleKind.LOCAL,
+    )
+    assert notification.languages == ["fr"]
+    assert notification.title_fr == "[fr] Half price this weekend"
+
+
+def test_an_invalid_form_shows_each_error_at_its_field(page: Page, live_server, bob, retail):
+    login(page, live_server, bob)
+    page.goto(f"{live_server.url}/campaigns/notification/add/?app={retail.pk}&template=standard")
+    page.fill("#id_name", "Broken")
+    page.fill("#id_title_en", "Hi {{ user.nickname }}")
+    page.fill("#id_image_url", "http://example.com/sale.png")
+    page.check("input[name=schedule_kind][value=at]")
+    page.fill("#id_send_at", "2020-01-01T09:00")
+    page.click("#schedule-button")
+
+    expect(page.locator(".errornote")).to_be_visible()
+    expect(page.locator(".field-title_en .errorlist")).to_contain_text("user.nickname")
+    expect(page.locator(".field-image_url .errorlist")).to_contain_text("https")
+    expect(page.locator(".field-send_at .errorlist")).to_contain_text("in the future")
+    assert not Notification.objects.exists()
