@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -12,7 +13,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from campaigns import notification_templates, preview, services
-from campaigns.forms import NotificationForm
+from campaigns.forms import TRANSLATED_FIELDS, NotificationForm
 from campaigns.models import Notification
 from devices.models import MobileApp
 from segments.models import Segment
@@ -98,9 +99,14 @@ class NotificationAdmin(admin.ModelAdmin):
         )
 
     def get_form(self, request: HttpRequest, obj: Notification | None = None, **kwargs: object):
-        # The form lists its own fields: the per-language texts are laid out by the template.
-        kwargs["fields"] = None
+        # The per-language texts are in the form but laid out by the template, not a fieldset.
+        shown = flatten_fieldsets(self.get_fieldsets(request, obj))
+        kwargs["fields"] = [*shown, *TRANSLATED_FIELDS, "revert_languages"]
         return super().get_form(request, obj, **kwargs)
+
+    @admin.display(description="Notification never expires", boolean=True)
+    def never_expires(self, obj: Notification) -> bool:
+        return obj.expires_at is None
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: object):
         if db_field.name == "app":
@@ -177,6 +183,8 @@ class NotificationAdmin(admin.ModelAdmin):
             raise PermissionDenied
         stored = self.get_queryset(request).filter(pk=request.POST.get("notification_id") or 0)
         instance = stored.first() or Notification()
+        if not instance.is_editable:
+            return JsonResponse(preview.stored_preview(instance))
         form = NotificationForm(request.POST, instance=instance)
         form.fields["app"].queryset = self._apps(request)
         return JsonResponse(preview.preview(form))
@@ -188,6 +196,7 @@ class NotificationAdmin(admin.ModelAdmin):
         except ValidationError as error:
             self.message_user(request, error.messages[0], messages.ERROR)
         else:
+            self.log_change(request, notification, "Cancelled.")
             self.message_user(request, f"{notification} is cancelled; it will not be sent.")
         return HttpResponseRedirect(reverse("admin:campaigns_notification_changelist"))
 
@@ -196,6 +205,7 @@ class NotificationAdmin(admin.ModelAdmin):
             raise PermissionDenied
         original = get_object_or_404(self.get_queryset(request), pk=pk)
         copy = services.duplicate(original, request.user)
+        self.log_addition(request, copy, f"Copied from {original}.")
         self.message_user(request, f"Copied {original} as a new draft.")
         return HttpResponseRedirect(reverse("admin:campaigns_notification_change", args=[copy.pk]))
 

@@ -156,7 +156,8 @@ def _links(notification: Notification) -> list[tuple[str, str, object, str]]:
     # The shared URL is needed only where iOS or Android has no URL of its own.
     own = {"ios": notification.ios_url, "android": notification.android_url}
     needs_url = any(p in platforms and not own[p] for p in own)
-    if notification.on_click != OnClick.APP and (notification.url or needs_url):
+    mobile = {"ios", "android"} & set(platforms)
+    if notification.on_click != OnClick.APP and mobile and (notification.url or needs_url):
         links.append(("url", notification.url, tap, "The URL"))
     links += [
         ("ios_url", notification.ios_url if "ios" in platforms else "", tap, "The iOS URL"),

@@ -85,7 +85,11 @@ class NotificationForm(forms.ModelForm):
             "platforms",
             "target_kind",
             "segments",
+            "install_ids",
+            "user_ids",
             "category",
+            "filter_languages",
+            "filter_time_zones",
             "schedule_kind",
             "send_at",
             "local_send_at",
@@ -127,6 +131,7 @@ class NotificationForm(forms.ModelForm):
             "schedule_kind": "Schedule",
             "target_kind": "Customer group",
             "windows_image": "Image",
+            "ios_url": "iOS URL",
         }
         help_texts = JSON_HELP
 
@@ -136,7 +141,9 @@ class NotificationForm(forms.ModelForm):
         self.translation_state: composition.TranslationState | None = None
         for code, _name in settings.LANGUAGES:
             for name, label in zip(TEXT_FIELDS, TEXT_LABELS, strict=True):
-                field = self.fields[language_field(name, code)]
+                field = self.fields.get(language_field(name, code))
+                if field is None:  # a read-only notification: the page shows the stored text
+                    continue
                 field.required, field.label = False, label
                 field.widget.attrs.update({"data-text": name, "lang": code})
         if self.instance.pk:
@@ -208,14 +215,22 @@ class NotificationForm(forms.ModelForm):
 
     def _clean_target(self, data: dict) -> None:
         kind, app = data.get("target_kind"), data.get("app")
+        # What another kind of target would use is kept off the notification.
+        for name, used_by in (
+            ("segments", TargetKind.SEGMENTS),
+            ("install_ids", TargetKind.INSTALL_IDS),
+            ("user_ids", TargetKind.USER_IDS),
+        ):
+            if kind != used_by and name in data:
+                data[name] = []
         segments = data.get("segments") or []
         if kind == TargetKind.SEGMENTS and not segments:
             self.add_error("segments", "Choose at least one segment, or target everyone.")
         if app and any(s.app_id != app.pk for s in segments):
             self.add_error("segments", f"Choose segments of {app}.")
-        if kind == TargetKind.INSTALL_IDS and not data.get("install_ids"):
+        if kind == TargetKind.INSTALL_IDS and not data.get("install_ids") and "install_ids" in data:
             self.add_error("install_ids", "List at least one install ID.")
-        if kind == TargetKind.USER_IDS and not data.get("user_ids"):
+        if kind == TargetKind.USER_IDS and not data.get("user_ids") and "user_ids" in data:
             self.add_error("user_ids", "List at least one user ID.")
         if kind == TargetKind.OUTDATED and app and not composition.has_latest_version(app):
             self.add_error(
@@ -225,6 +240,10 @@ class NotificationForm(forms.ModelForm):
 
     def _clean_schedule(self, data: dict) -> None:
         kind, now = data.get("schedule_kind"), timezone.now()
+        if kind != ScheduleKind.AT:
+            data["send_at"] = None
+        if kind != ScheduleKind.LOCAL:
+            data["local_send_at"] = None
         send_at, local_at = data.get("send_at"), data.get("local_send_at")
         if kind == ScheduleKind.AT and not send_at:
             self.add_error("send_at", "Choose the date and time to send, or send immediately.")

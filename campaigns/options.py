@@ -27,7 +27,16 @@ WINDOWS_SOUNDS = (
 )
 CUSTOM_KEY_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # Keys the payloads use themselves, or that FCM refuses in data.
-RESERVED_KEYS = ("aps", "tracking_id", "url", "image_url", "subtitle", "from", "message_type")
+RESERVED_KEYS = (
+    "aps",
+    "tracking_id",
+    "url",
+    "image_url",
+    "subtitle",
+    "from",
+    "message_type",
+    "notification",
+)
 RESERVED_KEY_PREFIXES = ("google", "gcm")
 CUSTOM_VALUE_WARNING = 100  # App Center's cap per value; long values cost payload bytes.
 MAX_CUSTOM_DATA = 50
@@ -105,7 +114,8 @@ def _check_custom_key(key: str) -> None:
         raise ValidationError(
             f"Custom data key {key!r} must be 1 to 64 letters, digits, '_', '.' or '-'."
         )
-    if key in RESERVED_KEYS or key.split(".")[0] in RESERVED_KEY_PREFIXES:
+    # FCM refuses any key that starts with google or gcm, in any case (payloads.py does too).
+    if key in RESERVED_KEYS or key.lower().startswith(RESERVED_KEY_PREFIXES):
         raise ValidationError(f"Custom data key {key!r} is reserved by the payloads.")
 
 

@@ -45,7 +45,10 @@ def template_initial(template: NotificationTemplate, app: MobileApp | None) -> d
 def language_panels(form: NotificationForm) -> list[dict]:
     """Return each language's text fields for the form, the default language first."""
     notification = form.instance
-    default = form["default_language"].value() or settings.LANGUAGE_CODE
+    if "default_language" in form.fields:
+        default = form["default_language"].value() or settings.LANGUAGE_CODE
+    else:
+        default = notification.default_language
     codes = [default, *(c for c in LANGUAGE_NAMES if c != default)]
     return [
         {
@@ -53,10 +56,22 @@ def language_panels(form: NotificationForm) -> list[dict]:
             "name": LANGUAGE_NAMES[code],
             "default": code == default,
             "overridden": code in notification.overridden_languages,
-            "fields": [form[language_field(name, code)] for name in TEXT_FIELDS],
+            "fields": [_text_field(form, name, code) for name in TEXT_FIELDS],
         }
         for code in codes
     ]
+
+
+def _text_field(form: NotificationForm, name: str, code: str) -> object:
+    """Return the bound field, or the stored text when the notification is read-only."""
+    field_name = language_field(name, code)
+    if field_name in form.fields:
+        return form[field_name]
+    return {
+        "name": field_name,
+        "label": name.capitalize() if name != "body" else "Message",
+        "readonly": form.instance.text(name, code),
+    }
 
 
 def preview(form: NotificationForm) -> dict:
@@ -66,10 +81,31 @@ def preview(form: NotificationForm) -> dict:
     result: dict = {"errors": _errors(form), "warnings": form.warnings, "valid": valid}
     if notification.app_id is None:
         return {**result, "languages": [], "previews": {}, "estimate": None}
+    return {**result, **describe(notification), "estimate": _estimate(form)}
+
+
+def stored_preview(notification: Notification) -> dict:
+    """Describe a notification as stored (one that can no longer change)."""
+    status = notification.get_status_display().lower()
+    estimate = {
+        "count": None,
+        "message": f"This notification is {status}; it can no longer change.",
+    }
+    return {
+        "errors": {},
+        "warnings": [],
+        "valid": True,
+        **describe(notification),
+        "estimate": estimate,
+    }
+
+
+def describe(notification: Notification) -> dict:
+    """Return each language's content and payloads, personalized for a sample device."""
     context = personalization.sample_context(notification.app)
     languages = [lang for lang in notification.content_languages() if lang in LANGUAGE_NAMES]
     return {
-        **result,
+        "app_name": notification.app.display_name,
         "languages": [_language(notification, code) for code in languages],
         "previews": {code: _content(notification, code, context) for code in languages},
         "translations": {
@@ -78,7 +114,6 @@ def preview(form: NotificationForm) -> dict:
             if code not in notification.overridden_languages
         },
         "segment_ids": list(notification.app.segments.values_list("pk", flat=True)),
-        "estimate": _estimate(form),
         "sample": _sample_label(context),
     }
 

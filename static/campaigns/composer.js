@@ -14,7 +14,6 @@
   const PLATFORMS = ["ios", "android", "windows"];
   const DEBOUNCE_MS = 300;
   const EDITED_NOTE = "You edited this translation; it will be kept as yours (overridden).";
-  const READ_ONLY_NOTE = "This notification can no longer be changed, so there is nothing to preview.";
   // Languages the marketer typed in during this visit: their text is theirs, never replaced.
   const edited = new Set();
   const state = { timer: null, latest: 0, answer: null, language: "", platform: "ios" };
@@ -76,7 +75,10 @@
     return languagePanel ? `${text} (${languagePanel.dataset.name})` : text;
   }
 
+  let lastAppName = "";
+
   function appName() {
+    if (lastAppName) return lastAppName;
     const select = $("#id_app");
     if (select && select.selectedIndex >= 0 && select.value) return select.options[select.selectedIndex].text;
     const readonly = $(".field-app .readonly", form);
@@ -157,8 +159,13 @@
   // Read-only, the languages list is no checkbox list; a language with text is one it has.
   function languagesWithText() {
     return languagePanels()
-      .filter((element) => $$("[data-text]", element).some((field) => (field.value || field.textContent).trim()))
+      .filter((element) => $$("[data-text], .readonly", element).some(hasText))
       .map((element) => element.dataset.language);
+  }
+
+  function hasText(field) {
+    const text = ("value" in field ? field.value : field.textContent).trim();
+    return text !== "" && text !== "-"; // the admin shows an empty read-only value as "-"
   }
 
   function languageName(code) {
@@ -301,7 +308,7 @@
   // ---- Asking the server -------------------------------------------------------------------
 
   function isReadOnly() {
-    return !$("#id_app") || !composer.dataset.previewUrl;
+    return !$("#id_app");
   }
 
   function schedulePreview() {
@@ -311,9 +318,9 @@
 
   async function requestPreview() {
     clearTimeout(state.timer);
-    if (isReadOnly()) return;
     const request = ++state.latest;
-    const body = new FormData(form);
+    // A read-only notification is previewed as stored: the server reads it by its id alone.
+    const body = isReadOnly() ? csrfOnly() : new FormData(form);
     body.set("notification_id", composer.dataset.notificationId || "");
     let result;
     try {
@@ -336,6 +343,13 @@
     return response.json();
   }
 
+  function csrfOnly() {
+    const body = new FormData();
+    const token = $("input[name=csrfmiddlewaretoken]", form);
+    if (token) body.set("csrfmiddlewaretoken", token.value);
+    return body;
+  }
+
   function showFailure(message) {
     const estimate = $("#audience-estimate");
     if (estimate) estimate.textContent = message || "The preview could not be reached.";
@@ -344,6 +358,7 @@
   // ---- Showing the answer ------------------------------------------------------------------
 
   function render(result) {
+    lastAppName = result.app_name || "";
     state.answer = result;
     showEstimate(result.estimate);
     showList($("#preview-errors"), errorLines(result.errors || {}));
@@ -586,8 +601,7 @@
     form.addEventListener("input", onFormEdit);
     form.addEventListener("change", onFormEdit);
     form.addEventListener("formdata", leaveTranslationsToServer);
-    if (isReadOnly()) showFailure(READ_ONLY_NOTE);
-    else requestPreview();
+    requestPreview();
   }
 
   start();

@@ -85,3 +85,20 @@ def test_an_invalid_form_shows_each_error_at_its_field(page: Page, live_server, 
     expect(page.locator(".field-image_url .errorlist")).to_contain_text("https")
     expect(page.locator(".field-send_at .errorlist")).to_contain_text("in the future")
     assert not Notification.objects.exists()
+
+
+def test_a_sent_notification_shows_what_it_sent(page: Page, live_server, bob, retail):
+    notification = Notification.objects.create(
+        app=retail,
+        name="Spring sale",
+        status=Status.COMPLETED,
+        platforms=["ios"],
+        title_en="Spring is here",
+        body_en="Everything green is half price.",
+    )
+    login(page, live_server, bob)
+    page.goto(f"{live_server.url}/campaigns/notification/{notification.pk}/change/")
+    expect(page.locator("#preview-ios .preview-title")).to_have_text("Spring is here")
+    expect(page.locator("#payload-ios pre")).to_contain_text("Everything green is half price.")
+    expect(page.locator("#audience-estimate")).to_contain_text("completed")
+    expect(page.locator("#schedule-button")).to_have_count(0)
