@@ -36,7 +36,9 @@ def test_marketer_schedules_a_two_language_toast_for_six_pm_local(
     page.goto(f"{live_server.url}/campaigns/notification/add/")
     page.select_option("#id_app", label="contoso/news")
     page.click("text=Promote a sale")
-    expect(page.locator("#id_launch")).to_have_value("ms-windows-store://pdp/?ProductId=9NBLGGH4R315")
+    expect(page.locator("#id_launch")).to_have_value(
+        "ms-windows-store://pdp/?ProductId=9NBLGGH4R315"
+    )
     page.fill("#id_name", "Weekend sale")
 
     page.fill("#id_title_en", "Half price this weekend")
