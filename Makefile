@@ -30,9 +30,11 @@ e2e: install
 # Benchmarks need PostgreSQL (DATABASE_URL, default the local server) and wrk from Debian.
 bench: install
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+	@command -v h2load >/dev/null && test -x /usr/sbin/nginx || (apt-get update -qq && apt-get install -y -qq nginx nghttp2-client >/dev/null)
 	$(PY) bench/registration.py
 	$(PY) bench/segment_evaluation.py
 	$(PY) bench/payload_rendering.py
+	$(PY) bench/providers.py
 
 lint: install
 	$(VENV)/bin/ruff check .

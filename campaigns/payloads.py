@@ -184,9 +184,17 @@ def check_size(payload: Payload) -> None:
         raise PayloadTooLarge(payload.platform, payload.size, payload.limit)
 
 
-def render(platform: str, message: Message, now: datetime | None = None) -> Payload:
-    """Render the message for "ios", "android" or "windows"."""
+def render(
+    platform: str, message: Message, now: datetime | None = None, token: str = ""
+) -> Payload:
+    """Render the message for "ios", "android" or "windows".
+
+    FCM carries the device's token in the message itself; APNs and WNS address the device in
+    the request, so `token` matters only for Android.
+    """
     _require_choice("platform", platform, RENDERERS)
+    if platform == "android":
+        return render_fcm(message, token=token, now=now)
     return RENDERERS[platform](message, now=now)
 
 

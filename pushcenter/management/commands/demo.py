@@ -1,21 +1,27 @@
-"""Run the whole product on a laptop: web server, a Celery worker with Beat, and the demo data."""
+"""Run the whole product on a laptop: web server, worker with Beat, sandbox gateways, demo data."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from devices.providers.sandbox.certificates import ensure_certificates
 from pushcenter.demo import seed
 from pushcenter.management.commands.seed_demo import describe
 
 
 class Command(BaseCommand):
-    help = "Migrate, seed the demo and run the web server and a worker with Beat until Ctrl-C."
+    help = (
+        "Migrate, seed the demo and run the web server, a worker with Beat and the sandbox "
+        "gateways (providers pointed at them with PUSHCENTER_SANDBOX=1) until Ctrl-C."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=8000)
@@ -32,7 +38,12 @@ class Command(BaseCommand):
 
     def _start(self, host: str, port: int) -> list[subprocess.Popen]:
         python = sys.executable
+        # Made here, not only by the gateways, so the CA exists before anyone sends.
+        ensure_certificates(settings.SANDBOX_DIR)
+        environment = {**os.environ}
+        environment.setdefault("PUSHCENTER_SANDBOX", "1")
         commands = [
+            [python, "manage.py", "sandbox_gateways"],
             [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
             [
                 python,
@@ -48,7 +59,7 @@ class Command(BaseCommand):
                 "2",
             ],
         ]
-        return [subprocess.Popen(command) for command in commands]
+        return [subprocess.Popen(command, env=environment) for command in commands]
 
     def _supervise(self, processes: list[subprocess.Popen]) -> None:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -1,0 +1,50 @@
+"""Send one notification to one device now, and say what the provider answered."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.exceptions import ValidationError
+
+from campaigns import content, payloads, personalization
+from campaigns.models import Notification
+from devices import sending
+from devices.models import Device, DeviceStatus
+from devices.providers.base import Result
+
+TEST_TITLE = "Test from Push Center"
+TEST_BODY = "If you can read this, {app} reaches this device."
+
+
+def send_notification(notification: Notification, device: Device) -> Result:
+    """Send the notification to one device as the send would: its language, its personalization."""
+    _check_reachable(device)
+    if device.app_id != notification.app_id:
+        raise ValidationError(f"That device belongs to {device.app}, not {notification.app}.")
+    if device.platform not in notification.platforms:
+        raise ValidationError(f"This notification is not sent to {device.platform} devices.")
+    language = content.language_for(notification, device.locale)
+    context = personalization.device_context(device, notification.app)
+    message = content.message(notification, device.platform, language, context=context)
+    return _send(device, message)
+
+
+def send_test_message(device: Device) -> Result:
+    """Send a short test message to one device."""
+    _check_reachable(device)
+    kind = "toast" if device.platform == "windows" else "standard"
+    body = TEST_BODY.format(app=device.app.display_name)
+    return _send(device, payloads.Message(kind=kind, title=TEST_TITLE, body=body, sound="default"))
+
+
+def _check_reachable(device: Device) -> None:
+    if device.status != DeviceStatus.ACTIVE:
+        raise ValidationError(
+            f"This device is {device.get_status_display().lower()}; nothing is sent to it."
+        )
+
+
+def _send(device: Device, message: payloads.Message) -> Result:
+    payload = payloads.render(device.platform, message, token=device.push_token or "")
+    payloads.check_size(payload)
+    return sending.send_now(device, payload.body, payload.headers, key=str(uuid.uuid4()))

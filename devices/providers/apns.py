@@ -1,0 +1,515 @@
+"""Send to Apple devices through the Apple Push Notification service (APNs).
+
+One request per device (``POST {APNS_*_URL}/3/device/{token}``), all of a batch in flight at once
+over the HTTP/2 transport: a few TLS connections to Apple, many concurrent streams each. Apple
+speaks HTTP/2 only; an answer that comes back in another version did not come from APNs (a
+proxy, a wrong URL) and is not trusted, whatever its status.
+
+The host is ``settings.APNS_PRODUCTION_URL`` or ``settings.APNS_DEVELOPMENT_URL``, by the
+credential's environment. Two ways to authenticate, by the credential's auth method:
+
+- token: an ES256 provider JWT (header ``kid`` = the Key ID, claims ``iss`` = the Team ID and
+  ``iat``) signed with the .p8 key, sent as ``authorization: bearer <jwt>``. Apple refuses a
+  token older than an hour and one replaced more often than every 20 minutes
+  (TooManyProviderTokenUpdates), so one token per credential serves every client of the process
+  and is replaced after 50 minutes. A token Apple refuses (403 ExpiredProviderToken or
+  InvalidProviderToken) is replaced once and the refused pushes are sent once more; a second
+  refusal is AUTH_FAILED.
+- certificate: TLS client authentication with the .p12's certificate and key, converted to PEM
+  in memory and handed to the transport (which never writes the key to disk).
+
+Headers: ``apns-topic`` is the credential's bundle ID; the renderer's ``apns-push-type``,
+``apns-priority``, ``apns-expiration`` and ``apns-collapse-id`` pass through as given;
+``apns-id`` is the push's key when that is a canonical UUID, so Apple's logs and ours agree.
+
+How APNs's answers are classified (Apple's "Handling notification responses from APNs"; the
+``reason`` of the JSON body decides, else the status):
+
+=============================== ====== ============== =========================================
+reason                          status outcome        why
+=============================== ====== ============== =========================================
+(none)                          200    SENT           provider_id is the apns-id answered
+BadDeviceToken                  400    DEVICE_GONE    not a token of this app and environment
+DeviceTokenNotForTopic          400    DEVICE_GONE    the token belongs to another app
+Unregistered, ExpiredToken      410    DEVICE_GONE    app uninstalled; detail says since when
+BadTopic, TopicDisallowed,      400    MESSAGE_FAILED the credential's bundle ID or the
+MissingTopic                                          renderer's headers are wrong: the same
+BadCollapseId, BadExpirationDate,                     message can never succeed, the device
+BadMessageId, BadPriority,                            may well be fine
+BadPath, PayloadEmpty,
+DuplicateHeaders, InvalidPushType,
+MissingDeviceToken
+PayloadTooLarge                 413    MESSAGE_FAILED over 4 KB (5 KB for VoIP)
+MethodNotAllowed                405    MESSAGE_FAILED
+BadCertificate,                 403    AUTH_FAILED    the certificate or key is refused
+BadCertificateEnvironment,
+Forbidden, MissingProviderToken
+ExpiredProviderToken,           403    AUTH_FAILED    after one new token and one resend
+InvalidProviderToken
+TooManyRequests                 429    RETRY          too many pushes to one device
+TooManyProviderTokenUpdates     429    RETRY
+IdleTimeout                     400    RETRY          the connection idled out: send again
+InternalServerError             500    RETRY
+ServiceUnavailable, Shutdown    503    RETRY
+(no answer)                     0      RETRY          timeout, connection or TLS error, as text
+(not over HTTP/2)               any    RETRY          not APNs: fix the URL, then it can succeed
+other reason                    2xx    SENT           by status class
+other reason                    410    DEVICE_GONE
+other reason                    401,   AUTH_FAILED
+                                403
+other reason                    429,   RETRY          Retry-After honoured when present
+                                5xx
+other reason                    4xx    MESSAGE_FAILED
+=============================== ====== ============== =========================================
+
+``send`` raises ProviderError (permanent) only before any push left: a credential without a
+usable key, Key ID or Team ID, a .p12 that does not open or has expired, no bundle ID. Once
+pushes have left, every push gets a Result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
+from django.conf import settings
+
+from devices.encryption import DecryptionError
+from devices.models import ApnsCredential
+from devices.providers.base import Outcome, ProviderError, Push, Result
+from devices.providers.transport import Request, Response, Transport
+
+__all__ = ["ApnsClient", "classify"]
+
+# Apple: refresh a provider token no more often than every 20 minutes, no later than after 60.
+TOKEN_REFRESH_AFTER = 50 * 60  # seconds
+# validate() pushes to this made-up device token: well-formed (64 hex digits) but issued to no
+# device, so APNs authenticates the request and then refuses only the token (BadDeviceToken;
+# the sandbox gateway answers tokens starting "bad0" the same way).
+VALIDATION_TOKEN = "bad0" + "5e1f" * 15
+VALIDATION_BODY = b'{"aps":{"content-available":1}}'
+VALIDATION_HEADERS = {"apns-push-type": "background", "apns-priority": "5", "apns-expiration": "0"}
+# A refusal of these reasons for the made-up token proves the credentials were accepted.
+PROOF_REASONS = frozenset({"BadDeviceToken", "Unregistered", "DeviceTokenNotForTopic"})
+TOKEN_REFUSALS = frozenset({"ExpiredProviderToken", "InvalidProviderToken"})
+
+# The table above, for the reasons that classify without looking further.
+OUTCOMES: dict[str, Outcome] = {
+    "BadDeviceToken": Outcome.DEVICE_GONE,
+    "DeviceTokenNotForTopic": Outcome.DEVICE_GONE,
+    "Unregistered": Outcome.DEVICE_GONE,
+    "ExpiredToken": Outcome.DEVICE_GONE,
+    **dict.fromkeys(
+        (
+            "BadTopic",
+            "TopicDisallowed",
+            "MissingTopic",
+            "BadCollapseId",
+            "BadExpirationDate",
+            "BadMessageId",
+            "BadPriority",
+            "BadPath",
+            "PayloadEmpty",
+            "DuplicateHeaders",
+            "InvalidPushType",
+            "MissingDeviceToken",
+            "PayloadTooLarge",
+            "MethodNotAllowed",
+        ),
+        Outcome.MESSAGE_FAILED,
+    ),
+    **dict.fromkeys(
+        (
+            "BadCertificate",
+            "BadCertificateEnvironment",
+            "Forbidden",
+            "MissingProviderToken",
+            "ExpiredProviderToken",
+            "InvalidProviderToken",
+        ),
+        Outcome.AUTH_FAILED,
+    ),
+    **dict.fromkeys(
+        (
+            "TooManyRequests",
+            "TooManyProviderTokenUpdates",
+            "IdleTimeout",
+            "InternalServerError",
+            "ServiceUnavailable",
+            "Shutdown",
+        ),
+        Outcome.RETRY,
+    ),
+}
+# Headers of the renderer that go on the wire; the topic and the id are ours to set.
+PASSED_HEADERS = ("apns-push-type", "apns-priority", "apns-expiration", "apns-collapse-id")
+CANONICAL_UUID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+
+
+class ApnsClient:
+    """Send APNs pushes for one app's credential (token or certificate authentication).
+
+    The client makes its own transport on first use unless given one; a given transport must
+    already carry the client certificate when the credential uses certificate authentication.
+    """
+
+    def __init__(self, credential: ApnsCredential, transport: Transport | None = None) -> None:
+        self.credential = credential
+        self._transport = transport
+        self._owns_transport = transport is None
+        self._authority: _Authority | None = None
+
+    def send(self, pushes: Sequence[Push]) -> list[Result]:
+        """Send each push to its device concurrently and classify every answer, in order."""
+        if not pushes:
+            return []
+        authority = self._authority_in_use()
+        token = _TOKENS.get(authority.signer) if authority.signer else ""
+        responses = self._post(authority, token, pushes)
+        results = [
+            classify(push.key, response) for push, response in zip(pushes, responses, strict=True)
+        ]
+        if authority.signer is not None:
+            refused = [i for i, response in enumerate(responses) if _token_refused(response)]
+            if refused:
+                self._resend_with_new_token(authority, token, pushes, refused, results)
+        return results
+
+    def validate(self) -> tuple[bool, str]:
+        """Prove the credential with a push to a made-up device token; return (valid, message).
+
+        Raises ProviderError when Apple could not be asked (timeouts, 5xx, TLS): that proves
+        nothing either way.
+        """
+        try:
+            self._authority_in_use()
+        except ProviderError as error:
+            if error.permanent:
+                return False, error.message
+            raise
+        push = Push(
+            key="validation",
+            target=VALIDATION_TOKEN,
+            body=VALIDATION_BODY,
+            headers=VALIDATION_HEADERS,
+        )
+        return _judge_validation(self.send([push])[0], self.credential)
+
+    def close(self) -> None:
+        """Close the connections of the transport this client created."""
+        if self._owns_transport and self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    def _resend_with_new_token(
+        self,
+        authority: _Authority,
+        refused_token: str,
+        pushes: Sequence[Push],
+        refused: list[int],
+        results: list[Result],
+    ) -> None:
+        """Replace the provider token Apple refused and send the refused pushes once more."""
+        assert authority.signer is not None
+        token = _TOKENS.replace(authority.signer, refused_token)
+        again = self._post(authority, token, [pushes[i] for i in refused])
+        for i, response in zip(refused, again, strict=True):
+            results[i] = classify(pushes[i].key, response)
+
+    def _post(self, authority: _Authority, token: str, pushes: Sequence[Push]) -> list[Response]:
+        prefix = f"{authority.url}/3/device/"
+        requests = [
+            Request(
+                push.key,
+                "POST",
+                prefix + quote(push.target, safe=""),
+                _headers(push, authority.topic, token),
+                push.body,
+            )
+            for push in pushes
+        ]
+        return self._transport_in_use(authority).perform(requests)
+
+    def _transport_in_use(self, authority: _Authority) -> Transport:
+        if self._transport is None:
+            self._transport = Transport(
+                ca_bundle=settings.CA_BUNDLE, client_cert=authority.client_certificate
+            )
+        return self._transport
+
+    def _authority_in_use(self) -> _Authority:
+        if self._authority is None:
+            self._authority = _Authority.of(self.credential)
+        return self._authority
+
+
+# Answers ---------------------------------------------------------------------------------------
+
+
+def classify(key: str, response: Response) -> Result:
+    """Classify APNs's answer to one push by the table in the module docstring."""
+    if response.status == 0:
+        return Result(key, Outcome.RETRY, 0, "", response.error)
+    if response.http_version != "2":
+        detail = (
+            f"the answer came over HTTP/{response.http_version or '?'}, not HTTP/2: "
+            "the APNs URL does not lead to APNs"
+        )
+        return Result(key, Outcome.RETRY, response.status, "", detail)
+    provider_id = response.headers.get("apns-id", "")
+    if response.status == 200:
+        return Result(key, Outcome.SENT, 200, provider_id=provider_id)
+    document = _document(response.body)
+    reason = str(document.get("reason") or "")
+    outcome = OUTCOMES.get(reason) or _outcome_by_status(response.status)
+    retry_after = _retry_after(response.headers) if outcome == Outcome.RETRY else None
+    return Result(
+        key,
+        outcome,
+        response.status,
+        reason,
+        _detail(document, response.body, reason),
+        retry_after,
+        provider_id,
+    )
+
+
+def _outcome_by_status(status: int) -> Outcome:
+    if 200 <= status < 300:
+        return Outcome.SENT
+    if status == 410:
+        return Outcome.DEVICE_GONE
+    if status in (401, 403):
+        return Outcome.AUTH_FAILED
+    if status == 429 or status >= 500:
+        return Outcome.RETRY
+    return Outcome.MESSAGE_FAILED
+
+
+def _token_refused(response: Response) -> bool:
+    """Tell whether Apple refused our provider token (and a new one may be accepted)."""
+    if response.status != 403 or response.http_version != "2":
+        return False
+    return _document(response.body).get("reason") in TOKEN_REFUSALS
+
+
+def _document(body: bytes) -> dict[str, object]:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _detail(document: dict[str, object], body: bytes, reason: str) -> str:
+    timestamp = document.get("timestamp")
+    if isinstance(timestamp, int | float) and not isinstance(timestamp, bool):
+        # Apple's milliseconds since the epoch: when it last learnt the token was not valid.
+        when = datetime.fromtimestamp(timestamp / 1000, UTC)
+        return f"the token has not been valid since {when.isoformat(timespec='seconds')}"
+    if reason:
+        return ""
+    return body.decode("utf-8", "replace").strip()[:300]
+
+
+def _retry_after(headers: dict[str, str]) -> float | None:
+    """Read Retry-After in seconds; APNs does not document one, a proxy in front may send it."""
+    value = headers.get("retry-after", "").strip()
+    return float(value) if value.isdigit() else None
+
+
+def _headers(push: Push, topic: str, token: str) -> dict[str, str]:
+    headers = {"apns-topic": topic}
+    for name, value in push.headers.items():
+        lowered = name.lower()
+        if lowered in PASSED_HEADERS and value != "":
+            headers[lowered] = value
+    if CANONICAL_UUID.fullmatch(push.key):
+        headers["apns-id"] = push.key
+    if token:
+        headers["authorization"] = f"bearer {token}"
+    return headers
+
+
+def _judge_validation(result: Result, credential: ApnsCredential) -> tuple[bool, str]:
+    said = ": ".join(part for part in (result.reason, result.detail) if part)
+    said = said or f"HTTP {result.status}"
+    where = f"{credential.bundle_id} ({credential.get_environment_display()})"
+    if result.outcome == Outcome.SENT:
+        return True, f"APNs accepted the credentials for {where}."
+    if result.outcome == Outcome.DEVICE_GONE and result.reason in PROOF_REASONS:
+        return True, (
+            f"APNs accepted the credentials for {where}; it refused only the made-up "
+            f"device token of the check: {said}."
+        )
+    if result.outcome == Outcome.RETRY:
+        raise ProviderError(f"APNs could not check the credentials now: {said}", permanent=False)
+    if result.outcome == Outcome.AUTH_FAILED:
+        return False, f"APNs refused the credentials: {said}."
+    return False, f"APNs refused a push to the topic {where}: {said}."
+
+
+# Authentication --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class _Signer:
+    """What a provider token needs; the cache key says whose key it is (never the key itself)."""
+
+    cache_key: tuple[str, ...]
+    key_id: str
+    team_id: str
+    private_key: ec.EllipticCurvePrivateKey
+
+    def __repr__(self) -> str:  # never show the key, even in a traceback
+        return f"_Signer(key_id={self.key_id!r}, team_id={self.team_id!r})"
+
+    def provider_token(self) -> str:
+        claims = {"iss": self.team_id, "iat": int(time.time())}
+        return jwt.encode(claims, self.private_key, algorithm="ES256", headers={"kid": self.key_id})
+
+
+@dataclass(frozen=True, repr=False)
+class _Authority:
+    """Where a credential's pushes go and how they authenticate: a signer or a certificate."""
+
+    url: str
+    topic: str
+    signer: _Signer | None = None
+    client_certificate: tuple[bytes, bytes] | None = None  # (certificate chain PEM, key PEM)
+
+    def __repr__(self) -> str:
+        return f"_Authority({self.url!r}, {self.topic!r})"
+
+    @classmethod
+    def of(cls, credential: ApnsCredential) -> _Authority:
+        """Read what sending needs from the credential; ProviderError (permanent) if unusable."""
+        if not credential.bundle_id:
+            raise ProviderError(f"{credential} has no bundle ID (the APNs topic).", permanent=True)
+        sandbox = credential.environment == ApnsCredential.Environment.SANDBOX
+        url = settings.APNS_DEVELOPMENT_URL if sandbox else settings.APNS_PRODUCTION_URL
+        url = url.rstrip("/")
+        if credential.auth_method == ApnsCredential.AuthMethod.CERTIFICATE:
+            certificate = _client_certificate(credential)
+            return cls(url, credential.bundle_id, client_certificate=certificate)
+        return cls(url, credential.bundle_id, signer=_signer(credential))
+
+
+def _signer(credential: ApnsCredential) -> _Signer:
+    if not (credential.key_id and credential.team_id):
+        raise ProviderError(
+            f"{credential} needs its Key ID and Team ID for token authentication.", permanent=True
+        )
+    try:
+        pem = credential.read_secret()["signing_key"]
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except (DecryptionError, KeyError, TypeError, ValueError) as error:
+        # Name the problem, never the secret's content.
+        raise ProviderError(
+            f"{credential} has an unreadable .p8 signing key ({type(error).__name__}); "
+            "upload the key file again.",
+            permanent=True,
+        ) from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+        raise ProviderError(
+            f"{credential}'s signing key is not an APNs key (ES256 needs EC P-256).",
+            permanent=True,
+        )
+    digest = hashlib.sha256(pem.encode()).hexdigest()
+    identity = ("ApnsCredential", str(credential.pk), credential.key_id, credential.team_id, digest)
+    return _Signer(identity, credential.key_id, credential.team_id, key)
+
+
+def _client_certificate(credential: ApnsCredential) -> tuple[bytes, bytes]:
+    """Return the .p12's certificate chain and unencrypted key as PEM, in memory only."""
+    try:
+        secret = credential.read_secret()
+        password = secret.get("certificate_password") or ""
+        key, certificate, chain = pkcs12.load_key_and_certificates(
+            bytes.fromhex(secret["certificate_p12"]), password.encode() or None
+        )
+    except (DecryptionError, KeyError, TypeError, ValueError) as error:
+        raise ProviderError(
+            f"{credential} has an unreadable .p12 certificate ({type(error).__name__}); "
+            "upload it again with its password.",
+            permanent=True,
+        ) from None
+    if key is None or certificate is None:
+        raise ProviderError(
+            f"{credential}'s .p12 lacks a certificate or its private key.", permanent=True
+        )
+    expired_on = certificate.not_valid_after_utc
+    if expired_on <= datetime.now(UTC):
+        raise ProviderError(
+            f"{credential}'s push certificate expired on {expired_on:%Y-%m-%d}; "
+            "upload a renewed .p12.",
+            permanent=True,
+        )
+    certificates = b"".join(
+        each.public_bytes(serialization.Encoding.PEM) for each in (certificate, *chain)
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return certificates, key_pem
+
+
+@dataclass(frozen=True)
+class _ProviderToken:
+    value: str
+    made_at: float  # time.monotonic(): a wall clock set back or forward does not confuse it
+
+
+class _ProviderTokens:
+    """Keep one provider token per signing key for the whole process, thread-safe.
+
+    Making a token is local work (one ES256 signature), so one lock serves every key, and
+    threads that find a token stale together make one new token, not one each.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens: dict[tuple[str, ...], _ProviderToken] = {}
+
+    def get(self, signer: _Signer) -> str:
+        """Return the key's current token, making a new one once it is 50 minutes old."""
+        with self._lock:
+            cached = self._tokens.get(signer.cache_key)
+            if cached is not None and time.monotonic() - cached.made_at < TOKEN_REFRESH_AFTER:
+                return cached.value
+            return self._make(signer)
+
+    def replace(self, signer: _Signer, refused: str) -> str:
+        """Return a new token in place of one Apple refused (unless another thread replaced it)."""
+        with self._lock:
+            cached = self._tokens.get(signer.cache_key)
+            if cached is not None and cached.value != refused:
+                return cached.value
+            return self._make(signer)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+    def _make(self, signer: _Signer) -> str:
+        token = _ProviderToken(signer.provider_token(), time.monotonic())
+        self._tokens[signer.cache_key] = token
+        return token.value
+
+
+_TOKENS = _ProviderTokens()

@@ -1,0 +1,467 @@
+"""Send to Android devices through Firebase Cloud Messaging's HTTP v1 API.
+
+One request per device (``POST {FCM_URL}/v1/projects/{project}/messages:send``), all of a batch
+in flight at once over the HTTP/2 transport; no legacy or batch API. Each request carries an
+OAuth2 access token obtained from the service account: a PyJWT-signed RS256 assertion exchanged
+at ``settings.FCM_TOKEN_URL`` (httpx; a few calls an hour). Tokens are cached per credential for
+every client in the process and refreshed five minutes before they expire; a token FCM refuses
+(UNAUTHENTICATED) is replaced once and the refused pushes are sent once more.
+
+The body of each push is the renderer's FCM v1 message (campaigns/payloads.py), the device token
+already in ``message.token``; it goes on the wire as it came.
+
+How FCM's answers are classified (FCM v1 ``ErrorCode``; ``error.details[].errorCode`` of type
+``google.firebase.fcm.v1.FcmError`` is read first, else ``error.status``):
+
+====================== ====== ============== ====================================================
+reason                 status outcome        why
+====================== ====== ============== ====================================================
+(none)                 200    SENT           ``name`` of the answer is the message id
+UNREGISTERED           404    DEVICE_GONE    app uninstalled or token expired: retire the device
+INVALID_ARGUMENT       400    DEVICE_GONE    when the message says the registration token is
+                                             invalid / not a valid FCM registration token
+INVALID_ARGUMENT       400    MESSAGE_FAILED any other invalid field of the message
+SENDER_ID_MISMATCH     403    DEVICE_GONE    the token belongs to another Firebase project
+QUOTA_EXCEEDED         429    RETRY          Retry-After honoured
+UNAVAILABLE            503    RETRY          Retry-After honoured when given
+INTERNAL               500    RETRY
+THIRD_PARTY_AUTH_ERROR 401    AUTH_FAILED    the APNs certificate or key in Firebase is refused
+UNAUTHENTICATED        401    AUTH_FAILED    after one token refresh and one resend
+PERMISSION_DENIED      403    AUTH_FAILED    the service account may not send for the project
+other status           429    RETRY          as are 5xx, timeouts and connection/TLS errors
+other status           401    AUTH_FAILED    after one token refresh and one resend
+other status           403    AUTH_FAILED
+other status           4xx    MESSAGE_FAILED e.g. NOT_FOUND without FcmError: a wrong project id,
+                                             not a device to retire
+====================== ====== ============== ====================================================
+
+``send`` raises ProviderError only before any push left: an unreadable service account
+(permanent), or a token request Google refused (permanent for invalid_grant,
+unauthorized_client and other 4xx) or did not answer (not permanent: 429, 5xx, timeouts, TLS and
+connection errors, with their own text). Once pushes have left, every push gets a Result: should
+the refresh after an UNAUTHENTICATED answer itself fail, the refused pushes are AUTH_FAILED (or
+RETRY when the failure is not permanent) with the token error as their detail.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import re
+import ssl
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import jwt
+from django.conf import settings
+
+from devices.models import FcmCredential
+from devices.providers.base import Outcome, ProviderError, Push, Result
+from devices.providers.transport import Request, Response, Transport
+
+__all__ = ["FcmClient"]
+
+SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
+GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+ASSERTION_LIFETIME = 3600  # seconds; Google accepts at most an hour
+REFRESH_MARGIN = 300  # replace a cached token this many seconds before it expires
+TOKEN_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
+# validate() sends a validate_only message to this made-up token: FCM either accepts it (nothing
+# is delivered) or refuses the token, and both prove the credential.
+VALIDATION_TOKEN = "push-center-credential-check"
+
+# Google's token-endpoint errors that no retry can fix (RFC 6749 section 5.2 and Google's docs).
+PERMANENT_TOKEN_ERRORS = frozenset({"invalid_grant", "unauthorized_client", "invalid_client"})
+
+# The table above, for the reasons that classify without looking further.
+OUTCOMES: dict[str, Outcome] = {
+    "UNREGISTERED": Outcome.DEVICE_GONE,
+    "SENDER_ID_MISMATCH": Outcome.DEVICE_GONE,
+    "INVALID_ARGUMENT": Outcome.MESSAGE_FAILED,  # DEVICE_GONE when it blames the token
+    "QUOTA_EXCEEDED": Outcome.RETRY,
+    "RESOURCE_EXHAUSTED": Outcome.RETRY,  # error.status of QUOTA_EXCEEDED
+    "UNAVAILABLE": Outcome.RETRY,
+    "INTERNAL": Outcome.RETRY,
+    "THIRD_PARTY_AUTH_ERROR": Outcome.AUTH_FAILED,
+    "UNAUTHENTICATED": Outcome.AUTH_FAILED,  # once the refreshed token was refused as well
+    "PERMISSION_DENIED": Outcome.AUTH_FAILED,
+}
+INVALID_TOKEN_MESSAGE = re.compile(
+    r"registration token.*(not a valid|invalid)|invalid registration token", re.IGNORECASE
+)
+
+
+class FcmClient:
+    """Send FCM HTTP v1 messages for one app's service account."""
+
+    def __init__(self, credential: FcmCredential, transport: Transport | None = None) -> None:
+        self.credential = credential
+        self._transport = transport
+        self._owns_transport = transport is None
+        self._account: _ServiceAccount | None = None
+
+    def send(self, pushes: Sequence[Push]) -> list[Result]:
+        """Send each push to its device concurrently and classify every answer, in order."""
+        if not pushes:
+            return []
+        account = self._service_account()
+        token = _TOKENS.get(account)
+        responses = self._post(account, token, pushes)
+        results = [
+            classify(push.key, response) for push, response in zip(pushes, responses, strict=True)
+        ]
+        refused = [i for i, response in enumerate(responses) if _token_refused(response)]
+        if refused:
+            self._resend_with_new_token(account, token, pushes, refused, results)
+        return results
+
+    def validate(self) -> tuple[bool, str]:
+        """Prove the credential with a validate_only message; return (valid, Google's message).
+
+        Raises ProviderError when Google could not be asked (timeouts, 5xx, TLS): that proves
+        nothing either way.
+        """
+        try:
+            account = self._service_account()
+            _TOKENS.get(account)
+        except ProviderError as error:
+            if error.permanent:
+                return False, error.message
+            raise
+        body = {"validate_only": True, "message": {"token": VALIDATION_TOKEN}}
+        push = Push(key="validation", target=VALIDATION_TOKEN, body=json.dumps(body).encode())
+        result = self.send([push])[0]
+        return _judge_validation(result, account.project_id)
+
+    def close(self) -> None:
+        """Close the connections of the transport this client created."""
+        if self._owns_transport and self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    def _resend_with_new_token(
+        self,
+        account: _ServiceAccount,
+        refused_token: str,
+        pushes: Sequence[Push],
+        refused: list[int],
+        results: list[Result],
+    ) -> None:
+        """Replace the token FCM refused and send the refused pushes once more."""
+        try:
+            token = _TOKENS.replace(account, refused_token)
+        except ProviderError as error:
+            outcome = Outcome.AUTH_FAILED if error.permanent else Outcome.RETRY
+            for i in refused:
+                results[i] = Result(
+                    pushes[i].key, outcome, results[i].status, results[i].reason, error.message
+                )
+            return
+        again = self._post(account, token, [pushes[i] for i in refused])
+        for i, response in zip(refused, again, strict=True):
+            results[i] = classify(pushes[i].key, response)
+
+    def _post(self, account: _ServiceAccount, token: str, pushes: Sequence[Push]) -> list[Response]:
+        url = f"{settings.FCM_URL.rstrip('/')}/v1/projects/{quote(account.project_id, safe='')}"
+        url += "/messages:send"
+        requests = [
+            Request(push.key, "POST", url, _headers(push, token), push.body) for push in pushes
+        ]
+        return self._transport_in_use().perform(requests)
+
+    def _transport_in_use(self) -> Transport:
+        if self._transport is None:
+            self._transport = Transport(ca_bundle=settings.CA_BUNDLE)
+        return self._transport
+
+    def _service_account(self) -> _ServiceAccount:
+        if self._account is None:
+            self._account = _ServiceAccount.of(self.credential)
+        return self._account
+
+
+# Answers ---------------------------------------------------------------------------------------
+
+
+def classify(key: str, response: Response) -> Result:
+    """Classify FCM's answer to one message by the table in the module docstring."""
+    if response.status == 0:
+        return Result(key, Outcome.RETRY, 0, "", response.error)
+    if response.status == 200:
+        return Result(key, Outcome.SENT, 200, provider_id=_message_name(response.body))
+    error = _error_of(response.body)
+    reason = _reason(error) or f"HTTP {response.status}"
+    message = str(error.get("message") or "")[:500]
+    outcome = _outcome(response.status, reason, error)
+    retry_after = _retry_after(response.headers) if outcome == Outcome.RETRY else None
+    return Result(key, outcome, response.status, reason, message, retry_after)
+
+
+def _outcome(status: int, reason: str, error: dict[str, Any]) -> Outcome:
+    if reason == "INVALID_ARGUMENT" and _blames_token(error):
+        return Outcome.DEVICE_GONE
+    if reason in OUTCOMES:
+        return OUTCOMES[reason]
+    if status == 429 or status >= 500:
+        return Outcome.RETRY
+    if status in (401, 403):
+        return Outcome.AUTH_FAILED
+    return Outcome.MESSAGE_FAILED
+
+
+def _token_refused(response: Response) -> bool:
+    """Tell whether FCM refused our access token (not Apple's credentials: THIRD_PARTY_AUTH)."""
+    if response.status != 401:
+        return False
+    reason = _reason(_error_of(response.body))
+    return reason in ("UNAUTHENTICATED", "")
+
+
+def _error_of(body: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return {}
+    error = document.get("error") if isinstance(document, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def _reason(error: dict[str, Any]) -> str:
+    """Return FCM's own error code, else the status of Google's error, else ''."""
+    for detail in _details(error):
+        if detail.get("@type") == FCM_ERROR_TYPE and detail.get("errorCode"):
+            return str(detail["errorCode"])
+    return str(error.get("status") or "")
+
+
+def _blames_token(error: dict[str, Any]) -> bool:
+    """Tell whether an INVALID_ARGUMENT answer is about the registration token."""
+    if INVALID_TOKEN_MESSAGE.search(str(error.get("message") or "")):
+        return True
+    for detail in _details(error):
+        for violation in detail.get("fieldViolations") or ():
+            if isinstance(violation, dict) and violation.get("field") == "message.token":
+                return True
+    return False
+
+
+def _details(error: dict[str, Any]) -> list[dict[str, Any]]:
+    details = error.get("details")
+    return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+
+
+def _message_name(body: bytes) -> str:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return ""
+    return str(document.get("name") or "") if isinstance(document, dict) else ""
+
+
+def _retry_after(headers: dict[str, str]) -> float | None:
+    """Read Retry-After, given in seconds or as an HTTP date."""
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _headers(push: Push, token: str) -> dict[str, str]:
+    ours = {"authorization", "content-type"}
+    headers = {name: value for name, value in push.headers.items() if name.lower() not in ours}
+    headers["Authorization"] = f"Bearer {token}"
+    headers["Content-Type"] = "application/json"
+    return headers
+
+
+def _judge_validation(result: Result, project_id: str) -> tuple[bool, str]:
+    said = f"{result.reason}: {result.detail}" if result.detail else result.reason
+    if result.outcome == Outcome.SENT:
+        return True, f"FCM accepted a validate_only message for project {project_id}."
+    if result.outcome == Outcome.DEVICE_GONE:
+        return True, (
+            f"FCM accepted the service account for project {project_id} "
+            f"(it refused only the made-up device token: {said})."
+        )
+    if result.outcome == Outcome.RETRY:
+        raise ProviderError(f"FCM could not check the credential now: {said}", permanent=False)
+    return False, said
+
+
+# Access tokens ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ServiceAccount:
+    """What a token request needs of a service account; the cache key says whose it is."""
+
+    cache_key: tuple[str, ...]
+    project_id: str
+    client_email: str
+    private_key: str
+
+    def __repr__(self) -> str:  # never show the key, even in a traceback
+        return f"_ServiceAccount({self.client_email!r})"
+
+    @classmethod
+    def of(cls, credential: FcmCredential) -> _ServiceAccount:
+        """Read the credential's service account; ProviderError (permanent) when unusable."""
+        try:
+            raw = credential.read_secret()["service_account"]
+            account = json.loads(raw)
+            client_email = account["client_email"]
+            private_key = account["private_key"]
+        except (KeyError, TypeError, ValueError) as error:
+            # Name the problem, never the secret's content.
+            raise ProviderError(
+                f"{credential} has an unreadable service account ({type(error).__name__}); "
+                "upload the JSON key file again.",
+                permanent=True,
+            ) from None
+        project_id = credential.project_id or str(account.get("project_id") or "")
+        if not project_id:
+            raise ProviderError(f"{credential} names no Firebase project.", permanent=True)
+        digest = hashlib.sha256(raw.encode()).hexdigest()
+        identity = (type(credential).__name__, str(credential.pk), digest, settings.FCM_TOKEN_URL)
+        return cls(identity, project_id, client_email, private_key)
+
+    def assertion(self, now: int) -> str:
+        claims = {
+            "iss": self.client_email,
+            "scope": SCOPE,
+            "aud": settings.FCM_TOKEN_AUDIENCE,
+            "iat": now,
+            "exp": now + ASSERTION_LIFETIME,
+        }
+        try:
+            return jwt.encode(claims, self.private_key, algorithm="RS256")
+        except (ValueError, TypeError, jwt.PyJWTError) as error:
+            raise ProviderError(
+                f"the service account {self.client_email}'s private key cannot sign "
+                f"({type(error).__name__}); upload the JSON key file again.",
+                permanent=True,
+            ) from None
+
+
+@dataclass(frozen=True)
+class _AccessToken:
+    value: str
+    refresh_at: float  # time.monotonic()
+
+
+class _TokenCache:
+    """Keep one access token per service account for the whole process, thread-safe.
+
+    Each account has its own lock, so one slow token request holds up only its own account's
+    senders, and threads that find the token stale together ask Google once.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens: dict[tuple[str, ...], _AccessToken] = {}
+        self._account_locks: dict[tuple[str, ...], threading.Lock] = {}
+
+    def get(self, account: _ServiceAccount) -> str:
+        """Return a token that has at least REFRESH_MARGIN seconds to live, asking if need be."""
+        with self._lock_of(account):
+            cached = self._tokens.get(account.cache_key)
+            if cached is not None and time.monotonic() < cached.refresh_at:
+                return cached.value
+            return self._fetch(account)
+
+    def replace(self, account: _ServiceAccount, refused: str) -> str:
+        """Return a new token in place of one FCM refused (unless another thread replaced it)."""
+        with self._lock_of(account):
+            cached = self._tokens.get(account.cache_key)
+            if cached is not None and cached.value != refused:
+                return cached.value
+            return self._fetch(account)
+
+    def _lock_of(self, account: _ServiceAccount) -> threading.Lock:
+        with self._lock:
+            return self._account_locks.setdefault(account.cache_key, threading.Lock())
+
+    def _fetch(self, account: _ServiceAccount) -> str:
+        value, lifetime = request_token(account)
+        margin = min(REFRESH_MARGIN, lifetime / 2)
+        token = _AccessToken(value, time.monotonic() + lifetime - margin)
+        with self._lock:
+            self._tokens[account.cache_key] = token
+        return value
+
+
+_TOKENS = _TokenCache()
+
+
+def request_token(account: _ServiceAccount) -> tuple[str, float]:
+    """Exchange a signed assertion for an access token; return it and its lifetime in seconds."""
+    form = {"grant_type": GRANT_TYPE, "assertion": account.assertion(int(time.time()))}
+    try:
+        with httpx.Client(
+            timeout=TOKEN_TIMEOUT, follow_redirects=False, verify=_tls_context()
+        ) as client:
+            response = client.post(settings.FCM_TOKEN_URL, data=form)
+    except httpx.TimeoutException as error:
+        raise ProviderError(
+            f"Google's token endpoint did not answer in time: {error}", permanent=False
+        ) from error
+    except httpx.HTTPError as error:
+        raise ProviderError(
+            f"could not reach Google's token endpoint: {type(error).__name__}: {error}",
+            permanent=False,
+        ) from error
+    return _read_token(response, account.client_email)
+
+
+def _read_token(response: httpx.Response, client_email: str) -> tuple[str, float]:
+    try:
+        document = response.json()
+    except ValueError:
+        document = {}
+    document = document if isinstance(document, dict) else {}
+    if response.status_code == 200 and document.get("access_token"):
+        return str(document["access_token"]), float(document.get("expires_in") or 3600)
+    error = str(document.get("error") or f"HTTP {response.status_code}")
+    description = str(document.get("error_description") or "")
+    said = f"{error} ({description})" if description else error
+    if error not in PERMANENT_TOKEN_ERRORS and (
+        response.status_code == 429 or response.status_code >= 500
+    ):
+        raise ProviderError(
+            f"Google's token endpoint could not give a token for {client_email} now "
+            f"(HTTP {response.status_code}): {said}",
+            permanent=False,
+        )
+    raise ProviderError(
+        f"Google refused a token for {client_email}: {said}",
+        permanent=400 <= response.status_code < 500 or error in PERMANENT_TOKEN_ERRORS,
+    )
+
+
+def _tls_context() -> ssl.SSLContext:
+    """Trust the system's CAs and settings.CA_BUNDLE together, as the transport does."""
+    context = ssl.create_default_context()
+    if settings.CA_BUNDLE:
+        try:
+            context.load_verify_locations(cafile=settings.CA_BUNDLE)
+        except (OSError, ssl.SSLError) as error:
+            raise ProviderError(
+                f"the CA bundle {settings.CA_BUNDLE} cannot be read: {error}", permanent=True
+            ) from error
+    return context

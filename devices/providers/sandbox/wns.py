@@ -1,0 +1,332 @@
+"""The WNS look-alike: its Azure AD token endpoint and the channel URIs it serves.
+
+- `POST /{tenant}/oauth2/v2.0/token`: the client-credentials grant of wns-push-quickstart.md;
+  client_id and client_secret must be those of a WnsCredential of that tenant, the scope
+  https://wns.notifications.windows.com/.default (or https://wns.windows.com/.default, as the
+  quickstart writes it). Errors are Azure AD's JSON.
+- Any other path is a channel URI, `https://localhost:{port}/?token={channel token}`: a POST
+  with a token this gateway issued, X-WNS-Type and its Content-Type, well-formed XML whose root
+  matches the type, at most 5120 bytes. Answers carry WNS's X-WNS-* headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from hmac import compare_digest
+from xml.parsers import expat
+
+from devices.providers.sandbox.directory import secret_digest
+from devices.providers.sandbox.faults import Fault
+from devices.providers.sandbox.gateway import Answer, Gateway, Note, Request, parse_json
+
+TOKEN_PATH_RE = re.compile(r"^/(?P<tenant>[^/]+)/oauth2/v2\.0/token$")
+SCOPES = (
+    "https://wns.notifications.windows.com/.default",
+    "https://wns.windows.com/.default",
+    "https://wns.windows.com/.default/",
+)
+ACCESS_TOKEN_LIFETIME = 86399
+MAX_NOTIFICATION = 5120
+MAX_TAG = 64
+# X-WNS-Type: the Content-Type it needs and the root element its XML must have.
+TYPES = {
+    "wns/toast": ("text/xml", "toast"),
+    "wns/tile": ("text/xml", "tile"),
+    "wns/badge": ("text/xml", "badge"),
+    "wns/raw": ("application/octet-stream", None),
+}
+DESCRIPTIONS = {
+    400: "One or more headers were specified incorrectly or conflict with another header.",
+    401: "The cloud service did not present a valid authentication ticket.",
+    404: "The channel URI is not valid or is not recognized by WNS.",
+    405: "Invalid method. Only POST is allowed.",
+    406: "The cloud service exceeded its throttle limit.",
+    410: "The channel expired.",
+    413: "The notification payload exceeds the 5000 byte size limit.",
+    429: "Too many requests.",
+    500: "An internal failure caused notification delivery to fail.",
+    503: "The server is currently unavailable.",
+}
+
+FAULTS = (
+    Fault("expired", 410, "ChannelExpired"),
+    Fault("gone", 404, "NotFound"),
+    Fault("throttled", 406, "Throttled"),
+    Fault("busy", 429, "TooManyRequests", retry_after=1),
+    Fault("fail", 503, "ServiceUnavailable"),
+    Fault("flaky", 500, "InternalServerError", first_requests=2),
+    Fault("slow", delay=2.0),
+)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    tenant_id: str
+    client_id: str
+    expires_at: float
+
+
+class Refusal(Exception):
+    def __init__(self, answer: Answer, reason: str) -> None:
+        super().__init__(reason)
+        self.answer = answer
+        self.reason = reason
+
+
+class WnsGateway(Gateway):
+    provider = "wns"
+    faults = FAULTS
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._tokens: dict[str, IssuedToken] = {}
+
+    def expire_access_tokens(self) -> None:
+        """Forget every access token issued: the next notification with one is answered 401."""
+        self._tokens.clear()
+
+    async def handle(self, request: Request, note: Note) -> Answer:
+        try:
+            match = TOKEN_PATH_RE.match(request.path)
+            if match is not None:
+                return await self._issue_token(request, match["tenant"], note)
+            return await self._notify(request, note)
+        except Refusal as refusal:
+            note.facts["reason"] = refusal.reason
+            return refusal.answer
+
+    # The Azure AD token endpoint -------------------------------------------------------------
+
+    async def _issue_token(self, request: Request, tenant_id: str, note: Note) -> Answer:
+        note.provider = "wns-token"
+        form = request.form()
+        secret = form.pop("client_secret", None)
+        note.payload = form  # never the secret
+        note.target = form.get("client_id")
+        self._check_grant(request, form, secret)
+        if not await self.directory.wns_tenant_known(tenant_id):
+            raise _aad_error(
+                400,
+                "invalid_request",
+                90002,
+                f"Tenant '{tenant_id}' not found. Check to make sure you have the correct tenant "
+                "ID and are signing into the correct cloud.",
+            )
+        await self._check_client(tenant_id, form["client_id"], secret or "")
+        access_token = f"EwB.sandbox-{secrets.token_urlsafe(48)}"
+        self._tokens[access_token] = IssuedToken(
+            tenant_id, form["client_id"], time.time() + ACCESS_TOKEN_LIFETIME
+        )
+        return Answer.json(
+            200,
+            {
+                "token_type": "Bearer",
+                "expires_in": ACCESS_TOKEN_LIFETIME,
+                "ext_expires_in": ACCESS_TOKEN_LIFETIME,
+                "access_token": access_token,
+            },
+        )
+
+    def _check_grant(self, request: Request, form: dict[str, str], secret: str | None) -> None:
+        if request.method != "POST":
+            raise _aad_error(
+                400, "invalid_request", 900561, "The endpoint only accepts POST requests."
+            )
+        grant = form.get("grant_type", "")
+        if grant != "client_credentials":
+            raise _aad_error(
+                400,
+                "unsupported_grant_type",
+                70003,
+                f"The app requested an unsupported grant type '{grant}'.",
+            )
+        for required in ("client_id", "scope"):
+            if not form.get(required):
+                raise _aad_error(
+                    400,
+                    "invalid_request",
+                    900144,
+                    f"The request body must contain the following parameter: '{required}'.",
+                )
+        if not any(scope in SCOPES for scope in form["scope"].split()):
+            raise _aad_error(
+                400,
+                "invalid_scope",
+                70011,
+                "The provided request must include a 'scope' input parameter. The provided "
+                f"value for the input parameter 'scope' is not valid. The scope {form['scope']} "
+                "is not valid.",
+            )
+        if not secret:
+            raise _aad_error(
+                401,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or "
+                "'client_secret'.",
+            )
+
+    async def _check_client(self, tenant_id: str, client_id: str, secret: str) -> None:
+        digest = secret_digest(secret)
+        for fresh in (False, True):
+            clients = await self.directory.wns_client_secrets(tenant_id, client_id, fresh=fresh)
+            if any(compare_digest(client.digest, digest) for client in clients):
+                return
+        if not clients:
+            raise _aad_error(
+                400,
+                "unauthorized_client",
+                700016,
+                f"Application with identifier '{client_id}' was not found in the directory "
+                f"'{tenant_id}'.",
+            )
+        raise _aad_error(
+            401,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the request is the "
+            f"client secret value, not the client secret ID, for a secret added to app "
+            f"'{client_id}'.",
+        )
+
+    # Channel URIs ----------------------------------------------------------------------------
+
+    async def _notify(self, request: Request, note: Note) -> Answer:
+        host = request.header("host") or ""
+        note.target = f"https://{host}{request.path}" + (
+            f"?{request.query}" if request.query else ""
+        )
+        channel_token = request.query_value("token") or request.path.strip("/")
+        kind = request.header("x-wns-type") or ""
+        note.payload = _payload(request.body, kind)
+        if request.method != "POST":
+            raise _wns_error(405, "MethodNotAllowed")
+        if not channel_token:
+            raise _wns_error(404, "NotFound")
+        self._authorize(request)
+        self._check_headers(request, kind)
+        self._check_body(request.body, kind)
+        fault = self.fault_plan.fault_for(channel_token)
+        if fault is not None:
+            await _inject(fault)
+        headers = [
+            ("x-wns-status", "received"),
+            ("x-wns-msg-id", secrets.token_hex(8).upper()),
+            ("x-wns-debug-trace", _debug_trace()),
+        ]
+        if (request.header("x-wns-requestforstatus") or "").lower() == "true":
+            headers.append(("x-wns-deviceconnectionstatus", "connected"))
+        return Answer(200, headers)
+
+    def _authorize(self, request: Request) -> None:
+        token = request.bearer_token()
+        issued = self._tokens.get(token or "")
+        if issued is None or issued.expires_at < time.time():
+            challenge = 'Bearer error="invalid_request",error_description="Invalid token"'
+            raise _wns_error(401, "Unauthorized", [("www-authenticate", challenge)])
+
+    def _check_headers(self, request: Request, kind: str) -> None:
+        if kind not in TYPES:
+            raise _wns_error(400, "BadRequest", detail="X-WNS-Type is missing or not valid.")
+        content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
+        if content_type != TYPES[kind][0]:
+            raise _wns_error(
+                400, "BadRequest", detail=f"{kind} needs Content-Type: {TYPES[kind][0]}."
+            )
+        ttl = request.header("x-wns-ttl")
+        if ttl is not None and not ttl.isdigit():
+            raise _wns_error(400, "BadRequest", detail="X-WNS-TTL must be a whole number.")
+        policy = request.header("x-wns-cache-policy")
+        if policy is not None and policy.lower() not in ("cache", "no-cache"):
+            raise _wns_error(400, "BadRequest", detail="X-WNS-Cache-Policy is not valid.")
+        for name in ("x-wns-tag", "x-wns-group"):
+            value = request.header(name)
+            if value is not None and len(value) > MAX_TAG:
+                raise _wns_error(400, "BadRequest", detail=f"{name} is too long.")
+
+    def _check_body(self, body: bytes, kind: str) -> None:
+        if len(body) > MAX_NOTIFICATION:
+            raise _wns_error(413, "RequestEntityTooLarge")
+        root = TYPES[kind][1]
+        if root is not None and _xml_root(body) != root:
+            raise _wns_error(
+                400, "BadRequest", detail=f"The payload is not well-formed <{root}> XML."
+            )
+
+
+def _payload(body: bytes, kind: str) -> object:
+    if kind in TYPES and TYPES[kind][1] is not None:
+        return body.decode("utf-8", "replace")
+    return parse_json(body)
+
+
+def _xml_root(body: bytes) -> str | None:
+    """Return the root element's name of well-formed XML without a DTD, else None."""
+    parser = expat.ParserCreate()
+    names: list[str] = []
+
+    def start(name: str, attributes: dict) -> None:
+        names.append(name)
+
+    def refuse_dtd(*args: object) -> None:
+        # No DTD, so no entity can expand: WNS payloads never need one.
+        raise ValueError("a DTD is not allowed")
+
+    parser.StartElementHandler = start
+    parser.StartDoctypeDeclHandler = refuse_dtd
+    parser.EntityDeclHandler = refuse_dtd
+    try:
+        parser.Parse(body, True)
+    except (expat.ExpatError, ValueError):
+        return None
+    return names[0] if names else None
+
+
+async def _inject(fault: Fault) -> None:
+    if fault.delay:
+        await asyncio.sleep(fault.delay)
+    if fault.status == 200:
+        return
+    headers = [("retry-after", str(fault.retry_after))] if fault.retry_after else []
+    raise _wns_error(fault.status, fault.reason, headers)
+
+
+def _wns_error(
+    status: int, reason: str, headers: list[tuple[str, str]] | None = None, detail: str = ""
+) -> Refusal:
+    answer = Answer(
+        status,
+        [
+            ("x-wns-error-description", detail or DESCRIPTIONS[status]),
+            ("x-wns-msg-id", secrets.token_hex(8).upper()),
+            ("x-wns-debug-trace", _debug_trace()),
+            *(headers or []),
+        ],
+    )
+    return Refusal(answer, reason)
+
+
+def _aad_error(status: int, error: str, code: int, description: str) -> Refusal:
+    trace_id, correlation_id = str(uuid.uuid4()), str(uuid.uuid4())
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    document = {
+        "error": error,
+        "error_description": f"AADSTS{code}: {description}\r\nTrace ID: {trace_id}\r\n"
+        f"Correlation ID: {correlation_id}\r\nTimestamp: {now}",
+        "error_codes": [code],
+        "timestamp": now,
+        "trace_id": trace_id,
+        "correlation_id": correlation_id,
+        "error_uri": f"https://login.microsoftonline.com/error?code={code}",
+    }
+    return Refusal(Answer.json(status, document), error)
+
+
+def _debug_trace() -> str:
+    return f"SANDBOX{secrets.randbelow(10**9):09d}"

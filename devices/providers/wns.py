@@ -1,0 +1,507 @@
+"""Send to Windows devices through the Windows Push Notification Services (WNS).
+
+As wns-push-quickstart.md shows: an OAuth2 client-credentials token from Azure AD
+(``POST {WNS_TOKEN_URL}/{tenant}/oauth2/v2.0/token``, httpx, a few calls a day), then one
+``POST`` per notification to the device's channel URI with ``Authorization: Bearer``, all of a
+batch in flight at once over the HTTP/2 transport. Tokens are cached per credential for every
+client in the process and refreshed five minutes before they expire; a token WNS refuses (401)
+is replaced once and the refused notifications are sent once more.
+
+Channel URIs come from devices, so the host allowlist (``settings.WNS_HOSTS``, checked by
+``devices.addresses.check_channel_uri``) is enforced again here: a URI that fails it is never
+sent to. Each request carries the renderer's ``X-WNS-Type`` with the Content-Type WNS requires
+for it, the renderer's other ``X-WNS-*`` headers (``X-WNS-TTL``, ``X-WNS-Tag``,
+``X-WNS-Group``, ...) and ``X-WNS-RequestForStatus: true``; no other header of the push is sent.
+
+How WNS's answers are classified (Microsoft's "WNS HTTP response codes"; WNS has no reason
+codes, so ``reason`` is the documented status phrase and ``detail`` the answer's
+``X-WNS-Error-Description`` and ``X-WNS-Debug-Trace``):
+
+====== ======================== ============== ================================================
+status reason                   outcome        why
+====== ======================== ============== ================================================
+200    (none)                   SENT           provider_id is X-WNS-Msg-ID; detail carries
+                                               X-WNS-Status (received, dropped,
+                                               channelthrottled) and
+                                               X-WNS-DeviceConnectionStatus
+400    Bad Request              MESSAGE_FAILED a header is wrong or conflicts with another
+401    Unauthorized             AUTH_FAILED    after one token refresh and one resend
+403    Forbidden                AUTH_FAILED    our identity may not send to this channel (the
+                                               channel belongs to another app registration)
+404    Not Found                DEVICE_GONE    the channel URI is not valid: retire the device
+405    Method Not Allowed       MESSAGE_FAILED
+406    Not Acceptable           RETRY          we exceeded the throttle limit; Retry-After
+410    Gone                     DEVICE_GONE    the channel expired: retire the device
+413    Request Entity Too Large MESSAGE_FAILED the payload is over 5,000 bytes
+429    Too Many Requests        RETRY          Retry-After honoured
+500    Internal Server Error    RETRY
+503    Service Unavailable      RETRY          Retry-After honoured when given
+other  2xx                      SENT
+other  5xx                      RETRY
+other  any other                MESSAGE_FAILED 3xx included: redirects are never followed
+0      (transport's error)      RETRY          timeouts, connection and TLS errors, their text
+                                               in detail
+--     ChannelNotAllowed (ours) MESSAGE_FAILED the channel URI fails the host allowlist;
+                                               never sent
+--     InvalidNotification      MESSAGE_FAILED no or an unknown X-WNS-Type, or a header value
+       (ours)                                  with a line break; never sent
+====== ======================== ============== ================================================
+
+``send`` raises ProviderError only before any notification left: an unreadable client secret
+(permanent), or a token request Azure AD refused (permanent for invalid_client,
+unauthorized_client and any other 4xx, naming AAD's error_description) or did not answer (not
+permanent: 429, 5xx, timeouts, TLS and connection errors, with their own text). Once
+notifications have left, every push gets a Result: should the refresh after a 401 itself fail,
+the refused pushes are AUTH_FAILED (RETRY when the failure is not permanent) with the token
+error as their detail.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import re
+import ssl
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from django.conf import settings
+
+from devices.addresses import AddressError, check_channel_uri
+from devices.encryption import DecryptionError
+from devices.models import WnsCredential
+from devices.providers.base import Outcome, ProviderError, Push, Result
+from devices.providers.transport import Request, Response, Transport
+
+__all__ = ["WnsClient", "classify", "clear_token_cache"]
+
+# The scope wns-push-quickstart.md requests (Windows App SDK push, Azure AD app registrations).
+SCOPE = "https://wns.windows.com/.default"
+REFRESH_MARGIN = 300  # replace a cached token this many seconds before it expires
+TOKEN_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+VALID_MESSAGE = "WNS issued a token"
+MAX_DETAIL = 500
+
+# X-WNS-Type → the Content-Type WNS requires with it.
+CONTENT_TYPES = {
+    "wns/toast": "text/xml",
+    "wns/tile": "text/xml",
+    "wns/badge": "text/xml",
+    "wns/raw": "application/octet-stream",
+}
+# Headers this client sets itself; a push's own values for them are ignored.
+OWN_HEADERS = frozenset({"authorization", "content-type", "x-wns-type", "x-wns-requestforstatus"})
+
+# The table above: status → (Microsoft's phrase, outcome).
+STATUSES: dict[int, tuple[str, Outcome]] = {
+    400: ("Bad Request", Outcome.MESSAGE_FAILED),
+    401: ("Unauthorized", Outcome.AUTH_FAILED),  # once the refreshed token was refused as well
+    403: ("Forbidden", Outcome.AUTH_FAILED),
+    404: ("Not Found", Outcome.DEVICE_GONE),
+    405: ("Method Not Allowed", Outcome.MESSAGE_FAILED),
+    406: ("Not Acceptable", Outcome.RETRY),
+    410: ("Gone", Outcome.DEVICE_GONE),
+    413: ("Request Entity Too Large", Outcome.MESSAGE_FAILED),
+    429: ("Too Many Requests", Outcome.RETRY),
+    500: ("Internal Server Error", Outcome.RETRY),
+    503: ("Service Unavailable", Outcome.RETRY),
+}
+CHANNEL_NOT_ALLOWED = "ChannelNotAllowed"
+INVALID_NOTIFICATION = "InvalidNotification"
+
+# Azure AD's token errors that no retry can fix (RFC 6749 section 5.2); any other 4xx is too.
+PERMANENT_TOKEN_ERRORS = frozenset(
+    {"invalid_client", "unauthorized_client", "invalid_grant", "invalid_request", "invalid_scope"}
+)
+
+
+class WnsClient:
+    """Send WNS notifications for one app's Azure AD app registration."""
+
+    def __init__(self, credential: WnsCredential, transport: Transport | None = None) -> None:
+        self.credential = credential
+        self._transport = transport
+        self._owns_transport = transport is None
+        self._registration: _Registration | None = None
+
+    def send(self, pushes: Sequence[Push]) -> list[Result]:
+        """Send each push to its channel concurrently and classify every answer, in order."""
+        results: list[Result | None] = [_refusal(push) for push in pushes]
+        allowed = [i for i, result in enumerate(results) if result is None]
+        if allowed:
+            self._send_allowed(pushes, allowed, results)
+        return results  # type: ignore[return-value]  # every index is filled by now
+
+    def validate(self) -> tuple[bool, str]:
+        """Prove the credential by obtaining a new token; return (valid, Azure AD's message).
+
+        Raises ProviderError when Azure AD could not be asked (timeouts, 5xx, TLS): that proves
+        nothing either way.
+        """
+        try:
+            _TOKENS.renew(self._registration_of())
+        except ProviderError as error:
+            if error.permanent:
+                return False, error.message
+            raise
+        return True, VALID_MESSAGE
+
+    def close(self) -> None:
+        """Close the connections of the transport this client created."""
+        if self._owns_transport and self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    def _send_allowed(
+        self, pushes: Sequence[Push], allowed: list[int], results: list[Result | None]
+    ) -> None:
+        registration = self._registration_of()
+        token = _TOKENS.get(registration)
+        responses = self._post(token, [pushes[i] for i in allowed])
+        refused = []
+        for i, response in zip(allowed, responses, strict=True):
+            results[i] = classify(pushes[i].key, response)
+            if response.status == 401:
+                refused.append(i)
+        if refused:
+            self._resend_with_new_token(registration, token, pushes, refused, results)
+
+    def _resend_with_new_token(
+        self,
+        registration: _Registration,
+        refused_token: str,
+        pushes: Sequence[Push],
+        refused: list[int],
+        results: list[Result | None],
+    ) -> None:
+        """Replace the token WNS refused and send the refused pushes once more."""
+        try:
+            token = _TOKENS.replace(registration, refused_token)
+        except ProviderError as error:
+            outcome = Outcome.AUTH_FAILED if error.permanent else Outcome.RETRY
+            for i in refused:
+                before = results[i]
+                assert before is not None
+                results[i] = Result(
+                    before.key, outcome, before.status, before.reason, error.message
+                )
+            return
+        again = self._post(token, [pushes[i] for i in refused])
+        for i, response in zip(refused, again, strict=True):
+            results[i] = classify(pushes[i].key, response)
+
+    def _post(self, token: str, pushes: Sequence[Push]) -> list[Response]:
+        requests = [
+            Request(push.key, "POST", push.target, _headers(push, token), push.body)
+            for push in pushes
+        ]
+        return self._transport_in_use().perform(requests)
+
+    def _transport_in_use(self) -> Transport:
+        if self._transport is None:
+            self._transport = Transport(ca_bundle=settings.CA_BUNDLE)
+        return self._transport
+
+    def _registration_of(self) -> _Registration:
+        if self._registration is None:
+            self._registration = _Registration.of(self.credential)
+        return self._registration
+
+
+# Before sending --------------------------------------------------------------------------------
+
+
+def _refusal(push: Push) -> Result | None:
+    """Return the Result of a push that must not be sent, or None when it may go."""
+    try:
+        check_channel_uri(push.target, settings.WNS_HOSTS)
+    except AddressError as error:
+        return Result(
+            push.key,
+            Outcome.MESSAGE_FAILED,
+            reason=CHANNEL_NOT_ALLOWED,
+            detail=f"not sent: the channel URI {error}",
+        )
+    problem = _header_problem(push.headers)
+    if problem:
+        return Result(push.key, Outcome.MESSAGE_FAILED, reason=INVALID_NOTIFICATION, detail=problem)
+    return None
+
+
+def _header_problem(headers: dict[str, str]) -> str:
+    kind = _wns_type(headers)
+    if kind not in CONTENT_TYPES:
+        known = ", ".join(CONTENT_TYPES)
+        return f"not sent: X-WNS-Type is {kind or 'missing'!r}, not one of {known}"
+    for name, value in headers.items():
+        if any(c in f"{name}{value}" for c in "\r\n\0"):
+            return f"not sent: the header {name.strip()[:40]!r} contains a line break"
+    return ""
+
+
+def _wns_type(headers: dict[str, str]) -> str:
+    return next((v.strip() for n, v in headers.items() if n.lower() == "x-wns-type"), "")
+
+
+def _headers(push: Push, token: str) -> dict[str, str]:
+    kind = _wns_type(push.headers)
+    headers = {
+        name: value
+        for name, value in push.headers.items()
+        if name.lower().startswith("x-wns-") and name.lower() not in OWN_HEADERS
+    }
+    headers["Authorization"] = f"Bearer {token}"
+    headers["X-WNS-Type"] = kind
+    headers["Content-Type"] = CONTENT_TYPES[kind]
+    headers["X-WNS-RequestForStatus"] = "true"
+    return headers
+
+
+# Answers ---------------------------------------------------------------------------------------
+
+
+def classify(key: str, response: Response) -> Result:
+    """Classify WNS's answer to one notification by the table in the module docstring."""
+    if response.status == 0:
+        return Result(key, Outcome.RETRY, 0, "", response.error)
+    headers = response.headers
+    message_id = headers.get("x-wns-msg-id", "")
+    if 200 <= response.status < 300:
+        return Result(
+            key, Outcome.SENT, response.status, "", _delivery_detail(headers), None, message_id
+        )
+    reason, outcome = STATUSES.get(response.status) or _unlisted(response.status)
+    retry_after = _retry_after(headers) if outcome == Outcome.RETRY else None
+    detail = _error_detail(response)
+    return Result(key, outcome, response.status, reason, detail, retry_after, message_id)
+
+
+def _unlisted(status: int) -> tuple[str, Outcome]:
+    return f"HTTP {status}", Outcome.RETRY if status >= 500 else Outcome.MESSAGE_FAILED
+
+
+def _delivery_detail(headers: dict[str, str]) -> str:
+    parts = [
+        f"{label}: {headers[name]}"
+        for name, label in (
+            ("x-wns-status", "X-WNS-Status"),
+            ("x-wns-deviceconnectionstatus", "X-WNS-DeviceConnectionStatus"),
+        )
+        if headers.get(name)
+    ]
+    return "; ".join(parts)
+
+
+def _error_detail(response: Response) -> str:
+    headers = response.headers
+    parts = []
+    if headers.get("x-wns-error-description"):
+        parts.append(headers["x-wns-error-description"])
+    if 300 <= response.status < 400 and headers.get("location"):
+        parts.append("redirect not followed")
+    if headers.get("x-wns-debug-trace"):
+        parts.append(f"X-WNS-Debug-Trace: {headers['x-wns-debug-trace']}")
+    return "; ".join(parts)[:MAX_DETAIL]
+
+
+def _retry_after(headers: dict[str, str]) -> float | None:
+    """Read Retry-After, given in seconds or as an HTTP date."""
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+# Access tokens ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Registration:
+    """What a token request needs of an app registration; the cache key says whose it is."""
+
+    cache_key: tuple[str, ...]
+    tenant_id: str
+    client_id: str
+    client_secret: str
+
+    def __repr__(self) -> str:  # never show the secret, even in a traceback
+        return f"_Registration({self.tenant_id!r}, {self.client_id!r})"
+
+    @classmethod
+    def of(cls, credential: WnsCredential) -> _Registration:
+        """Read the credential's client secret; ProviderError (permanent) when unusable."""
+        try:
+            secret = credential.read_secret()["client_secret"]
+            if not isinstance(secret, str) or not secret:
+                raise ValueError("empty")
+        except (DecryptionError, KeyError, TypeError, ValueError) as error:
+            # Name the problem, never the secret's content.
+            raise ProviderError(
+                f"{credential} has an unreadable client secret ({type(error).__name__}); "
+                "enter the secret again.",
+                permanent=True,
+            ) from None
+        if not credential.tenant_id or not credential.client_id:
+            raise ProviderError(
+                f"{credential} needs both a tenant ID and an application (client) ID.",
+                permanent=True,
+            )
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        identity = (
+            type(credential).__name__,
+            str(credential.pk),
+            credential.tenant_id.lower(),
+            credential.client_id.lower(),
+            digest,
+            settings.WNS_TOKEN_URL,
+        )
+        return cls(identity, credential.tenant_id, credential.client_id, secret)
+
+
+@dataclass(frozen=True)
+class _AccessToken:
+    value: str
+    refresh_at: float  # time.monotonic()
+
+
+class _TokenCache:
+    """Keep one access token per app registration for the whole process, thread-safe.
+
+    Each registration has its own lock, so one slow token request holds up only its own
+    senders, and threads that find the token stale together ask Azure AD once.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens: dict[tuple[str, ...], _AccessToken] = {}
+        self._registration_locks: dict[tuple[str, ...], threading.Lock] = {}
+
+    def get(self, registration: _Registration) -> str:
+        """Return a token with at least REFRESH_MARGIN seconds to live, asking if need be."""
+        with self._lock_of(registration):
+            cached = self._tokens.get(registration.cache_key)
+            if cached is not None and time.monotonic() < cached.refresh_at:
+                return cached.value
+            return self._fetch(registration)
+
+    def replace(self, registration: _Registration, refused: str) -> str:
+        """Return a new token in place of one WNS refused (unless another thread replaced it)."""
+        with self._lock_of(registration):
+            cached = self._tokens.get(registration.cache_key)
+            if cached is not None and cached.value != refused:
+                return cached.value
+            return self._fetch(registration)
+
+    def renew(self, registration: _Registration) -> str:
+        """Ask Azure AD for a new token whatever is cached, and keep it."""
+        with self._lock_of(registration):
+            return self._fetch(registration)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+    def _lock_of(self, registration: _Registration) -> threading.Lock:
+        with self._lock:
+            return self._registration_locks.setdefault(registration.cache_key, threading.Lock())
+
+    def _fetch(self, registration: _Registration) -> str:
+        value, lifetime = request_token(registration)
+        margin = min(REFRESH_MARGIN, lifetime / 2)
+        token = _AccessToken(value, time.monotonic() + lifetime - margin)
+        with self._lock:
+            self._tokens[registration.cache_key] = token
+        return value
+
+
+_TOKENS = _TokenCache()
+
+
+def clear_token_cache() -> None:
+    """Forget every cached access token (tests; the next send asks Azure AD again)."""
+    _TOKENS.clear()
+
+
+def request_token(registration: _Registration) -> tuple[str, float]:
+    """Obtain an access token by the client-credentials grant; return it and its lifetime."""
+    url = f"{settings.WNS_TOKEN_URL.rstrip('/')}/{quote(registration.tenant_id, safe='')}"
+    url += "/oauth2/v2.0/token"
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": registration.client_id,
+        "client_secret": registration.client_secret,
+        "scope": SCOPE,
+    }
+    try:
+        with httpx.Client(
+            timeout=TOKEN_TIMEOUT, follow_redirects=False, verify=_tls_context()
+        ) as client:
+            response = client.post(url, data=form)
+    except httpx.TimeoutException as error:
+        raise ProviderError(
+            f"Azure AD's token endpoint did not answer in time: {error}", permanent=False
+        ) from error
+    except httpx.HTTPError as error:
+        raise ProviderError(
+            f"could not reach Azure AD's token endpoint: {type(error).__name__}: {error}",
+            permanent=False,
+        ) from error
+    return _read_token(response, registration.client_id)
+
+
+def _read_token(response: httpx.Response, client_id: str) -> tuple[str, float]:
+    document = _json_object(response)
+    if response.status_code == 200 and document.get("access_token"):
+        try:
+            lifetime = float(document.get("expires_in") or 3600)  # a string in Microsoft's sample
+        except (TypeError, ValueError):
+            lifetime = 3600.0
+        return str(document["access_token"]), lifetime
+    error = str(document.get("error") or f"HTTP {response.status_code}")
+    description = _one_line(str(document.get("error_description") or ""))[:MAX_DETAIL]
+    said = f"{error} ({description})" if description else error
+    transient = response.status_code == 429 or response.status_code >= 500
+    raise ProviderError(
+        f"Azure AD refused a WNS token for application {client_id}: {said}",
+        permanent=error in PERMANENT_TOKEN_ERRORS
+        or (not transient and 400 <= response.status_code < 500),
+    )
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    try:
+        document = response.json()
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _tls_context() -> ssl.SSLContext:
+    """Trust the system's CAs and settings.CA_BUNDLE together, as the transport does."""
+    context = ssl.create_default_context()
+    if settings.CA_BUNDLE:
+        try:
+            context.load_verify_locations(cafile=settings.CA_BUNDLE)
+        except (OSError, ssl.SSLError) as error:
+            raise ProviderError(
+                f"the CA bundle {settings.CA_BUNDLE} cannot be read: {error}", permanent=True
+            ) from error
+    return context
