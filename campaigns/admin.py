@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,13 +15,29 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from campaigns import notification_templates, preview, services
+from campaigns import notification_templates, preview, services, test_sends
 from campaigns.forms import TRANSLATED_FIELDS, NotificationForm
 from campaigns.models import Notification
-from devices.models import MobileApp
+from devices import sending
+from devices.models import Device, MobileApp
+from devices.providers.base import Outcome, ProviderError, Result
 from segments.models import Segment
 
 SCHEDULE_BUTTON = "_schedule"
+
+
+def _device_by_install_id(app: MobileApp, install_id: str) -> Device | None:
+    try:
+        return Device.objects.filter(app=app, install_id=uuid.UUID(install_id.strip())).first()
+    except ValueError:
+        return None
+
+
+def _why(error: Exception) -> str:
+    """Say why a test send did not go: a rule it broke, or the provider client's failure."""
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return getattr(error, "message", None) or str(error)
 
 
 @admin.register(Notification)
@@ -61,6 +80,8 @@ class NotificationAdmin(admin.ModelAdmin):
                     "badge",
                     "custom_data",
                     "track_launches",
+                    "collapse_id",
+                    "android_channel",
                 ]
             },
         ),
@@ -174,6 +195,12 @@ class NotificationAdmin(admin.ModelAdmin):
                 view(require_POST(self.duplicate_view)),
                 name="campaigns_duplicate",
             ),
+            path("<int:pk>/test/", view(require_POST(self.test_view)), name="campaigns_test"),
+            path(
+                "test-device/<int:device_pk>/",
+                view(require_POST(self.test_device_view)),
+                name="campaigns_test_device",
+            ),
             *super().get_urls(),
         ]
 
@@ -208,6 +235,35 @@ class NotificationAdmin(admin.ModelAdmin):
         self.log_addition(request, copy, f"Copied from {original}.")
         self.message_user(request, f"Copied {original} as a new draft.")
         return HttpResponseRedirect(reverse("admin:campaigns_notification_change", args=[copy.pk]))
+
+    def test_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Send the notification to one device now and show the provider's answer."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        notification = get_object_or_404(self.get_queryset(request), pk=pk)
+        device = _device_by_install_id(notification.app, request.POST.get("install_id", ""))
+        if device is None:
+            self.message_user(request, "No device of this app has that install ID.", messages.ERROR)
+        else:
+            self._report_test(request, lambda: test_sends.send_notification(notification, device))
+        return HttpResponseRedirect(reverse("admin:campaigns_notification_change", args=[pk]))
+
+    def test_device_view(self, request: HttpRequest, device_pk: int) -> HttpResponse:
+        """Send a short test message to one device now and show the provider's answer."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        device = get_object_or_404(Device.objects.filter(app__in=self._apps(request)), pk=device_pk)
+        self._report_test(request, lambda: test_sends.send_test_message(device))
+        return HttpResponseRedirect(reverse("admin:devices_device_change", args=[device_pk]))
+
+    def _report_test(self, request: HttpRequest, send: Callable[[], Result]) -> None:
+        try:
+            result = send()
+        except (ValidationError, ProviderError, ValueError) as error:
+            self.message_user(request, f"Not sent: {_why(error)}", messages.ERROR)
+            return
+        level = messages.SUCCESS if result.outcome == Outcome.SENT else messages.ERROR
+        self.message_user(request, f"Test send: {sending.describe(result)}", level)
 
     def _editable(self, request: HttpRequest, pk: int) -> Notification:
         notification = get_object_or_404(self.get_queryset(request), pk=pk)

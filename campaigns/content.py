@@ -107,6 +107,8 @@ def message(
         url=platform_url(notification, platform),
         tracking_id=tracking_id if notification.track_launches else "",
         expires_at=expires_at or notification.expires_at,
+        collapse_id=notification.collapse_id,
+        android_channel=notification.android_channel,
         windows=windows_options(notification),
     )
 

@@ -106,6 +106,8 @@ class NotificationForm(forms.ModelForm):
             "ios_url",
             "android_url",
             "track_launches",
+            "collapse_id",
+            "android_channel",
             "activation_type",
             "launch",
             "duration",
@@ -185,6 +187,14 @@ class NotificationForm(forms.ModelForm):
     def clean_sound(self) -> str:
         options.check_sound(self.cleaned_data["sound"])
         return self.cleaned_data["sound"]
+
+    def clean_collapse_id(self) -> str:
+        options.check_identifier(self.cleaned_data["collapse_id"], "The collapse ID")
+        return self.cleaned_data["collapse_id"]
+
+    def clean_android_channel(self) -> str:
+        options.check_identifier(self.cleaned_data["android_channel"], "The Android channel")
+        return self.cleaned_data["android_channel"]
 
     def clean_audio(self) -> str:
         options.check_windows_audio(self.cleaned_data["audio"])

@@ -114,6 +114,18 @@ class Notification(models.Model):
     ios_url = models.CharField("iOS URL", max_length=2048, blank=True)
     android_url = models.CharField("Android URL", max_length=2048, blank=True)
     track_launches = models.BooleanField("Track app launch rate", default=True)
+    collapse_id = models.CharField(
+        "Collapse ID",
+        max_length=16,
+        blank=True,
+        help_text="A newer notification with the same ID replaces this one on the device.",
+    )
+    android_channel = models.CharField(
+        "Android channel",
+        max_length=100,
+        blank=True,
+        help_text="The notification channel ID the Android app created; empty: FCM's default.",
+    )
     category = models.CharField(
         max_length=64,
         blank=True,

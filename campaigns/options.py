@@ -25,6 +25,7 @@ WINDOWS_SOUNDS = (
     *(f"ms-winsoundevent:Notification.Looping.Alarm{n}" for n in ("", *range(2, 11))),
     *(f"ms-winsoundevent:Notification.Looping.Call{n}" for n in ("", *range(2, 11))),
 )
+IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 CUSTOM_KEY_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # Keys the payloads use themselves, or that FCM refuses in data.
 RESERVED_KEYS = (
@@ -78,6 +79,12 @@ def check_sound(value: str) -> None:
             "Use 'default' or a sound file bundled with the app, such as chime.caf "
             "(.caf, .aiff, .wav, .mp3 or .ogg)."
         )
+
+
+def check_identifier(value: str, what: str) -> None:
+    """Refuse an identifier the providers would not take as a header or key."""
+    if value and not IDENTIFIER_RE.match(value):
+        raise ValidationError(f"{what} may hold only letters, digits, '_', '.' and '-'.")
 
 
 def check_windows_audio(value: str) -> None:

@@ -142,6 +142,10 @@ class Message:
     url: str = ""
     tracking_id: str = ""
     expires_at: datetime | None = None
+    # A newer message with the same collapse id replaces an undelivered or shown older one:
+    # apns-collapse-id, FCM's android.collapse_key, WNS's X-WNS-Tag.
+    collapse_id: str = ""
+    android_channel: str = ""  # the Android notification channel the app created
     windows: WindowsOptions = WindowsOptions()
 
     def __post_init__(self) -> None:
@@ -254,7 +258,10 @@ def _apns_aps(message: Message) -> dict[str, object]:
 def _apns_headers(message: Message) -> dict[str, str]:
     """Build the headers; an expiration of 0 tells APNs to try once and not store the message."""
     expiration = "0" if message.expires_at is None else str(int(message.expires_at.timestamp()))
-    return {"apns-push-type": "alert", "apns-priority": "10", "apns-expiration": expiration}
+    headers = {"apns-push-type": "alert", "apns-priority": "10", "apns-expiration": expiration}
+    if message.collapse_id:
+        headers["apns-collapse-id"] = message.collapse_id
+    return headers
 
 
 # FCM -----------------------------------------------------------------------------------------
@@ -296,8 +303,18 @@ def _refuse_fcm_reserved(key: str) -> None:
 
 def _fcm_android(message: Message, now: datetime | None) -> dict[str, object]:
     """Build the AndroidConfig: high priority so the notification shows at once."""
-    notification = _without_empty({"sound": message.sound, "notification_count": message.badge})
-    android: dict[str, object] = {"priority": "high", "notification": notification}
+    notification = _without_empty(
+        {
+            "sound": message.sound,
+            "notification_count": message.badge,
+            "channel_id": message.android_channel,
+        }
+    )
+    android: dict[str, object] = {
+        "priority": "high",
+        "collapse_key": message.collapse_id,
+        "notification": notification,
+    }
     if message.expires_at is not None:
         seconds = min(_seconds_until(message.expires_at, now), FCM_MAX_TTL_SECONDS)
         android["ttl"] = f"{seconds}s"
@@ -320,6 +337,8 @@ def render_wns(message: Message, now: datetime | None = None) -> Payload:
 def _wns_headers(wns_type: str, message: Message, now: datetime | None) -> dict[str, str]:
     """Build the headers; without X-WNS-TTL WNS keeps the notification until it is delivered."""
     headers = {"X-WNS-Type": wns_type, "Content-Type": "text/xml"}
+    if message.collapse_id:
+        headers["X-WNS-Tag"] = message.collapse_id
     if message.expires_at is not None:
         headers["X-WNS-TTL"] = str(_seconds_until(message.expires_at, now))
     return headers

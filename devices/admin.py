@@ -5,17 +5,19 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 
-from devices import forms, services
+from devices import forms, sending, services
 from devices.models import (
     ApiToken,
     ApnsCredential,
@@ -105,6 +107,7 @@ class WnsCredentialInline(CredentialInline):
 @admin.register(MobileApp)
 class MobileAppAdmin(admin.ModelAdmin):
     list_display = ["display_name", "owner_and_name", "platform_list", "application_id"]
+    change_form_template = "admin/devices/mobileapp/change_form.html"
     list_filter = ["organization"]
     search_fields = ["name", "display_name", "organization__name"]
     readonly_fields = ["organization_id", "application_id_shown"]
@@ -147,6 +150,24 @@ class MobileAppAdmin(admin.ModelAdmin):
         self, request: HttpRequest, *args: object, **kwargs: object
     ) -> HttpResponse:
         return super().changeform_view(request, *args, **kwargs)
+
+    def get_urls(self) -> list:
+        validate = self.admin_site.admin_view(require_POST(self.validate_view))
+        return [
+            path("<int:pk>/validate/", validate, name="devices_mobileapp_validate"),
+            *super().get_urls(),
+        ]
+
+    def validate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Prove each credential against its provider and show what each answered."""
+        app = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_change_permission(request, app):
+            raise PermissionDenied
+        for result in sending.validate_credentials(app):
+            level = messages.SUCCESS if result.valid else messages.ERROR
+            verdict = "valid" if result.valid else "refused"
+            self.message_user(request, f"{result.provider}: {verdict}. {result.message}", level)
+        return HttpResponseRedirect(reverse("admin:devices_mobileapp_change", args=[app.pk]))
 
     @admin.display(description="owner_name/app_name", ordering="name")
     def owner_and_name(self, app: MobileApp) -> str:

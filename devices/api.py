@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices import addresses, registration
+from devices import addresses, registration, sending
 from devices.authentication import app_by_ids, app_of
 from devices.models import Device, DeviceStatus, MobileApp, Platform
 from devices.serializers import (
@@ -90,6 +90,27 @@ class MobileAppView(APIView):
     @extend_schema(summary="Read the app this token belongs to", responses=MobileAppSerializer)
     def get(self, request: Request, app_id: str) -> Response:
         return Response(MobileAppSerializer(app_of(request, app_id)).data)
+
+
+class CredentialValidationSerializer(serializers.Serializer):
+    platform = serializers.ChoiceField(choices=["ios", "android", "windows"])
+    provider = serializers.CharField()
+    valid = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class CredentialValidationView(APIView):
+    @extend_schema(
+        summary="Prove the app's provider credentials against APNs, FCM and WNS",
+        description="Each credential is tried against its provider (APNs: a request refused "
+        "only for its made-up device token; FCM: a validate_only message; WNS: obtaining a "
+        "token). The result is stored and shown on the app page.",
+        request=None,
+        responses=CredentialValidationSerializer(many=True),
+    )
+    def post(self, request: Request, app_id: str) -> Response:
+        results = sending.validate_credentials(app_of(request, app_id))
+        return Response(CredentialValidationSerializer(results, many=True).data)
 
 
 def parse_install_id(value: str) -> uuid.UUID:

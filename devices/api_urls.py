@@ -4,6 +4,11 @@ from devices import api
 
 urlpatterns = [
     path("v1/apps/<str:app_id>", api.MobileAppView.as_view(), name="api-app"),
+    path(
+        "v1/apps/<str:app_id>/credentials/validate",
+        api.CredentialValidationView.as_view(),
+        name="api-credentials-validate",
+    ),
     path("v1/apps/<str:app_id>/devices", api.DeviceListView.as_view(), name="api-devices"),
     path(
         "v1/apps/<str:app_id>/devices/<str:install_id>", api.DeviceView.as_view(), name="api-device"

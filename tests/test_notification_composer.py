@@ -492,3 +492,18 @@ def test_a_developer_sees_no_notifications(carol, retail, notification):
     assert client.get(f"{ADD}?app={retail.pk}").status_code == 403
     assert client.get(change_url(notification.pk)).status_code == 403
     assert client.post(PREVIEW, form_data(retail)).status_code == 403
+
+
+def test_a_collapse_id_and_channel_are_kept(bob, retail):
+    data = form_data(retail, collapse_id="sale-42", android_channel="offers")
+
+    assert save_draft(logged_in(bob), data).status_code == 302
+    stored = Notification.objects.get()
+    assert (stored.collapse_id, stored.android_channel) == ("sale-42", "offers")
+
+
+def test_a_collapse_id_with_spaces_is_refused_at_its_field(bob, retail):
+    response = save_draft(logged_in(bob), form_data(retail, collapse_id="sale 42"))
+
+    assert "letters, digits" in errors(response)["collapse_id"][0]
+    assert not Notification.objects.exists()

@@ -501,3 +501,23 @@ def test_it_refuses_a_payload_one_byte_over_the_limit(
     assert str(error.value) == (
         f"The {service} payload is {limit + 1:,} bytes; {service} accepts at most {limit:,} bytes."
     )
+
+
+def test_a_collapse_id_reaches_each_providers_own_field():
+    message = Message(title="Sale", collapse_id="sale-42", android_channel="offers")
+
+    assert render_apns(message).headers["apns-collapse-id"] == "sale-42"
+    android = fcm_json(message)["android"]
+    assert (android["collapse_key"], android["notification"]["channel_id"]) == ("sale-42", "offers")
+    assert (
+        render_wns(Message(kind="toast", title="Sale", collapse_id="sale-42")).headers["X-WNS-Tag"]
+        == "sale-42"
+    )
+
+
+def test_without_a_collapse_id_no_provider_gets_one():
+    message = Message(title="Sale")
+
+    assert "apns-collapse-id" not in render_apns(message).headers
+    assert "collapse_key" not in fcm_json(message)["android"]
+    assert "X-WNS-Tag" not in render_wns(Message(kind="toast", title="Sale")).headers

@@ -1,0 +1,74 @@
+"""Validate credentials: the app page's button and the API prove each credential to its provider.
+
+The providers are the sandbox gateways, over real sockets.
+"""
+
+from __future__ import annotations
+
+from devices.models import ApnsCredential, ValidationStatus
+from tests.conftest import logged_in
+
+pytest_plugins = ["tests.sandbox"]
+
+API = "/api/v1/apps/{}/credentials/validate"
+
+
+def validate_page(app) -> str:
+    return f"/devices/mobileapp/{app.pk}/validate/"
+
+
+def test_the_button_stores_each_credential_valid_with_the_providers_word(sandbox, alice, retail):
+    response = logged_in(alice).post(validate_page(retail), follow=True)
+
+    shown = [str(m) for m in response.context["messages"]]
+    assert any(m.startswith("APNs: valid.") for m in shown)
+    assert any(m.startswith("FCM: valid.") for m in shown)
+    retail.apns_credential.refresh_from_db()
+    retail.fcm_credential.refresh_from_db()
+    assert retail.apns_credential.validation_status == ValidationStatus.VALID
+    assert retail.fcm_credential.validation_status == ValidationStatus.VALID
+    assert {line["provider"] for line in sandbox.received()} >= {"apns", "fcm", "fcm-token"}
+
+
+def test_a_refused_credential_is_stored_invalid_with_the_providers_reason(sandbox, alice, retail):
+    apns = retail.apns_credential
+    # A raw update sends no signal: the gateway still knows the key under its first team.
+    ApnsCredential.objects.filter(pk=apns.pk).update(team_id="OTHERTEAM1")
+
+    response = logged_in(alice).post(validate_page(retail), follow=True)
+
+    shown = [str(m) for m in response.context["messages"]]
+    assert any(m.startswith("APNs: refused.") and "Provider" in m for m in shown)
+    apns.refresh_from_db()
+    assert apns.validation_status == ValidationStatus.INVALID
+    assert "Provider" in apns.validation_message
+
+
+def test_wns_is_validated_by_obtaining_a_token(sandbox, alice, news):
+    logged_in(alice).post(validate_page(news))
+
+    news.wns_credential.refresh_from_db()
+    assert news.wns_credential.validation_status == ValidationStatus.VALID
+    assert [line["provider"] for line in sandbox.received()] == ["wns-token"]
+
+
+def test_a_marketer_cannot_validate(sandbox, bob, retail):
+    assert logged_in(bob).post(validate_page(retail)).status_code == 403
+    assert sandbox.received() == []
+
+
+def test_the_api_validates_the_tokens_own_app(sandbox, client, retail, retail_token):
+    response = client.post(API.format(retail.application_id), HTTP_X_API_TOKEN=retail_token)
+
+    assert response.status_code == 200
+    assert [(r["platform"], r["provider"], r["valid"]) for r in response.json()] == [
+        ("ios", "APNs", True),
+        ("android", "FCM", True),
+    ]
+
+
+def test_the_api_does_not_reach_another_apps_credentials(sandbox, client, news, retail_token):
+    response = client.post(API.format(news.application_id), HTTP_X_API_TOKEN=retail_token)
+
+    assert response.status_code == 404
+    assert sandbox.received() == []
