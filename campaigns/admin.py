@@ -82,6 +82,7 @@ class NotificationAdmin(admin.ModelAdmin):
                     "track_launches",
                     "collapse_id",
                     "android_channel",
+                    "android_click_action",
                 ]
             },
         ),

@@ -109,6 +109,7 @@ def message(
         expires_at=expires_at or notification.expires_at,
         collapse_id=notification.collapse_id,
         android_channel=notification.android_channel,
+        android_click_action=notification.android_click_action,
         windows=windows_options(notification),
     )
 

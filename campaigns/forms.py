@@ -108,6 +108,7 @@ class NotificationForm(forms.ModelForm):
             "track_launches",
             "collapse_id",
             "android_channel",
+            "android_click_action",
             "activation_type",
             "launch",
             "duration",
@@ -195,6 +196,11 @@ class NotificationForm(forms.ModelForm):
     def clean_android_channel(self) -> str:
         options.check_identifier(self.cleaned_data["android_channel"], "The Android channel")
         return self.cleaned_data["android_channel"]
+
+    def clean_android_click_action(self) -> str:
+        value = self.cleaned_data["android_click_action"]
+        options.check_identifier(value, "The Android click action")
+        return value
 
     def clean_audio(self) -> str:
         options.check_windows_audio(self.cleaned_data["audio"])

@@ -126,6 +126,12 @@ class Notification(models.Model):
         blank=True,
         help_text="The notification channel ID the Android app created; empty: FCM's default.",
     )
+    android_click_action = models.CharField(
+        "Android click action",
+        max_length=100,
+        blank=True,
+        help_text="The intent action an activity of the app filters on, opened on a tap.",
+    )
     category = models.CharField(
         max_length=64,
         blank=True,

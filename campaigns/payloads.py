@@ -146,6 +146,7 @@ class Message:
     # apns-collapse-id, FCM's android.collapse_key, WNS's X-WNS-Tag.
     collapse_id: str = ""
     android_channel: str = ""  # the Android notification channel the app created
+    android_click_action: str = ""  # the intent action an activity of the app filters on
     windows: WindowsOptions = WindowsOptions()
 
     def __post_init__(self) -> None:
@@ -308,6 +309,7 @@ def _fcm_android(message: Message, now: datetime | None) -> dict[str, object]:
             "sound": message.sound,
             "notification_count": message.badge,
             "channel_id": message.android_channel,
+            "click_action": message.android_click_action,
         }
     )
     android: dict[str, object] = {

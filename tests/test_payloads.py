@@ -504,11 +504,18 @@ def test_it_refuses_a_payload_one_byte_over_the_limit(
 
 
 def test_a_collapse_id_reaches_each_providers_own_field():
-    message = Message(title="Sale", collapse_id="sale-42", android_channel="offers")
+    message = Message(
+        title="Sale",
+        collapse_id="sale-42",
+        android_channel="offers",
+        android_click_action="OPEN_SALE",
+    )
 
     assert render_apns(message).headers["apns-collapse-id"] == "sale-42"
     android = fcm_json(message)["android"]
-    assert (android["collapse_key"], android["notification"]["channel_id"]) == ("sale-42", "offers")
+    assert android["collapse_key"] == "sale-42"
+    assert android["notification"]["channel_id"] == "offers"
+    assert android["notification"]["click_action"] == "OPEN_SALE"
     assert (
         render_wns(Message(kind="toast", title="Sale", collapse_id="sale-42")).headers["X-WNS-Tag"]
         == "sale-42"
