@@ -1,14 +1,20 @@
-"""Benchmark the fan-out's HTTP/2 engine: APNs-shaped pushes per second to a sink, beside others.
+"""Benchmark the fan-out's HTTP/2 engine and provider clients: pushes per second to a sink.
 
-nginx from Debian answers 200 ``{}`` over TLS and HTTP/2 on loopback (bench/nginx_sink.py, one
-worker). In one run:
+nginx from Debian answers 200 over TLS and HTTP/2 on loopback as APNs, FCM and WNS (and their
+token endpoints) answer when all goes well (bench/nginx_sink.py, one worker). In one run:
 
 - h2load measures the sink's own capacity, so we know it is not the bottleneck;
 - our Transport (devices/providers/transport.py, libcurl multiplexing through pycurl) sends
   APNs-shaped POSTs: a provider JWT, the apns-* headers, a fresh apns-id and a 200-byte JSON
   body each, in batches as the fan-out sends them; one process, one thread;
 - aioapns (h2 on asyncio), the usual Python APNs library, sends the same load to the same sink;
-- httpx with HTTP/2 sends it too, for the record.
+- httpx with HTTP/2 sends it too, for the record;
+- then each of our provider clients (ApnsClient, FcmClient, WnsClient), as the fan-out calls
+  them: ``send()`` of batches of pushes rendered by campaigns/payloads.py, one tracking id and
+  device each, through the client's own transport, its token cache (FCM and WNS fetch one
+  access token from the sink's token endpoints) and its classification of every answer. No
+  database: the credentials are unsaved model instances, and a query would stop the bench.
+  Rendering happens before the clock starts (bench/payload_rendering.py measures it).
 
 Each client runs a warm-up (connections open) and then several timed rounds; ``value`` is the
 median round. Prints one JSON object per line.
@@ -20,6 +26,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import re
 import ssl
 import statistics
@@ -42,6 +49,8 @@ from nginx_sink import Sink, nginx_sink  # noqa: E402
 
 from devices.providers.transport import Request, Transport  # noqa: E402
 
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pushcenter.settings")
+
 TOPIC = "com.contoso.retail"
 TEAM_ID = "TEAM123456"
 KEY_ID = "KEY1234567"
@@ -55,6 +64,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000, help="messages per perform() call")
     parser.add_argument("--aioapns-messages", type=int, default=10_000, help="per round")
     parser.add_argument("--httpx-messages", type=int, default=2_000)
+    parser.add_argument(
+        "--client-messages", type=int, default=20_000, help="per round, each provider client"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     key = ec.generate_private_key(ec.SECP256R1())
@@ -67,6 +79,7 @@ def main() -> None:
         ours, cpu = measure_transport(sink, key_pem, payload, args)
         theirs = measure_aioapns(sink, key_pem, payload, args)
         httpx_rate = measure_httpx(sink, key_pem, payload, args)
+        clients = measure_clients(sink, args)
     value = statistics.median(ours)
     aioapns_rate = statistics.median(theirs)
     print(
@@ -92,6 +105,22 @@ def main() -> None:
         ),
         flush=True,
     )
+    for provider, (rates, cpu) in clients.items():
+        print(
+            json.dumps(
+                {
+                    "bench": "provider_client",
+                    "provider": provider,
+                    "value": round(statistics.median(rates)),
+                    "unit": "messages/s",
+                    "messages": args.client_messages,
+                    "messages_per_cpu_second": round(cpu),
+                    "rounds": [round(rate) for rate in rates],
+                    "batch": args.batch,
+                }
+            ),
+            flush=True,
+        )
 
 
 def _payload() -> bytes:
@@ -276,6 +305,128 @@ def measure_httpx(sink: Sink, key_pem: str, payload: bytes, args: argparse.Names
             return await send(args.httpx_messages)
 
     return asyncio.run(run())
+
+
+def measure_clients(sink: Sink, args: argparse.Namespace) -> dict[str, tuple[list[float], float]]:
+    """Return each provider client's messages/s per round and its messages per CPU second."""
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connections
+
+    origin = sink.localhost_origin  # WNS channel URIs must name a host, not an IP address
+    settings.APNS_PRODUCTION_URL = settings.APNS_DEVELOPMENT_URL = origin
+    settings.FCM_URL = origin
+    settings.FCM_TOKEN_URL = f"{origin}/token"
+    settings.WNS_TOKEN_URL = origin
+    settings.WNS_HOSTS = [f"localhost:{sink.port}"]
+    settings.CA_BUNDLE = sink.ca_file
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs each token request
+
+    def no_database(*_: object) -> None:
+        raise SystemExit("the provider clients' bench touched the database")
+
+    measured = {}
+    with connections["default"].execute_wrapper(no_database):
+        for provider, (client, pushes) in _clients(origin, args.client_messages).items():
+            try:
+                measured[provider] = _measure_client(provider, client, pushes, args)
+            finally:
+                client.close()
+    return measured
+
+
+def _clients(origin: str, count: int) -> dict[str, tuple[object, list[object]]]:
+    """Return each provider's client, on an unsaved credential, and `count` rendered pushes."""
+    from campaigns.payloads import Message, render_apns, render_fcm, render_wns
+    from devices import sample_credentials
+    from devices.models import ApnsCredential, FcmCredential, MobileApp, WnsCredential
+    from devices.providers.apns import ApnsClient
+    from devices.providers.base import Push
+    from devices.providers.fcm import FcmClient
+    from devices.providers.wns import WnsClient
+
+    app = MobileApp(pk=1, name="retail", display_name="Retail")
+    apns = ApnsCredential(pk=1, app=app, key_id=KEY_ID, team_id=TEAM_ID, bundle_id=TOPIC)
+    apns.store_secret({"signing_key": sample_credentials.p8_signing_key().decode()})
+    fcm = FcmCredential(
+        pk=1,
+        app=app,
+        project_id="contoso-retail",
+        client_email="push@contoso-retail.iam.gserviceaccount.com",
+    )
+    fcm.store_secret(
+        {"service_account": sample_credentials.service_account("contoso-retail").decode()}
+    )
+    wns = WnsCredential(
+        pk=1,
+        app=app,
+        tenant_id="11111111-1111-4111-8111-111111111111",
+        client_id="22222222-2222-4222-8222-222222222222",
+        object_id="33333333-3333-4333-8333-333333333333",
+        package_family_name="Contoso.News_8wekyb3d8bbwe",
+    )
+    wns.store_secret({"client_secret": "wns-client-secret-value"})
+
+    def message(n: int) -> Message:
+        return Message(
+            title="Half price this weekend",
+            body="Every jacket and boot, until Sunday night.",
+            sound="default",
+            url="https://contoso.example/sale",
+            tracking_id=str(uuid.UUID(int=n)),
+            custom_data={"campaign": "weekend-sale"},
+        )
+
+    def pushes(render: Callable[[int], tuple[str, bytes, dict[str, str]]]) -> list[Push]:
+        made = []
+        for n in range(count):
+            target, body, headers = render(n)
+            made.append(Push(key=str(uuid.uuid4()), target=target, body=body, headers=headers))
+        return made
+
+    def apns_push(n: int) -> tuple[str, bytes, dict[str, str]]:
+        payload = render_apns(message(n))
+        return _device_token(n), payload.body, payload.headers
+
+    def fcm_push(n: int) -> tuple[str, bytes, dict[str, str]]:
+        token = f"bench{n:011d}:APA91b" + "x" * 140
+        payload = render_fcm(message(n), token=token)
+        return token, payload.body, payload.headers
+
+    def wns_push(n: int) -> tuple[str, bytes, dict[str, str]]:
+        payload = render_wns(message(n))
+        return f"{origin}/w/?token=AwYAAAD{n:0120x}", payload.body, payload.headers
+
+    return {
+        "apns": (ApnsClient(apns), pushes(apns_push)),
+        "fcm": (FcmClient(fcm), pushes(fcm_push)),
+        "wns": (WnsClient(wns), pushes(wns_push)),
+    }
+
+
+def _measure_client(
+    provider: str, client: object, pushes: list[object], args: argparse.Namespace
+) -> tuple[list[float], float]:
+    """Send every push through client.send() in batches, several rounds; check each Result."""
+    from devices.providers.base import Outcome
+
+    def send(count: int) -> None:
+        for start in range(0, count, args.batch):
+            results = client.send(pushes[start : min(start + args.batch, count)])
+            failed = [r for r in results if r.outcome != Outcome.SENT or not r.provider_id]
+            if failed:
+                raise SystemExit(
+                    f"{provider} client: {len(failed)} of {len(results)} not sent: {failed[:2]}"
+                )
+
+    count = len(pushes)
+    send(min(count, 2_000))  # warm-up: the access token fetched, connections open
+    cpu_before = time.process_time()
+    rates = _rounds(args.rounds, count, lambda: send(count))
+    cpu = time.process_time() - cpu_before
+    return rates, count * args.rounds / cpu
 
 
 def _rounds(rounds: int, messages: int, send: Callable[[], None]) -> list[float]:

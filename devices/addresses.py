@@ -14,6 +14,8 @@ APNS_TOKEN_RE = re.compile(r"^[0-9a-fA-F]{64,200}$")
 FCM_TOKEN_RE = re.compile(r"^[A-Za-z0-9_:.\-]{16,1024}$")
 HOST_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 MAX_CHANNEL_URI = 2048
+# Controls, spaces and backslashes: one search, since every WNS send checks its URI again.
+FORBIDDEN_IN_URI = re.compile(r"[\x00-\x20\x7f\\]")
 
 
 class AddressError(ValueError):
@@ -40,7 +42,7 @@ def check_fcm_token(token: str) -> str:
 
 def check_channel_uri(uri: str, allowed_hosts: list[str]) -> str:
     """Return a WNS channel URI if it is https on an allowed host, else say why not."""
-    if len(uri) > MAX_CHANNEL_URI or any(ord(c) <= 32 or ord(c) == 127 or c == "\\" for c in uri):
+    if len(uri) > MAX_CHANNEL_URI or FORBIDDEN_IN_URI.search(uri):
         raise AddressError(
             f"must be a URL of at most {MAX_CHANNEL_URI} characters without spaces or backslashes"
         )

@@ -49,12 +49,12 @@ def test_wns_is_validated_by_obtaining_a_token(sandbox, alice, news):
 
     news.wns_credential.refresh_from_db()
     assert news.wns_credential.validation_status == ValidationStatus.VALID
-    assert [line["provider"] for line in sandbox.received()] == ["wns-token"]
+    assert "wns-token" in [line["provider"] for line in sandbox.received()]
 
 
 def test_a_marketer_cannot_validate(sandbox, bob, retail):
     assert logged_in(bob).post(validate_page(retail)).status_code == 403
-    assert sandbox.received() == []
+    assert not sandbox.reached()
 
 
 def test_the_api_validates_the_tokens_own_app(sandbox, client, retail, retail_token):
@@ -71,4 +71,4 @@ def test_the_api_does_not_reach_another_apps_credentials(sandbox, client, news, 
     response = client.post(API.format(news.application_id), HTTP_X_API_TOKEN=retail_token)
 
     assert response.status_code == 404
-    assert sandbox.received() == []
+    assert not sandbox.reached()
