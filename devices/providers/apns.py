@@ -87,7 +87,7 @@ from django.conf import settings
 
 from devices.encryption import DecryptionError
 from devices.models import ApnsCredential
-from devices.providers.base import Outcome, ProviderError, Push, Result
+from devices.providers.base import Outcome, ProviderError, Push, Result, retry_after
 from devices.providers.transport import Request, Response, Transport
 
 __all__ = ["ApnsClient", "classify"]
@@ -275,14 +275,14 @@ def classify(key: str, response: Response) -> Result:
     document = _document(response.body)
     reason = str(document.get("reason") or "")
     outcome = OUTCOMES.get(reason) or _outcome_by_status(response.status)
-    retry_after = _retry_after(response.headers) if outcome == Outcome.RETRY else None
+    wait = retry_after(response.headers) if outcome == Outcome.RETRY else None
     return Result(
         key,
         outcome,
         response.status,
         reason,
         _detail(document, response.body, reason),
-        retry_after,
+        wait,
         provider_id,
     )
 
@@ -323,12 +323,6 @@ def _detail(document: dict[str, object], body: bytes, reason: str) -> str:
     if reason:
         return ""
     return body.decode("utf-8", "replace").strip()[:300]
-
-
-def _retry_after(headers: dict[str, str]) -> float | None:
-    """Read Retry-After in seconds; APNs does not document one, a proxy in front may send it."""
-    value = headers.get("retry-after", "").strip()
-    return float(value) if value.isdigit() else None
 
 
 def _headers(push: Push, topic: str, token: str) -> dict[str, str]:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import email.utils
+import ssl
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
+
+from django.conf import settings
 
 
 class Outcome(StrEnum):
@@ -46,3 +51,32 @@ class ProviderError(Exception):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+
+
+def retry_after(headers: dict[str, str]) -> float | None:
+    """Read Retry-After (lower-cased headers), given in seconds or as an HTTP date."""
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def tls_context() -> ssl.SSLContext:
+    """Trust the system's CAs and settings.CA_BUNDLE together, as the transport does."""
+    context = ssl.create_default_context()
+    if settings.CA_BUNDLE:
+        try:
+            context.load_verify_locations(cafile=settings.CA_BUNDLE)
+        except (OSError, ssl.SSLError) as error:
+            raise ProviderError(
+                f"the CA bundle {settings.CA_BUNDLE} cannot be read: {error}", permanent=True
+            ) from error
+    return context

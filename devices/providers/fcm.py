@@ -45,16 +45,13 @@ RETRY when the failure is not permanent) with the token error as their detail.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import json
 import re
-import ssl
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -63,7 +60,14 @@ import jwt
 from django.conf import settings
 
 from devices.models import FcmCredential
-from devices.providers.base import Outcome, ProviderError, Push, Result
+from devices.providers.base import (
+    Outcome,
+    ProviderError,
+    Push,
+    Result,
+    retry_after,
+    tls_context,
+)
 from devices.providers.transport import Request, Response, Transport
 
 __all__ = ["FcmClient"]
@@ -201,8 +205,8 @@ def classify(key: str, response: Response) -> Result:
     reason = _reason(error) or f"HTTP {response.status}"
     message = str(error.get("message") or "")[:500]
     outcome = _outcome(response.status, reason, error)
-    retry_after = _retry_after(response.headers) if outcome == Outcome.RETRY else None
-    return Result(key, outcome, response.status, reason, message, retry_after)
+    wait = retry_after(response.headers) if outcome == Outcome.RETRY else None
+    return Result(key, outcome, response.status, reason, message, wait)
 
 
 def _outcome(status: int, reason: str, error: dict[str, Any]) -> Outcome:
@@ -264,22 +268,6 @@ def _message_name(body: bytes) -> str:
     except ValueError:
         return ""
     return str(document.get("name") or "") if isinstance(document, dict) else ""
-
-
-def _retry_after(headers: dict[str, str]) -> float | None:
-    """Read Retry-After, given in seconds or as an HTTP date."""
-    value = headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _headers(push: Push, token: str) -> dict[str, str]:
@@ -414,7 +402,7 @@ def request_token(account: _ServiceAccount) -> tuple[str, float]:
     form = {"grant_type": GRANT_TYPE, "assertion": account.assertion(int(time.time()))}
     try:
         with httpx.Client(
-            timeout=TOKEN_TIMEOUT, follow_redirects=False, verify=_tls_context()
+            timeout=TOKEN_TIMEOUT, follow_redirects=False, verify=tls_context()
         ) as client:
             response = client.post(settings.FCM_TOKEN_URL, data=form)
     except httpx.TimeoutException as error:
@@ -452,16 +440,3 @@ def _read_token(response: httpx.Response, client_email: str) -> tuple[str, float
         f"Google refused a token for {client_email}: {said}",
         permanent=400 <= response.status_code < 500 or error in PERMANENT_TOKEN_ERRORS,
     )
-
-
-def _tls_context() -> ssl.SSLContext:
-    """Trust the system's CAs and settings.CA_BUNDLE together, as the transport does."""
-    context = ssl.create_default_context()
-    if settings.CA_BUNDLE:
-        try:
-            context.load_verify_locations(cafile=settings.CA_BUNDLE)
-        except (OSError, ssl.SSLError) as error:
-            raise ProviderError(
-                f"the CA bundle {settings.CA_BUNDLE} cannot be read: {error}", permanent=True
-            ) from error
-    return context

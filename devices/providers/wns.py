@@ -58,15 +58,12 @@ error as their detail.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import re
-import ssl
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -76,7 +73,14 @@ from django.conf import settings
 from devices.addresses import AddressError, check_channel_uri
 from devices.encryption import DecryptionError
 from devices.models import WnsCredential
-from devices.providers.base import Outcome, ProviderError, Push, Result
+from devices.providers.base import (
+    Outcome,
+    ProviderError,
+    Push,
+    Result,
+    retry_after,
+    tls_context,
+)
 from devices.providers.transport import Request, Response, Transport
 
 __all__ = ["WnsClient", "classify", "clear_token_cache"]
@@ -277,9 +281,9 @@ def classify(key: str, response: Response) -> Result:
             key, Outcome.SENT, response.status, "", _delivery_detail(headers), None, message_id
         )
     reason, outcome = STATUSES.get(response.status) or _unlisted(response.status)
-    retry_after = _retry_after(headers) if outcome == Outcome.RETRY else None
+    wait = retry_after(headers) if outcome == Outcome.RETRY else None
     detail = _error_detail(response)
-    return Result(key, outcome, response.status, reason, detail, retry_after, message_id)
+    return Result(key, outcome, response.status, reason, detail, wait, message_id)
 
 
 def _unlisted(status: int) -> tuple[str, Outcome]:
@@ -308,22 +312,6 @@ def _error_detail(response: Response) -> str:
     if headers.get("x-wns-debug-trace"):
         parts.append(f"X-WNS-Debug-Trace: {headers['x-wns-debug-trace']}")
     return "; ".join(parts)[:MAX_DETAIL]
-
-
-def _retry_after(headers: dict[str, str]) -> float | None:
-    """Read Retry-After, given in seconds or as an HTTP date."""
-    value = headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 # Access tokens ---------------------------------------------------------------------------------
@@ -448,7 +436,7 @@ def request_token(registration: _Registration) -> tuple[str, float]:
     }
     try:
         with httpx.Client(
-            timeout=TOKEN_TIMEOUT, follow_redirects=False, verify=_tls_context()
+            timeout=TOKEN_TIMEOUT, follow_redirects=False, verify=tls_context()
         ) as client:
             response = client.post(url, data=form)
     except httpx.TimeoutException as error:
@@ -492,16 +480,3 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
 
 def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
-
-
-def _tls_context() -> ssl.SSLContext:
-    """Trust the system's CAs and settings.CA_BUNDLE together, as the transport does."""
-    context = ssl.create_default_context()
-    if settings.CA_BUNDLE:
-        try:
-            context.load_verify_locations(cafile=settings.CA_BUNDLE)
-        except (OSError, ssl.SSLError) as error:
-            raise ProviderError(
-                f"the CA bundle {settings.CA_BUNDLE} cannot be read: {error}", permanent=True
-            ) from error
-    return context
