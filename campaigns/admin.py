@@ -15,9 +15,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from campaigns import notification_templates, preview, services, test_sends
+from campaigns import delivery, notification_templates, preview, services, test_sends
 from campaigns.forms import TRANSLATED_FIELDS, NotificationForm
-from campaigns.models import Notification
+from campaigns.models import DeliveryStatus, Notification
 from devices import sending
 from devices.models import Device, MobileApp
 from devices.providers.base import Outcome, ProviderError, Result
@@ -47,7 +47,7 @@ class NotificationAdmin(admin.ModelAdmin):
     list_display = ["name", "app", "template", "status", "sends", "updated_at"]
     list_filter = ["status", "template", ("app", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name"]
-    readonly_fields = ["status", "author", "created_at", "updated_at"]
+    readonly_fields = ["status", "delivery_progress", "author", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["app", "template", "name", "platforms", "status"]}),
         (
@@ -107,6 +107,7 @@ class NotificationAdmin(admin.ModelAdmin):
                 ],
             },
         ),
+        ("Delivery", {"fields": ["delivery_progress"]}),
         ("History", {"fields": ["author", "created_at", "updated_at"]}),
     ]
 
@@ -125,6 +126,15 @@ class NotificationAdmin(admin.ModelAdmin):
         shown = flatten_fieldsets(self.get_fieldsets(request, obj))
         kwargs["fields"] = [*shown, *TRANSLATED_FIELDS, "revert_languages"]
         return super().get_form(request, obj, **kwargs)
+
+    @admin.display(description="Deliveries")
+    def delivery_progress(self, obj: Notification) -> str:
+        """Count the deliveries by status, as the send goes (reload the page to follow it)."""
+        counts = {k: n for k, n in delivery.progress(obj).items() if n} if obj.pk else {}
+        if not counts:
+            return "None yet: deliveries are made when the send starts."
+        labels = dict(DeliveryStatus.choices)
+        return ", ".join(f"{labels[status]}: {n:,}" for status, n in counts.items())
 
     @admin.display(description="Notification never expires", boolean=True)
     def never_expires(self, obj: Notification) -> bool:

@@ -213,3 +213,57 @@ class Notification(models.Model):
 
     def set_text(self, field: str, language: str, value: str) -> None:
         setattr(self, build_localized_fieldname(field, language), value)
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    CHANNEL_EXPIRED = "channel_expired", "Channel expiration failure"
+    UNKNOWN = "unknown", "Unknown"
+    EXPIRED = "expired", "Expired"
+
+
+# Statuses a delivery cannot leave.
+FINAL_DELIVERY_STATUSES = (
+    DeliveryStatus.SENT,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.CHANNEL_EXPIRED,
+    DeliveryStatus.UNKNOWN,
+    DeliveryStatus.EXPIRED,
+)
+
+
+class Delivery(models.Model):
+    """One notification to one device: at most one per pair, claimed by one worker at a time."""
+
+    id = models.BigAutoField(primary_key=True)
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    device = models.ForeignKey("devices.Device", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # A queued delivery waits until not_before (a retry's back-off); a sending one belongs to
+    # its worker until lease_until, after which another worker may claim it again.
+    not_before = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    provider_id = models.CharField(max_length=200, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "device"], name="one_delivery_per_device"
+            )
+        ]
+        indexes = [models.Index(fields=["notification", "status"], name="delivery_progress")]
+
+    def __str__(self) -> str:
+        return f"{self.notification} → {self.device_id}"

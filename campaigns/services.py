@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from campaigns import tasks
 from campaigns.models import EDITABLE_STATUSES, Notification, ScheduleKind, Status
 
 COPY_SUFFIX = " (copy)"
@@ -23,6 +24,9 @@ def save(notification: Notification, *, schedule: bool) -> None:
     if schedule and notification.schedule_kind == ScheduleKind.NOW:
         notification.send_at = notification.scheduled_at
     notification.save()
+    if schedule and notification.schedule_kind == ScheduleKind.NOW:
+        # Later sends start from the sweep, within a minute of their time.
+        transaction.on_commit(lambda: tasks.start_send.delay(notification.pk))
 
 
 def send_time_label(notification: Notification) -> str:

@@ -271,6 +271,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat writes these into its database schedule when it starts.
+CELERY_BEAT_SCHEDULE = {"campaigns-sweep": {"task": "campaigns.sweep", "schedule": 60.0}}
 
 # Push providers. The defaults are the real services; PUSHCENTER_SANDBOX=1 points every one at
 # the loopback sandbox gateways; a value set explicitly in the environment wins over both.

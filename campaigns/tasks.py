@@ -1,0 +1,41 @@
+"""Celery tasks that send notifications; each takes ids and may run twice harmlessly."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from campaigns import delivery
+from campaigns.models import Notification, Status
+
+# Workers that share one notification's deliveries; more workers join through the sweep.
+SENDERS_PER_NOTIFICATION = 2
+
+
+@shared_task(name="campaigns.start_send")
+def start_send(notification_id: int) -> None:
+    """Fan a due notification out into deliveries and set workers on them."""
+    if delivery.start(notification_id):
+        for _ in range(SENDERS_PER_NOTIFICATION):
+            send_deliveries.delay(notification_id)
+
+
+@shared_task(name="campaigns.send_deliveries")
+def send_deliveries(notification_id: int) -> None:
+    """Claim and send batches until none is left to claim, then complete if all is done."""
+    while ids := delivery.claim(notification_id):
+        delivery.send_batch(ids)
+    delivery.finish_if_done(notification_id)
+
+
+@shared_task(name="campaigns.sweep")
+def sweep() -> None:
+    """Each minute: start what is due, expire what has expired, resume what waits for a retry."""
+    now = timezone.now()
+    for notification_id in delivery.due_notifications(now):
+        start_send.delay(notification_id)
+    for notification in Notification.objects.filter(status=Status.SENDING):
+        if notification.expires_at and notification.expires_at <= now:
+            delivery.expire(notification.pk)
+        if not delivery.finish_if_done(notification.pk):
+            send_deliveries.delay(notification.pk)

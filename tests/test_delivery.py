@@ -1,0 +1,177 @@
+"""Sending: the audience becomes deliveries once each, batches are claimed, sent and recorded.
+
+The providers are the sandbox gateways, over real sockets.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns import delivery, tasks
+from campaigns.models import Delivery, DeliveryStatus, Notification, ScheduleKind, Status
+from devices.models import DeviceStatus
+from devices.registration import register_device
+
+pytest_plugins = ["tests.sandbox"]
+
+
+def ios(app, token: str, **fields):
+    device, _ = register_device(
+        app, uuid.uuid4(), {"platform": "ios", "push_token": token, **fields}
+    )
+    return device
+
+
+@pytest.fixture
+def scheduled(retail) -> Notification:
+    return Notification.objects.create(
+        app=retail,
+        name="Sale",
+        platforms=["ios", "android"],
+        status=Status.SCHEDULED,
+        send_at=timezone.now(),
+        title_en="Half price",
+        languages=["fr"],
+        title_fr="Moitié prix",
+    )
+
+
+def statuses(notification) -> dict[str, str]:
+    return {d.device.push_token: d.status for d in notification.deliveries.select_related("device")}
+
+
+def test_starting_twice_makes_one_delivery_per_device(retail, scheduled):
+    ios(retail, "aa" * 32)
+    ios(retail, "bb" * 32)
+
+    assert delivery.start(scheduled.pk)
+    assert not delivery.start(scheduled.pk)
+    assert delivery.fan_out(scheduled) == 0
+
+    assert Delivery.objects.filter(notification=scheduled).count() == 2
+    scheduled.refresh_from_db()
+    assert scheduled.status == Status.SENDING
+
+
+def test_only_the_audience_gets_deliveries(retail, scheduled):
+    ios(retail, "aa" * 32)
+    ios(retail, "bb" * 32, push_enabled=False)
+    retired = ios(retail, "cc" * 32)
+    retired.status = DeviceStatus.TOKEN_INVALID
+    retired.save()
+
+    delivery.start(scheduled.pk)
+
+    assert list(statuses(scheduled)) == ["aa" * 32]
+
+
+def test_a_claimed_batch_is_not_claimed_again_until_its_lease_runs_out(retail, scheduled):
+    ios(retail, "aa" * 32)
+    delivery.start(scheduled.pk)
+
+    first = delivery.claim(scheduled.pk)
+    assert len(first) == 1 and delivery.claim(scheduled.pk) == []
+
+    Delivery.objects.filter(id__in=first).update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert delivery.claim(scheduled.pk) == first
+
+
+def test_a_send_reaches_each_device_in_its_language_and_completes(sandbox, retail, scheduled):
+    ios(retail, "aa" * 32, locale="fr-FR")
+    ios(retail, "bb" * 32, locale="en-US")
+
+    tasks.start_send.apply(args=[scheduled.pk])  # here, in this process: the broker is not tested
+    tasks.send_deliveries.apply(args=[scheduled.pk])
+
+    assert statuses(scheduled) == {"aa" * 32: "sent", "bb" * 32: "sent"}
+    titles = {
+        line["target"]: line["payload"]["aps"]["alert"]["title"]
+        for line in sandbox.received("apns")
+    }
+    assert titles == {"aa" * 32: "Moitié prix", "bb" * 32: "Half price"}
+    scheduled.refresh_from_db()
+    assert scheduled.status == Status.COMPLETED
+    sent = scheduled.deliveries.get(device__push_token="aa" * 32)
+    [line] = [line for line in sandbox.received("apns") if line["target"] == "aa" * 32]
+    assert line["payload"]["tracking_id"] == f"{sent.pk:x}"
+
+
+def test_a_gone_token_fails_its_delivery_and_retires_the_device(sandbox, retail, scheduled):
+    gone = ios(retail, "dead" + "0" * 60)
+
+    delivery.start(scheduled.pk)
+    delivery.send_batch(delivery.claim(scheduled.pk))
+
+    [row] = scheduled.deliveries.all()
+    assert row.status == DeliveryStatus.FAILED and row.reason.startswith("Unregistered")
+    gone.refresh_from_db()
+    assert gone.status == DeviceStatus.TOKEN_INVALID
+
+
+def test_a_retryable_answer_queues_the_delivery_again_after_a_back_off(sandbox, retail, scheduled):
+    ios(retail, "fa11" + "0" * 60)
+
+    delivery.start(scheduled.pk)
+    delivery.send_batch(delivery.claim(scheduled.pk))
+
+    [row] = scheduled.deliveries.all()
+    assert row.status == DeliveryStatus.QUEUED and row.not_before > timezone.now()
+    assert delivery.claim(scheduled.pk) == []
+    assert not delivery.finish_if_done(scheduled.pk)
+
+
+def test_a_delivery_that_keeps_failing_ends_unknown(sandbox, retail, scheduled):
+    ios(retail, "fa11" + "0" * 60)
+    delivery.start(scheduled.pk)
+    for _ in range(delivery.MAX_ATTEMPTS):
+        Delivery.objects.update(not_before=None)
+        delivery.send_batch(delivery.claim(scheduled.pk))
+
+    [row] = scheduled.deliveries.all()
+    assert (row.status, row.attempts) == (DeliveryStatus.UNKNOWN, delivery.MAX_ATTEMPTS)
+    assert delivery.finish_if_done(scheduled.pk)
+
+
+def test_an_expired_notification_sends_nothing_more(sandbox, retail, scheduled):
+    ios(retail, "aa" * 32)
+    delivery.start(scheduled.pk)
+    Notification.objects.filter(pk=scheduled.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    delivery.send_batch(delivery.claim(scheduled.pk))
+
+    assert statuses(scheduled) == {"aa" * 32: "expired"}
+    assert not [line for line in sandbox.received("apns") if line["target"] == "aa" * 32]
+
+
+def test_a_notification_without_devices_completes(retail, scheduled):
+    tasks.start_send.apply(args=[scheduled.pk])
+    tasks.send_deliveries.apply(args=[scheduled.pk])
+
+    scheduled.refresh_from_db()
+    assert scheduled.status == Status.COMPLETED
+
+
+def test_the_sweep_finds_due_notifications_but_not_local_time_ones(retail, scheduled):
+    later = Notification.objects.create(
+        app=retail,
+        name="Later",
+        status=Status.SCHEDULED,
+        send_at=timezone.now() + timedelta(hours=1),
+    )
+    local = Notification.objects.create(
+        app=retail,
+        name="Local",
+        status=Status.SCHEDULED,
+        schedule_kind=ScheduleKind.LOCAL,
+        local_send_at=timezone.now(),
+    )
+
+    due = delivery.due_notifications(timezone.now())
+
+    assert scheduled.pk in due and later.pk not in due and local.pk not in due
