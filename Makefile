@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install demo test e2e lint bench clean
+.PHONY: install demo serve test e2e lint bench clean
 
 $(VENV)/installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,12 @@ install: $(VENV)/installed
 
 demo: install
 	$(PY) manage.py demo --port $(PORT)
+
+# The production shape on one machine, against DATABASE_URL and CELERY_BROKER_URL.
+serve: install
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py collectstatic --no-input --verbosity 0
+	$(PY) manage.py serve --port $(PORT)
 
 # pytest exits 5 when it collects nothing: for a suite that has tests that is a failure, said plainly.
 pytest = $(PY) -m pytest $(1) $(PYTEST_ARGS); status=$$?; \

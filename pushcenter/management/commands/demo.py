@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 
 from django.conf import settings
 from django.core.management import call_command
@@ -15,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from devices.providers.sandbox.certificates import ensure_certificates
 from pushcenter.demo import seed
 from pushcenter.management.commands.seed_demo import describe
+from pushcenter.processes import celery, supervise
 
 
 class Command(BaseCommand):
@@ -34,7 +33,7 @@ class Command(BaseCommand):
         processes = self._start(host, port)
         self.stdout.write(describe(facts))
         self.stdout.write("\nPress Ctrl-C to stop.")
-        self._supervise(processes)
+        supervise(processes, self.stdout, self.stderr)
 
     def _start(self, host: str, port: int) -> list[subprocess.Popen]:
         python = sys.executable
@@ -45,43 +44,6 @@ class Command(BaseCommand):
         commands = [
             [python, "manage.py", "sandbox_gateways"],
             [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "pushcenter",
-                "worker",
-                "--beat",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "2",
-            ],
+            celery("worker", "--beat", "--concurrency", "2"),
         ]
         return [subprocess.Popen(command, env=environment) for command in commands]
-
-    def _supervise(self, processes: list[subprocess.Popen]) -> None:
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        try:
-            while all(p.poll() is None for p in processes):
-                time.sleep(0.5)
-            failed = [p.args for p in processes if p.poll() not in (None, 0)]
-            if failed:
-                self.stderr.write(f"Stopped because a process ended: {failed}")
-                sys.exit(1)
-        except KeyboardInterrupt:
-            self.stdout.write("Stopping…")
-        finally:
-            _stop(processes)
-
-
-def _stop(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
