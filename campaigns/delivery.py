@@ -38,6 +38,12 @@ def due_notifications(now: datetime) -> list[int]:
     return list(due.exclude(schedule_kind=ScheduleKind.LOCAL).values_list("pk", flat=True))
 
 
+def expired_before_sending(now: datetime) -> list[int]:
+    """Return the scheduled notifications whose expiry came before their send started."""
+    expired = Notification.objects.filter(status=Status.SCHEDULED, expires_at__lte=now)
+    return list(expired.values_list("pk", flat=True))
+
+
 def start(notification_id: int) -> bool:
     """Turn a due scheduled notification into its deliveries; False when there is nothing to do."""
     with transaction.atomic():
@@ -183,9 +189,13 @@ def _record_expired(deliveries: list[Delivery]) -> None:
 
 
 def expire(notification_id: int) -> None:
-    """Mark whatever is still queued of an expired notification expired, never to be sent."""
+    """Expire a notification: never started, it expires; sending, its queue is never sent."""
+    now = timezone.now()
+    Notification.objects.filter(pk=notification_id, status=Status.SCHEDULED).update(
+        status=Status.EXPIRED, updated_at=now
+    )
     Delivery.objects.filter(notification_id=notification_id, status=DeliveryStatus.QUEUED).update(
-        status=DeliveryStatus.EXPIRED, updated_at=timezone.now()
+        status=DeliveryStatus.EXPIRED, updated_at=now
     )
 
 

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns import tasks
+from campaigns import scheduling, tasks
 from campaigns.models import EDITABLE_STATUSES, Notification, ScheduleKind, Status
 
 COPY_SUFFIX = " (copy)"
@@ -24,8 +24,8 @@ def save(notification: Notification, *, schedule: bool) -> None:
     if schedule and notification.schedule_kind == ScheduleKind.NOW:
         notification.send_at = notification.scheduled_at
     notification.save()
+    scheduling.plan(notification)
     if schedule and notification.schedule_kind == ScheduleKind.NOW:
-        # Later sends start from the sweep, within a minute of their time.
         transaction.on_commit(lambda: tasks.start_send.delay(notification.pk))
 
 
@@ -46,6 +46,7 @@ def cancel(notification: Notification) -> None:
     _require_editable(stored)
     stored.status, stored.cancelled_at = Status.CANCELLED, timezone.now()
     stored.save(update_fields=["status", "cancelled_at", "updated_at"])
+    scheduling.remove(stored)
     notification.refresh_from_db()
 
 

@@ -28,12 +28,21 @@ def send_deliveries(notification_id: int) -> None:
     delivery.finish_if_done(notification_id)
 
 
+@shared_task(name="campaigns.expire")
+def expire(notification_id: int) -> None:
+    """At expiry: a notification not yet started expires; a sending one sends nothing more."""
+    delivery.expire(notification_id)
+    delivery.finish_if_done(notification_id)
+
+
 @shared_task(name="campaigns.sweep")
 def sweep() -> None:
     """Each minute: start what is due, expire what has expired, resume what waits for a retry."""
     now = timezone.now()
     for notification_id in delivery.due_notifications(now):
         start_send.delay(notification_id)
+    for notification_id in delivery.expired_before_sending(now):
+        expire.delay(notification_id)
     for notification in Notification.objects.filter(status=Status.SENDING):
         if notification.expires_at and notification.expires_at <= now:
             delivery.expire(notification.pk)

@@ -10,8 +10,9 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django_celery_beat.models import ClockedSchedule, PeriodicTask
 
-from campaigns import delivery, tasks
+from campaigns import delivery, services, tasks
 from campaigns.models import Delivery, DeliveryStatus, Notification, ScheduleKind, Status
 from devices.models import DeviceStatus
 from devices.registration import register_device
@@ -175,3 +176,64 @@ def test_the_sweep_finds_due_notifications_but_not_local_time_ones(retail, sched
     due = delivery.due_notifications(timezone.now())
 
     assert scheduled.pk in due and later.pk not in due and local.pk not in due
+
+
+def beat_tasks(notification) -> dict[str, tuple]:
+    rows = PeriodicTask.objects.filter(name__startswith=f"notification {notification.pk}:")
+    return {
+        task.name.split(": ")[1]: (task.task, task.clocked.clocked_time, task.args) for task in rows
+    }
+
+
+def test_scheduling_at_a_time_gives_beat_a_one_off_send_and_expiry(retail):
+    at, until = timezone.now() + timedelta(hours=2), timezone.now() + timedelta(days=1)
+    notification = Notification(
+        app=retail, name="Later", schedule_kind=ScheduleKind.AT, send_at=at, expires_at=until
+    )
+    services.save(notification, schedule=True)
+
+    assert beat_tasks(notification) == {
+        "send": ("campaigns.start_send", at, f"[{notification.pk}]"),
+        "expire": ("campaigns.expire", until, f"[{notification.pk}]"),
+    }
+    assert PeriodicTask.objects.get(name=f"notification {notification.pk}: send").one_off
+
+
+def test_rescheduling_replaces_the_beat_tasks_and_cancelling_removes_them(retail):
+    notification = Notification(
+        app=retail,
+        name="Later",
+        schedule_kind=ScheduleKind.AT,
+        send_at=timezone.now() + timedelta(hours=2),
+    )
+    services.save(notification, schedule=True)
+    notification.send_at = timezone.now() + timedelta(hours=3)
+    services.save(notification, schedule=True)
+
+    assert beat_tasks(notification)["send"][1] == notification.send_at
+    assert ClockedSchedule.objects.count() == 1
+
+    services.cancel(notification)
+    assert beat_tasks(notification) == {}
+    assert ClockedSchedule.objects.count() == 0
+
+
+def test_a_draft_has_no_beat_tasks(retail):
+    notification = Notification(
+        app=retail,
+        name="Later",
+        schedule_kind=ScheduleKind.AT,
+        send_at=timezone.now() + timedelta(hours=2),
+    )
+    services.save(notification, schedule=False)
+
+    assert beat_tasks(notification) == {}
+
+
+def test_expiry_before_the_send_expires_the_notification(retail, scheduled):
+    tasks.expire.apply(args=[scheduled.pk])
+    tasks.start_send.apply(args=[scheduled.pk])
+
+    scheduled.refresh_from_db()
+    assert scheduled.status == Status.EXPIRED
+    assert not scheduled.deliveries.exists()
