@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from campaigns import content, payloads, personalization
@@ -53,6 +53,7 @@ def start(notification_id: int) -> bool:
         notification.status, notification.started_at = Status.SENDING, timezone.now()
         notification.save(update_fields=["status", "started_at", "updated_at"])
         fan_out(notification)
+        apply_caps(notification)
     return True
 
 
@@ -71,6 +72,29 @@ def fan_out(notification: Notification) -> int:
             [notification.pk, DeliveryStatus.QUEUED, timezone.now(), *params],
         )
         return cursor.rowcount
+
+
+def apply_caps(notification: Notification) -> None:
+    """Skip, with the reason, the queued deliveries whose device the app's caps protect."""
+    app, now = notification.app, timezone.now()
+    queued = Delivery.objects.filter(notification=notification, status=DeliveryStatus.QUEUED)
+    sent = Delivery.objects.filter(notification__app=app, status=DeliveryStatus.SENT).exclude(
+        notification=notification
+    )
+    if app.min_interval_minutes:
+        since = now - timedelta(minutes=app.min_interval_minutes)
+        recent = sent.filter(sent_at__gt=since).values("device_id")
+        reason = f"Frequency cap: a notification less than {app.min_interval_minutes} min ago"
+        _skip(queued.filter(device_id__in=recent), reason, now)
+    if app.daily_maximum:
+        today = sent.filter(sent_at__gt=now - timedelta(days=1)).values("device_id")
+        full = today.annotate(n=Count("id")).filter(n__gte=app.daily_maximum).values("device_id")
+        reason = f"Frequency cap: {app.daily_maximum} notifications in the last 24 hours"
+        _skip(queued.filter(device_id__in=full), reason, now)
+
+
+def _skip(deliveries: QuerySet[Delivery], reason: str, now: datetime) -> None:
+    deliveries.update(status=DeliveryStatus.SKIPPED, reason=reason, updated_at=now)
 
 
 def claim(notification_id: int, size: int = BATCH_SIZE) -> list[int]:

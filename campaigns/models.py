@@ -223,6 +223,7 @@ class DeliveryStatus(models.TextChoices):
     CHANNEL_EXPIRED = "channel_expired", "Channel expiration failure"
     UNKNOWN = "unknown", "Unknown"
     EXPIRED = "expired", "Expired"
+    SKIPPED = "skipped", "Skipped"
 
 
 # Statuses a delivery cannot leave.
@@ -232,6 +233,7 @@ FINAL_DELIVERY_STATUSES = (
     DeliveryStatus.CHANNEL_EXPIRED,
     DeliveryStatus.UNKNOWN,
     DeliveryStatus.EXPIRED,
+    DeliveryStatus.SKIPPED,
 )
 
 

@@ -131,6 +131,7 @@ class MobileAppAdmin(admin.ModelAdmin):
                 ],
             },
         ),
+        ("Frequency caps", {"fields": ["min_interval_minutes", "daily_maximum"]}),
         ("Custom properties", {"fields": ["custom_property_types"]}),
         ("Team", {"fields": ["developers"]}),
     ]

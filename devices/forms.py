@@ -33,6 +33,8 @@ class MobileAppForm(forms.ModelForm):
             "play_package_name",
             "store_product_id",
             "deep_link_scheme",
+            "min_interval_minutes",
+            "daily_maximum",
             "custom_property_types",
             "developers",
         ]

@@ -173,6 +173,18 @@ class MobileApp(models.Model):
         ],
         help_text="The app's own URL scheme; notifications may link to it.",
     )
+    min_interval_minutes = models.PositiveIntegerField(
+        "Minimum minutes between notifications",
+        default=30,
+        help_text="A device that received a notification less than this long ago skips the "
+        "next one; 0 turns the cap off. More than once every 30 minutes can seem intrusive.",
+    )
+    daily_maximum = models.PositiveIntegerField(
+        "Notifications a day at most",
+        null=True,
+        blank=True,
+        help_text="A device that received this many in the last 24 hours skips the next one.",
+    )
     developers = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,

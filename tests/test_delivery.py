@@ -237,3 +237,50 @@ def test_expiry_before_the_send_expires_the_notification(retail, scheduled):
     scheduled.refresh_from_db()
     assert scheduled.status == Status.EXPIRED
     assert not scheduled.deliveries.exists()
+
+
+def sent_before(app, device, minutes: int) -> None:
+    """Record that the device received another notification of the app that long ago."""
+    earlier = Notification.objects.create(app=app, name="Earlier", status=Status.COMPLETED)
+    Delivery.objects.create(
+        notification=earlier,
+        device=device,
+        status=DeliveryStatus.SENT,
+        sent_at=timezone.now() - timedelta(minutes=minutes),
+    )
+
+
+def test_a_device_notified_within_the_interval_is_skipped_with_the_reason(retail, scheduled):
+    recent, earlier = ios(retail, "aa" * 32), ios(retail, "bb" * 32)
+    sent_before(retail, recent, minutes=10)
+    sent_before(retail, earlier, minutes=40)
+
+    delivery.start(scheduled.pk)
+
+    assert statuses(scheduled) == {"aa" * 32: "skipped", "bb" * 32: "queued"}
+    skipped = scheduled.deliveries.get(status=DeliveryStatus.SKIPPED)
+    assert skipped.reason == "Frequency cap: a notification less than 30 min ago"
+
+
+def test_the_daily_maximum_skips_a_device_that_reached_it(retail, scheduled):
+    retail.min_interval_minutes, retail.daily_maximum = 0, 2
+    retail.save()
+    busy, quiet = ios(retail, "aa" * 32), ios(retail, "bb" * 32)
+    sent_before(retail, busy, minutes=60)
+    sent_before(retail, busy, minutes=120)
+    sent_before(retail, quiet, minutes=60)
+
+    delivery.start(scheduled.pk)
+
+    assert statuses(scheduled) == {"aa" * 32: "skipped", "bb" * 32: "queued"}
+
+
+def test_without_caps_every_device_is_queued(retail, scheduled):
+    retail.min_interval_minutes = 0
+    retail.save()
+    device = ios(retail, "aa" * 32)
+    sent_before(retail, device, minutes=1)
+
+    delivery.start(scheduled.pk)
+
+    assert statuses(scheduled) == {"aa" * 32: "queued"}
