@@ -110,7 +110,8 @@ def message(
         collapse_id=notification.collapse_id,
         android_channel=notification.android_channel,
         android_click_action=notification.android_click_action,
-        windows=windows_options(notification),
+        # Only Windows reads these; building them per phone message would be wasted work.
+        windows=windows_options(notification) if platform == "windows" else WindowsOptions(),
     )
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from campaigns.payloads import Message, render_wns
 from devices.models import WnsCredential
-from devices.providers import wns
+from devices.providers import tokens
 from devices.providers.base import Outcome, ProviderError, Push
 from devices.providers.sandbox.wns import DESCRIPTIONS
 from devices.providers.wns import WnsClient, clear_token_cache
@@ -140,11 +140,11 @@ def test_it_renews_the_token_five_minutes_before_it_expires(sandbox, client, mon
     client.send([toast(sandbox, "c-1")])
     lifetime = 86399  # what the sandbox, like Azure AD, says in expires_in
 
-    monkeypatch.setattr(wns, "time", _Clock(ahead=lifetime - 301))
+    monkeypatch.setattr(tokens, "time", _Clock(ahead=lifetime - 301))
     client.send([toast(sandbox, "c-1")])
     assert len(token_requests(sandbox)) == 1
 
-    monkeypatch.setattr(wns, "time", _Clock(ahead=lifetime - 299))
+    monkeypatch.setattr(tokens, "time", _Clock(ahead=lifetime - 299))
     client.send([toast(sandbox, "c-1")])
     assert len(token_requests(sandbox)) == 2
 

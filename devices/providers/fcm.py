@@ -48,7 +48,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -68,6 +67,7 @@ from devices.providers.base import (
     retry_after,
     tls_context,
 )
+from devices.providers.tokens import AccessTokenCache
 from devices.providers.transport import Request, Response, Transport
 
 __all__ = ["FcmClient"]
@@ -75,7 +75,6 @@ __all__ = ["FcmClient"]
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_LIFETIME = 3600  # seconds; Google accepts at most an hour
-REFRESH_MARGIN = 300  # replace a cached token this many seconds before it expires
 TOKEN_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 # validate() sends a validate_only message to this made-up token: FCM either accepts it (nothing
@@ -347,56 +346,6 @@ class _ServiceAccount:
             ) from None
 
 
-@dataclass(frozen=True)
-class _AccessToken:
-    value: str
-    refresh_at: float  # time.monotonic()
-
-
-class _TokenCache:
-    """Keep one access token per service account for the whole process, thread-safe.
-
-    Each account has its own lock, so one slow token request holds up only its own account's
-    senders, and threads that find the token stale together ask Google once.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._tokens: dict[tuple[str, ...], _AccessToken] = {}
-        self._account_locks: dict[tuple[str, ...], threading.Lock] = {}
-
-    def get(self, account: _ServiceAccount) -> str:
-        """Return a token that has at least REFRESH_MARGIN seconds to live, asking if need be."""
-        with self._lock_of(account):
-            cached = self._tokens.get(account.cache_key)
-            if cached is not None and time.monotonic() < cached.refresh_at:
-                return cached.value
-            return self._fetch(account)
-
-    def replace(self, account: _ServiceAccount, refused: str) -> str:
-        """Return a new token in place of one FCM refused (unless another thread replaced it)."""
-        with self._lock_of(account):
-            cached = self._tokens.get(account.cache_key)
-            if cached is not None and cached.value != refused:
-                return cached.value
-            return self._fetch(account)
-
-    def _lock_of(self, account: _ServiceAccount) -> threading.Lock:
-        with self._lock:
-            return self._account_locks.setdefault(account.cache_key, threading.Lock())
-
-    def _fetch(self, account: _ServiceAccount) -> str:
-        value, lifetime = request_token(account)
-        margin = min(REFRESH_MARGIN, lifetime / 2)
-        token = _AccessToken(value, time.monotonic() + lifetime - margin)
-        with self._lock:
-            self._tokens[account.cache_key] = token
-        return value
-
-
-_TOKENS = _TokenCache()
-
-
 def request_token(account: _ServiceAccount) -> tuple[str, float]:
     """Exchange a signed assertion for an access token; return it and its lifetime in seconds."""
     form = {"grant_type": GRANT_TYPE, "assertion": account.assertion(int(time.time()))}
@@ -415,6 +364,9 @@ def request_token(account: _ServiceAccount) -> tuple[str, float]:
             permanent=False,
         ) from error
     return _read_token(response, account.client_email)
+
+
+_TOKENS: AccessTokenCache = AccessTokenCache(request_token)
 
 
 def _read_token(response: httpx.Response, client_email: str) -> tuple[str, float]:

@@ -60,8 +60,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -81,13 +79,13 @@ from devices.providers.base import (
     retry_after,
     tls_context,
 )
+from devices.providers.tokens import AccessTokenCache
 from devices.providers.transport import Request, Response, Transport
 
 __all__ = ["WnsClient", "classify", "clear_token_cache"]
 
 # The scope wns-push-quickstart.md requests (Windows App SDK push, Azure AD app registrations).
 SCOPE = "https://wns.windows.com/.default"
-REFRESH_MARGIN = 300  # replace a cached token this many seconds before it expires
 TOKEN_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 VALID_MESSAGE = "WNS issued a token"
 MAX_DETAIL = 500
@@ -360,65 +358,6 @@ class _Registration:
         return cls(identity, credential.tenant_id, credential.client_id, secret)
 
 
-@dataclass(frozen=True)
-class _AccessToken:
-    value: str
-    refresh_at: float  # time.monotonic()
-
-
-class _TokenCache:
-    """Keep one access token per app registration for the whole process, thread-safe.
-
-    Each registration has its own lock, so one slow token request holds up only its own
-    senders, and threads that find the token stale together ask Azure AD once.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._tokens: dict[tuple[str, ...], _AccessToken] = {}
-        self._registration_locks: dict[tuple[str, ...], threading.Lock] = {}
-
-    def get(self, registration: _Registration) -> str:
-        """Return a token with at least REFRESH_MARGIN seconds to live, asking if need be."""
-        with self._lock_of(registration):
-            cached = self._tokens.get(registration.cache_key)
-            if cached is not None and time.monotonic() < cached.refresh_at:
-                return cached.value
-            return self._fetch(registration)
-
-    def replace(self, registration: _Registration, refused: str) -> str:
-        """Return a new token in place of one WNS refused (unless another thread replaced it)."""
-        with self._lock_of(registration):
-            cached = self._tokens.get(registration.cache_key)
-            if cached is not None and cached.value != refused:
-                return cached.value
-            return self._fetch(registration)
-
-    def renew(self, registration: _Registration) -> str:
-        """Ask Azure AD for a new token whatever is cached, and keep it."""
-        with self._lock_of(registration):
-            return self._fetch(registration)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._tokens.clear()
-
-    def _lock_of(self, registration: _Registration) -> threading.Lock:
-        with self._lock:
-            return self._registration_locks.setdefault(registration.cache_key, threading.Lock())
-
-    def _fetch(self, registration: _Registration) -> str:
-        value, lifetime = request_token(registration)
-        margin = min(REFRESH_MARGIN, lifetime / 2)
-        token = _AccessToken(value, time.monotonic() + lifetime - margin)
-        with self._lock:
-            self._tokens[registration.cache_key] = token
-        return value
-
-
-_TOKENS = _TokenCache()
-
-
 def clear_token_cache() -> None:
     """Forget every cached access token (tests; the next send asks Azure AD again)."""
     _TOKENS.clear()
@@ -449,6 +388,9 @@ def request_token(registration: _Registration) -> tuple[str, float]:
             permanent=False,
         ) from error
     return _read_token(response, registration.client_id)
+
+
+_TOKENS: AccessTokenCache = AccessTokenCache(request_token)
 
 
 def _read_token(response: httpx.Response, client_id: str) -> tuple[str, float]:

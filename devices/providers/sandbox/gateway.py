@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -76,7 +77,7 @@ class Note:
     facts: dict[str, Any] = field(default_factory=dict)  # reason, validate_only, …
 
 
-class Gateway:
+class Gateway(ABC):
     """An ASGI app for one provider: subclasses implement `handle`."""
 
     provider = ""
@@ -99,8 +100,9 @@ class Gateway:
         )
         await _send_answer(send, answer)
 
+    @abstractmethod
     async def handle(self, request: Request, note: Note) -> Answer:
-        raise NotImplementedError
+        """Answer one request as the provider would, noting what to record."""
 
     def reset(self) -> None:
         """Forget per-target request counts and anything else a test may have left behind."""
