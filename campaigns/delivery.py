@@ -13,8 +13,9 @@ import random
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 
 from campaigns import content, payloads, personalization
@@ -24,7 +25,6 @@ from devices import sending
 from devices.providers.base import Outcome, ProviderError, Push, Result
 
 BATCH_SIZE = 1000
-LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 # Back-off for retryable answers: BACKOFF_BASE * 2**(attempt-1), with jitter, at most BACKOFF_MAX.
 BACKOFF_BASE = timedelta(seconds=30)
@@ -98,21 +98,36 @@ def _skip(deliveries: QuerySet[Delivery], reason: str, now: datetime) -> None:
 
 
 def claim(notification_id: int, size: int = BATCH_SIZE) -> list[int]:
-    """Claim up to `size` deliveries for this worker: queued and due, or whose lease ran out."""
+    """Claim up to `size` deliveries for this worker: queued and due, or whose lease ran out.
+
+    One statement: PostgreSQL skips the rows another worker has locked; SQLite runs one writer
+    at a time, so two workers never claim the same row on either.
+    """
     now = timezone.now()
-    claimable = Q(status=DeliveryStatus.QUEUED) & (
-        Q(not_before__isnull=True) | Q(not_before__lte=now)
+    lease_until = now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+    table = Delivery._meta.db_table
+    skip_locked = (
+        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     )
-    claimable |= Q(status=DeliveryStatus.SENDING, lease_until__lt=now)
-    with transaction.atomic():
-        rows = Delivery.objects.select_for_update(skip_locked=True).filter(
-            claimable, notification_id=notification_id
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, lease_until = %s, attempts = attempts + 1 "  # noqa: S608
+            f"WHERE id IN (SELECT id FROM {table} WHERE notification_id = %s AND ("
+            f"(status = %s AND (not_before IS NULL OR not_before <= %s)) "
+            f"OR (status = %s AND lease_until < %s)) ORDER BY id LIMIT %s{skip_locked}) "
+            f"RETURNING id",
+            [
+                DeliveryStatus.SENDING,
+                lease_until,
+                notification_id,
+                DeliveryStatus.QUEUED,
+                now,
+                DeliveryStatus.SENDING,
+                now,
+                size,
+            ],
         )
-        ids = list(rows.order_by("id").values_list("id", flat=True)[:size])
-        Delivery.objects.filter(id__in=ids).update(
-            status=DeliveryStatus.SENDING, lease_until=now + LEASE, attempts=F("attempts") + 1
-        )
-    return ids
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def send_batch(ids: list[int]) -> None:

@@ -271,8 +271,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Beat writes these into its database schedule when it starts.
-CELERY_BEAT_SCHEDULE = {"campaigns-sweep": {"task": "campaigns.sweep", "schedule": 60.0}}
+# Beat writes these into its database schedule when it starts. The sweep starts what is due,
+# expires what has expired and sets workers on sends that wait (a retry, a local time).
+SWEEP_SECONDS = env_int("PUSHCENTER_SWEEP_SECONDS", 60)
+CELERY_BEAT_SCHEDULE = {
+    "campaigns-sweep": {"task": "campaigns.sweep", "schedule": float(SWEEP_SECONDS)}
+}
+# How long a worker holds a claimed batch of deliveries; a batch whose worker died is claimed
+# again once its lease has run out.
+DELIVERY_LEASE_SECONDS = env_int("PUSHCENTER_DELIVERY_LEASE_SECONDS", 300)
 
 # Push providers. The defaults are the real services; PUSHCENTER_SANDBOX=1 points every one at
 # the loopback sandbox gateways; a value set explicitly in the environment wins over both.
