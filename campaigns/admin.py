@@ -13,11 +13,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from campaigns import delivery, notification_templates, preview, services, test_sends
+from campaigns import notification_templates, preview, progress, services, test_sends
 from campaigns.forms import TRANSLATED_FIELDS, NotificationForm
-from campaigns.models import DeliveryStatus, Notification
+from campaigns.models import Notification
 from devices import sending
 from devices.models import Device, MobileApp
 from devices.providers.base import Outcome, ProviderError, Result
@@ -129,12 +130,19 @@ class NotificationAdmin(admin.ModelAdmin):
 
     @admin.display(description="Deliveries")
     def delivery_progress(self, obj: Notification) -> str:
-        """Count the deliveries by status, as the send goes (reload the page to follow it)."""
-        counts = {k: n for k, n in delivery.progress(obj).items() if n} if obj.pk else {}
-        if not counts:
+        """Count the deliveries by status; the page refreshes the count while it sends."""
+        if not obj.pk:
             return "None yet: deliveries are made when the send starts."
-        labels = dict(DeliveryStatus.choices)
-        return ", ".join(f"{labels[status]}: {n:,}" for status, n in counts.items())
+        now = progress.report(obj)
+        url = reverse("admin:campaigns_progress", args=[obj.pk])
+        return format_html(
+            '<span data-progress-url="{}" data-live="{}">{}</span>'
+            '<span class="progress-paused">{}</span>',
+            url,
+            "true" if now["live"] else "false",
+            now["text"],
+            " ".join(now["paused"]),
+        )
 
     @admin.display(description="Notification never expires", boolean=True)
     def never_expires(self, obj: Notification) -> bool:
@@ -207,6 +215,7 @@ class NotificationAdmin(admin.ModelAdmin):
                 name="campaigns_duplicate",
             ),
             path("<int:pk>/test/", view(require_POST(self.test_view)), name="campaigns_test"),
+            path("<int:pk>/progress/", view(self.progress_view), name="campaigns_progress"),
             path(
                 "test-device/<int:device_pk>/",
                 view(require_POST(self.test_device_view)),
@@ -226,6 +235,13 @@ class NotificationAdmin(admin.ModelAdmin):
         form = NotificationForm(request.POST, instance=instance)
         form.fields["app"].queryset = self._apps(request)
         return JsonResponse(preview.preview(form))
+
+    def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:
+        """Report how the send goes, for the page to refresh while it sends."""
+        notification = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_view_permission(request, notification):
+            raise PermissionDenied
+        return JsonResponse(progress.report(notification))
 
     def cancel_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         notification = self._editable(request, pk)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Case, CharField, Max, Q, QuerySet, Value, When
 
 from campaigns.models import Notification, TargetKind
 from devices.models import Device, DeviceStatus, MobileApp
@@ -21,15 +21,37 @@ def audience(
 
     `segments` stands in for the notification's own before they are saved (the live estimate).
     """
+    opted_in = Q(push_enabled=True) & _all(_checks(notification))
+    return targeted(notification, segments).filter(opted_in)
+
+
+def targeted(
+    notification: Notification, segments: Iterable[Segment] | None = None
+) -> QuerySet[Device]:
+    """Return the active devices the target names on the notification's platforms."""
     devices = Device.objects.filter(
-        app=notification.app,
-        status=DeviceStatus.ACTIVE,
-        push_enabled=True,
-        platform__in=notification.platforms,
+        app=notification.app, status=DeviceStatus.ACTIVE, platform__in=notification.platforms
     )
     if segments is None:
         segments = notification.segments.all()
-    return devices.filter(_target(notification, segments) & _filters(notification))
+    return devices.filter(_target(notification, segments))
+
+
+def with_skip_reason(notification: Notification) -> QuerySet[Device]:
+    """Return the targeted devices, each annotated with why it is left out ('' if it is not).
+
+    The fan-out records the left-out ones as skipped, so nobody is silently dropped.
+    """
+    checks = _checks(notification)
+    whens = [When(push_enabled=False, then=Value("Opted out of notifications"))]
+    # A device failing check k passed all the checks before it; no condition is negated, so
+    # NULLs in JSON lookups cannot flip an answer.
+    for k in range(len(checks), 0, -1):
+        reason = "" if k == len(checks) else checks[k][1]
+        whens.append(When(_all(checks[:k]), then=Value(reason)))
+    first = checks[0][1] if checks else ""
+    reason = Case(*whens, default=Value(first), output_field=CharField())
+    return targeted(notification).annotate(skip_reason=reason)
 
 
 def estimate(notification: Notification, segments: Iterable[Segment] | None = None) -> int:
@@ -72,13 +94,25 @@ def _outdated(app: MobileApp) -> Q:
     return Q(app_version_key__lt=latest) & ~Q(app_version_key="")
 
 
-def _filters(notification: Notification) -> Q:
-    condition = Q()
+def _checks(notification: Notification) -> list[tuple[Q, str]]:
+    """List the notification's filters, each with the reason a device failing it is skipped."""
+    checks = []
     if notification.filter_languages:
-        condition &= Q(language__in=notification.filter_languages)
+        languages = ", ".join(notification.filter_languages)
+        checks.append((Q(language__in=notification.filter_languages), f"Not in {languages}"))
     if notification.filter_time_zones:
-        condition &= Q(time_zone__in=notification.filter_time_zones)
+        checks.append(
+            (Q(time_zone__in=notification.filter_time_zones), "Not in the chosen time zones")
+        )
     if notification.category:
         quoted = "'" + notification.category.replace("'", "''") + "'"
-        condition &= compile_definition(f"categories contains {quoted}", {})
+        condition = compile_definition(f"categories contains {quoted}", {})
+        checks.append((condition, f"Not opted in to {notification.category}"))
+    return checks
+
+
+def _all(checks: list[tuple[Q, str]]) -> Q:
+    condition = Q()
+    for check, _ in checks:
+        condition &= check
     return condition

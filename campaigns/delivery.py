@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from campaigns import content, payloads, personalization
-from campaigns.audience import audience
+from campaigns import audience, content, local_time, payloads, personalization, send_rules
 from campaigns.models import Delivery, DeliveryStatus, Notification, ScheduleKind, Status
-from devices import sending
+from devices import provider_health, sending
+from devices.models import Device
 from devices.providers.base import Outcome, ProviderError, Push, Result
 
 BATCH_SIZE = 1000
@@ -29,13 +30,15 @@ MAX_ATTEMPTS = 5
 # Back-off for retryable answers: BACKOFF_BASE * 2**(attempt-1), with jitter, at most BACKOFF_MAX.
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(minutes=30)
-OPEN_STATUSES = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
+OPEN_STATUSES = (DeliveryStatus.QUEUED, DeliveryStatus.CLAIMED, DeliveryStatus.SENDING)
+# Answers that send the delivery back to the queue, up to MAX_ATTEMPTS tries.
+RETRIED = (Outcome.RETRY, Outcome.AUTH_FAILED)
 
 
 def due_notifications(now: datetime) -> list[int]:
-    """Return the scheduled notifications whose time has come (local-time ones wait)."""
+    """Return the scheduled notifications whose time has come (a local-time one's first zone)."""
     due = Notification.objects.filter(status=Status.SCHEDULED, send_at__lte=now)
-    return list(due.exclude(schedule_kind=ScheduleKind.LOCAL).values_list("pk", flat=True))
+    return list(due.values_list("pk", flat=True))
 
 
 def expired_before_sending(now: datetime) -> list[int]:
@@ -53,56 +56,63 @@ def start(notification_id: int) -> bool:
         notification.status, notification.started_at = Status.SENDING, timezone.now()
         notification.save(update_fields=["status", "started_at", "updated_at"])
         fan_out(notification)
-        apply_caps(notification)
     return True
 
 
 def fan_out(notification: Notification) -> int:
-    """Insert one queued delivery per audience device in one statement; return the count added."""
-    devices = audience(notification).values(device=F("pk"))
-    select, params = devices.query.sql_with_params()
+    """Insert one delivery per targeted device; return the count added.
+
+    A device left out by opt-out or a filter gets a skipped delivery with the reason. A
+    local-time send inserts one slice per UTC instant, each waiting until its zone's time.
+    """
+    devices = audience.with_skip_reason(notification)
+    if notification.schedule_kind != ScheduleKind.LOCAL:
+        return _insert(notification, devices, not_before=None)
+    zones = devices.order_by().values_list("time_zone", flat=True).distinct()
+    slices = local_time.slices(notification.local_send_at, list(zones), notification.app)
+    now = timezone.now()
+    return sum(
+        _insert(notification, devices.filter(time_zone__in=names), not_before=max(instant, now))
+        for instant, names in slices.items()
+    )
+
+
+def _insert(
+    notification: Notification, devices: QuerySet[Device], not_before: datetime | None
+) -> int:
+    """INSERT … SELECT the devices' deliveries in one statement; a pair present stays as is."""
+    rows = devices.values("platform", "skip_reason", device=F("pk"))
+    select, params = rows.query.sql_with_params()
     table = Delivery._meta.db_table
     with connection.cursor() as cursor:
         # "WHERE true" lets SQLite tell the SELECT's end from the upsert clause.
         cursor.execute(
-            f"INSERT INTO {table} (notification_id, device_id, status, reason, attempts, "  # noqa: S608
-            f"provider_id, updated_at) SELECT %s, audience.device, %s, '', 0, '', %s "
-            f"FROM ({select}) AS audience WHERE true "
+            f"INSERT INTO {table} (notification_id, device_id, platform, status, reason, "  # noqa: S608
+            f"attempts, provider_id, not_before, updated_at) "
+            f"SELECT %s, t.device, t.platform, CASE WHEN t.skip_reason = '' THEN %s ELSE %s END, "
+            f"t.skip_reason, 0, '', %s, %s FROM ({select}) AS t WHERE true "
             f"ON CONFLICT (notification_id, device_id) DO NOTHING",
-            [notification.pk, DeliveryStatus.QUEUED, timezone.now(), *params],
+            [
+                notification.pk,
+                DeliveryStatus.QUEUED,
+                DeliveryStatus.SKIPPED,
+                not_before,
+                timezone.now(),
+                *params,
+            ],
         )
         return cursor.rowcount
-
-
-def apply_caps(notification: Notification) -> None:
-    """Skip, with the reason, the queued deliveries whose device the app's caps protect."""
-    app, now = notification.app, timezone.now()
-    queued = Delivery.objects.filter(notification=notification, status=DeliveryStatus.QUEUED)
-    sent = Delivery.objects.filter(notification__app=app, status=DeliveryStatus.SENT).exclude(
-        notification=notification
-    )
-    if app.min_interval_minutes:
-        since = now - timedelta(minutes=app.min_interval_minutes)
-        recent = sent.filter(sent_at__gt=since).values("device_id")
-        reason = f"Frequency cap: a notification less than {app.min_interval_minutes} min ago"
-        _skip(queued.filter(device_id__in=recent), reason, now)
-    if app.daily_maximum:
-        today = sent.filter(sent_at__gt=now - timedelta(days=1)).values("device_id")
-        full = today.annotate(n=Count("id")).filter(n__gte=app.daily_maximum).values("device_id")
-        reason = f"Frequency cap: {app.daily_maximum} notifications in the last 24 hours"
-        _skip(queued.filter(device_id__in=full), reason, now)
-
-
-def _skip(deliveries: QuerySet[Delivery], reason: str, now: datetime) -> None:
-    deliveries.update(status=DeliveryStatus.SKIPPED, reason=reason, updated_at=now)
 
 
 def claim(notification_id: int, size: int = BATCH_SIZE) -> list[int]:
     """Claim up to `size` deliveries for this worker: queued and due, or whose lease ran out.
 
     One statement: PostgreSQL skips the rows another worker has locked; SQLite runs one writer
-    at a time, so two workers never claim the same row on either.
+    at a time, so two workers never claim the same row on either. A claimed delivery whose
+    worker died before handing it to its provider is claimed again; one it had handed over is
+    settled as unknown first, never sent twice.
     """
+    settle_in_doubt(notification_id)
     now = timezone.now()
     lease_until = now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
     table = Delivery._meta.db_table
@@ -117,12 +127,12 @@ def claim(notification_id: int, size: int = BATCH_SIZE) -> list[int]:
             f"OR (status = %s AND lease_until < %s)) ORDER BY id LIMIT %s{skip_locked}) "
             f"RETURNING id",
             [
-                DeliveryStatus.SENDING,
+                DeliveryStatus.CLAIMED,
                 lease_until,
                 notification_id,
                 DeliveryStatus.QUEUED,
                 now,
-                DeliveryStatus.SENDING,
+                DeliveryStatus.CLAIMED,
                 now,
                 size,
             ],
@@ -130,29 +140,63 @@ def claim(notification_id: int, size: int = BATCH_SIZE) -> list[int]:
         return sorted(row[0] for row in cursor.fetchall())
 
 
+def settle_in_doubt(notification_id: int) -> int:
+    """Mark unknown the deliveries a dead worker had handed to a provider without an answer.
+
+    The provider may have delivered them: sending again could show the message twice.
+    """
+    return Delivery.objects.filter(
+        notification_id=notification_id,
+        status=DeliveryStatus.SENDING,
+        lease_until__lt=timezone.now(),
+    ).update(
+        status=DeliveryStatus.UNKNOWN,
+        reason="Its worker stopped after handing it to the provider; not sent again",
+        lease_until=None,
+        updated_at=timezone.now(),
+    )
+
+
 def send_batch(ids: list[int]) -> None:
-    """Render and send claimed deliveries, grouped by platform, and record every answer."""
+    """Send claimed deliveries, grouped by platform, and record every answer.
+
+    Quiet hours and frequency caps are judged first; a paused provider's deliveries wait.
+    """
     deliveries = list(
-        Delivery.objects.filter(id__in=ids, status=DeliveryStatus.SENDING).select_related(
+        Delivery.objects.filter(id__in=ids, status=DeliveryStatus.CLAIMED).select_related(
             "device", "notification__app"
         )
     )
-    if deliveries and _expired(deliveries[0].notification):
-        _record_expired(deliveries)
+    if not deliveries:
         return
+    notification = deliveries[0].notification
+    if _expired(notification):
+        _finish_unsent(deliveries, DeliveryStatus.EXPIRED, "")
+        return
+    verdict = send_rules.judge(notification, deliveries, timezone.now())
+    for reason, skipped in verdict.skip.items():
+        _finish_unsent(skipped, DeliveryStatus.SKIPPED, reason)
+    for until, deferred in verdict.defer.items():
+        _defer(deferred, until, "Quiet hours")
     by_platform: dict[str, list[Delivery]] = defaultdict(list)
-    for delivery in deliveries:
+    for delivery in verdict.send:
         by_platform[delivery.device.platform].append(delivery)
     for platform, group in by_platform.items():
-        _send_platform(group[0].notification, platform, group)
+        paused = provider_health.paused_until(notification.app, platform)
+        if paused:
+            _defer(group, paused, f"The {platform} provider is paused after repeated failures")
+        else:
+            _send_platform(notification, platform, group)
 
 
 def _send_platform(notification: Notification, platform: str, group: list[Delivery]) -> None:
     pushes, refused = _pushes(notification, group)
+    _mark_sending([int(push.key) for push in pushes])
     try:
         results = sending.client_for(notification.app, platform).send(pushes) if pushes else []
     except ProviderError as error:
         results = [Result(p.key, Outcome.RETRY, detail=error.message) for p in pushes]
+    provider_health.record(notification.app, platform, results)
     _record([*results, *refused], {str(d.pk): d for d in group})
 
 
@@ -174,6 +218,9 @@ def _push(notification: Notification, delivery: Delivery) -> Push:
     message = content.message(
         notification, device.platform, language, context=context, tracking_id=f"{delivery.pk:x}"
     )
+    if not message.collapse_id:
+        # A message sent again after a worker died replaces the first on the device.
+        message = replace(message, collapse_id=f"pushcenter-{notification.pk}")
     payload = payloads.render(device.platform, message, token=device.push_token or "")
     payloads.check_size(payload)
     target = sending.target_of(device) or ""
@@ -198,7 +245,7 @@ def _apply(delivery: Delivery, result: Result, now: datetime) -> None:
     delivery.provider_id, delivery.lease_until, delivery.updated_at = result.provider_id, None, now
     if result.outcome == Outcome.SENT:
         delivery.status, delivery.sent_at = DeliveryStatus.SENT, now
-    elif result.outcome == Outcome.RETRY and delivery.attempts < MAX_ATTEMPTS:
+    elif result.outcome in RETRIED and delivery.attempts < MAX_ATTEMPTS:
         delivery.status = DeliveryStatus.QUEUED
         delivery.not_before = now + _backoff(delivery.attempts, result.retry_after)
     elif result.outcome == Outcome.RETRY:
@@ -220,10 +267,29 @@ def _expired(notification: Notification) -> bool:
     return notification.expires_at is not None and notification.expires_at <= timezone.now()
 
 
-def _record_expired(deliveries: list[Delivery]) -> None:
+def _mark_sending(ids: list[int]) -> None:
+    """Record, before they leave, that these deliveries are handed to their provider."""
+    Delivery.objects.filter(id__in=ids).update(status=DeliveryStatus.SENDING)
+
+
+def _finish_unsent(deliveries: list[Delivery], status: str, reason: str) -> None:
+    """Give claimed deliveries a final status without sending them."""
     ids = [d.pk for d in deliveries]
-    Delivery.objects.filter(id__in=ids, status=DeliveryStatus.SENDING).update(
-        status=DeliveryStatus.EXPIRED, lease_until=None, updated_at=timezone.now()
+    Delivery.objects.filter(id__in=ids, status=DeliveryStatus.CLAIMED).update(
+        status=status, reason=reason, lease_until=None, updated_at=timezone.now()
+    )
+
+
+def _defer(deliveries: list[Delivery], until: datetime, reason: str) -> None:
+    """Put claimed deliveries back in the queue until a time; the wait costs them no try."""
+    ids = [d.pk for d in deliveries]
+    Delivery.objects.filter(id__in=ids, status=DeliveryStatus.CLAIMED).update(
+        status=DeliveryStatus.QUEUED,
+        reason=reason,
+        not_before=until,
+        lease_until=None,
+        attempts=F("attempts") - 1,
+        updated_at=timezone.now(),
     )
 
 
@@ -247,10 +313,3 @@ def finish_if_done(notification_id: int) -> bool:
         status=Status.COMPLETED, completed_at=now, updated_at=now
     )
     return bool(finished)
-
-
-def progress(notification: Notification) -> dict[str, int]:
-    """Count the notification's deliveries by status."""
-    counts = dict.fromkeys(DeliveryStatus.values, 0)
-    counts.update(dict(notification.deliveries.values_list("status").annotate(n=Count("id"))))
-    return counts

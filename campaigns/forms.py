@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django import forms
 from django.conf import settings
 from django.utils import timezone
 
-from campaigns import composition, options
+from campaigns import composition, options, services
 from campaigns.composition import language_field
 from campaigns.models import TEXT_FIELDS, Notification, ScheduleKind, TargetKind, Template
 from campaigns.translator import TranslationError
@@ -16,7 +14,6 @@ from campaigns.translator import TranslationError
 PLATFORM_CHOICES = [("ios", "iOS"), ("android", "Android"), ("windows", "Windows")]
 WINDOWS_ONLY = (Template.TOAST, Template.TILE, Template.FEEDBACK)
 # The first and the last time zones to reach a wall-clock time (UTC+14 and UTC-12).
-EARLIEST_OFFSET, LATEST_OFFSET = timedelta(hours=14), timedelta(hours=12)
 DATE_TIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 TEXT_LABELS = ("Title", "Subtitle", "Message")
 TRANSLATED_FIELDS = [language_field(f, c) for c, _ in settings.LANGUAGES for f in TEXT_FIELDS]
@@ -267,7 +264,7 @@ class NotificationForm(forms.ModelForm):
             self.add_error("send_at", "Choose a time in the future.")
         if kind == ScheduleKind.LOCAL and not local_at:
             self.add_error("local_send_at", "Choose the local date and time to send.")
-        elif kind == ScheduleKind.LOCAL and local_at + LATEST_OFFSET <= now:
+        elif kind == ScheduleKind.LOCAL and local_at + services.LATEST_OFFSET <= now:
             self.add_error("local_send_at", "That time has passed in every time zone.")
         if data.get("never_expires"):
             data["expires_at"] = None
@@ -281,7 +278,7 @@ class NotificationForm(forms.ModelForm):
         first_send = {
             ScheduleKind.AT: data.get("send_at"),
             ScheduleKind.LOCAL: data.get("local_send_at")
-            and data["local_send_at"] - EARLIEST_OFFSET,
+            and services.first_local_send(data["local_send_at"]),
         }.get(kind) or now
         if expires_at <= first_send:
             self.add_error("expires_at", "Choose an expiry after the send.")

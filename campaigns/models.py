@@ -217,7 +217,8 @@ class Notification(models.Model):
 
 class DeliveryStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
+    CLAIMED = "claimed", "Claimed"  # by a worker, not yet handed to the provider
+    SENDING = "sending", "Sending"  # handed to the provider, its answer not yet recorded
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
     CHANNEL_EXPIRED = "channel_expired", "Channel expiration failure"
@@ -245,13 +246,15 @@ class Delivery(models.Model):
         Notification, on_delete=models.CASCADE, related_name="deliveries"
     )
     device = models.ForeignKey("devices.Device", on_delete=models.CASCADE, related_name="+")
+    platform = models.CharField(max_length=10, blank=True)
     status = models.CharField(
         max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED
     )
     reason = models.CharField(max_length=300, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    # A queued delivery waits until not_before (a retry's back-off); a sending one belongs to
-    # its worker until lease_until, after which another worker may claim it again.
+    # A queued delivery waits until not_before: its local time, the end of quiet hours, a
+    # retry's back-off or a paused provider. A claimed or sending one belongs to its worker
+    # until lease_until; then a claimed one may be claimed again, a sending one is unknown.
     not_before = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     provider_id = models.CharField(max_length=200, blank=True)

@@ -257,9 +257,10 @@ def _apns_aps(message: Message) -> dict[str, object]:
 
 
 def _apns_headers(message: Message) -> dict[str, str]:
-    """Build the headers; an expiration of 0 tells APNs to try once and not store the message."""
-    expiration = "0" if message.expires_at is None else str(int(message.expires_at.timestamp()))
-    headers = {"apns-push-type": "alert", "apns-priority": "10", "apns-expiration": expiration}
+    """Build the headers; without apns-expiration APNs stores the message for an offline device."""
+    headers = {"apns-push-type": "alert", "apns-priority": "10"}
+    if message.expires_at is not None:
+        headers["apns-expiration"] = str(int(message.expires_at.timestamp()))
     if message.collapse_id:
         headers["apns-collapse-id"] = message.collapse_id
     return headers

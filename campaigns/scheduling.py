@@ -26,7 +26,7 @@ def plan(notification: Notification) -> None:
     if notification.status != Status.SCHEDULED:
         return
     send_name, expire_name = task_names(notification)
-    if notification.schedule_kind == ScheduleKind.AT and notification.send_at > timezone.now():
+    if notification.schedule_kind != ScheduleKind.NOW and notification.send_at > timezone.now():
         _one_off(send_name, "campaigns.start_send", notification.send_at, notification.pk)
     if notification.expires_at:
         _one_off(expire_name, "campaigns.expire", notification.expires_at, notification.pk)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -11,6 +13,8 @@ from campaigns import scheduling, tasks
 from campaigns.models import EDITABLE_STATUSES, Notification, ScheduleKind, Status
 
 COPY_SUFFIX = " (copy)"
+# A local time comes first in UTC+14 and last in UTC−12.
+EARLIEST_OFFSET, LATEST_OFFSET = timedelta(hours=14), timedelta(hours=12)
 
 
 @transaction.atomic
@@ -23,10 +27,17 @@ def save(notification: Notification, *, schedule: bool) -> None:
     notification.scheduled_at = timezone.now() if schedule else None
     if schedule and notification.schedule_kind == ScheduleKind.NOW:
         notification.send_at = notification.scheduled_at
+    if notification.schedule_kind == ScheduleKind.LOCAL and notification.local_send_at:
+        notification.send_at = first_local_send(notification.local_send_at)
     notification.save()
     scheduling.plan(notification)
     if schedule and notification.schedule_kind == ScheduleKind.NOW:
         transaction.on_commit(lambda: tasks.start_send.delay(notification.pk))
+
+
+def first_local_send(wall_clock: datetime) -> datetime:
+    """Return when a local time comes first anywhere: in UTC+14, the earliest zone."""
+    return wall_clock - EARLIEST_OFFSET
 
 
 def send_time_label(notification: Notification) -> str:

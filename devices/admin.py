@@ -132,6 +132,18 @@ class MobileAppAdmin(admin.ModelAdmin):
             },
         ),
         ("Frequency caps", {"fields": ["min_interval_minutes", "daily_maximum"]}),
+        (
+            "Time zone and quiet hours",
+            {
+                "description": "Quiet hours hold in each device's own time zone; during them a "
+                "notification waits until they end, or skips the device.",
+                "fields": [
+                    "default_time_zone",
+                    ("quiet_hours_start", "quiet_hours_end"),
+                    "quiet_hours_action",
+                ],
+            },
+        ),
         ("Custom properties", {"fields": ["custom_property_types"]}),
         ("Team", {"fields": ["developers"]}),
     ]

@@ -35,6 +35,10 @@ class MobileAppForm(forms.ModelForm):
             "deep_link_scheme",
             "min_interval_minutes",
             "daily_maximum",
+            "default_time_zone",
+            "quiet_hours_start",
+            "quiet_hours_end",
+            "quiet_hours_action",
             "custom_property_types",
             "developers",
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -109,6 +110,16 @@ class Organization(models.Model):
         return self.display_name or self.name
 
 
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError("Use an IANA time zone such as Europe/Paris.")
+
+
+class QuietHoursAction(models.TextChoices):
+    DEFER = "defer", "Send when they end"
+    SKIP = "skip", "Skip the device"
+
+
 class MobileApp(models.Model):
     """A mobile-app configuration: one app on iOS, Android and/or Windows."""
 
@@ -185,6 +196,23 @@ class MobileApp(models.Model):
         blank=True,
         help_text="A device that received this many in the last 24 hours skips the next one.",
     )
+    default_time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="The zone of devices that report none: local-time sends and quiet hours "
+        "use it for them.",
+    )
+    quiet_hours_start = models.TimeField(
+        null=True, blank=True, help_text="Local time in each device's zone, such as 22:00."
+    )
+    quiet_hours_end = models.TimeField(null=True, blank=True, help_text="Such as 08:00.")
+    quiet_hours_action = models.CharField(
+        "During quiet hours",
+        max_length=5,
+        choices=QuietHoursAction.choices,
+        default=QuietHoursAction.DEFER,
+    )
     developers = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
@@ -206,6 +234,15 @@ class MobileApp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization.name}/{self.name}"
+
+    def clean(self) -> None:
+        super().clean()
+        start, end = self.quiet_hours_start, self.quiet_hours_end
+        if (start is None) != (end is None):
+            missing = "quiet_hours_end" if end is None else "quiet_hours_start"
+            raise ValidationError({missing: "Set both ends of the quiet hours, or neither."})
+        if start is not None and start == end:
+            raise ValidationError({"quiet_hours_end": "Quiet hours must end at another time."})
 
     @property
     def owner_name(self) -> str:
@@ -418,3 +455,25 @@ class Device(models.Model):
 
     def __str__(self) -> str:
         return str(self.install_id)
+
+
+class ProviderHealth(models.Model):
+    """How one app's provider has been answering; sends to it pause while it keeps failing."""
+
+    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="+")
+    platform = models.CharField(max_length=10, choices=Platform.choices)
+    failures = models.PositiveIntegerField(
+        default=0, help_text="Batches in a row the provider failed as a whole."
+    )
+    paused_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "provider health"
+        constraints = [
+            models.UniqueConstraint(fields=["app", "platform"], name="one_health_per_provider")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app} {self.platform}"

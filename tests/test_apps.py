@@ -147,3 +147,35 @@ def test_the_reserved_names_cover_every_built_in_property_of_the_language():
     from segments.language import BUILT_IN_PROPERTIES
 
     assert {p.name for p in BUILT_IN_PROPERTIES} == set(BUILT_IN_PROPERTY_NAMES)
+
+
+def test_an_administrator_sets_quiet_hours_and_the_default_zone(alice, retail):
+    response = post_app_page(
+        logged_in(alice),
+        retail,
+        default_time_zone="Europe/Paris",
+        quiet_hours_start="22:00",
+        quiet_hours_end="08:00",
+        quiet_hours_action="skip",
+    )
+    assert response.status_code == 302
+    retail.refresh_from_db()
+    assert (retail.default_time_zone, str(retail.quiet_hours_start)) == ("Europe/Paris", "22:00:00")
+    assert retail.quiet_hours_action == "skip"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"default_time_zone": "Paris"}, "Use an IANA time zone"),
+        ({"quiet_hours_start": "22:00"}, "Set both ends of the quiet hours"),
+        ({"quiet_hours_start": "22:00", "quiet_hours_end": "22:00"}, "must end at another time"),
+        ({"quiet_hours_start": "25:00", "quiet_hours_end": "08:00"}, "Enter a valid time"),
+    ],
+)
+def test_bad_quiet_hours_are_refused_and_nothing_changes(alice, retail, changes, message):
+    response = post_app_page(logged_in(alice), retail, **changes)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    retail.refresh_from_db()
+    assert (retail.default_time_zone, retail.quiet_hours_start) == ("UTC", None)

@@ -14,7 +14,7 @@ from django_celery_beat.models import ClockedSchedule, PeriodicTask
 
 from campaigns import delivery, services, tasks
 from campaigns.models import Delivery, DeliveryStatus, Notification, ScheduleKind, Status
-from devices.models import DeviceStatus
+from devices.models import DeviceStatus, ProviderHealth
 from devices.registration import register_device
 
 pytest_plugins = ["tests.sandbox"]
@@ -67,7 +67,9 @@ def test_only_the_audience_gets_deliveries(retail, scheduled):
 
     delivery.start(scheduled.pk)
 
-    assert list(statuses(scheduled)) == ["aa" * 32]
+    assert statuses(scheduled) == {"aa" * 32: "queued", "bb" * 32: "skipped"}
+    opted_out = scheduled.deliveries.get(device__push_token="bb" * 32)
+    assert opted_out.reason == "Opted out of notifications"
 
 
 def test_a_claimed_batch_is_not_claimed_again_until_its_lease_runs_out(retail, scheduled):
@@ -130,6 +132,7 @@ def test_a_delivery_that_keeps_failing_ends_unknown(sandbox, retail, scheduled):
     delivery.start(scheduled.pk)
     for _ in range(delivery.MAX_ATTEMPTS):
         Delivery.objects.update(not_before=None)
+        ProviderHealth.objects.update(paused_until=None)
         delivery.send_batch(delivery.claim(scheduled.pk))
 
     [row] = scheduled.deliveries.all()
@@ -158,24 +161,17 @@ def test_a_notification_without_devices_completes(retail, scheduled):
     assert scheduled.status == Status.COMPLETED
 
 
-def test_the_sweep_finds_due_notifications_but_not_local_time_ones(retail, scheduled):
+def test_the_sweep_finds_due_notifications(retail, scheduled):
     later = Notification.objects.create(
         app=retail,
         name="Later",
         status=Status.SCHEDULED,
         send_at=timezone.now() + timedelta(hours=1),
     )
-    local = Notification.objects.create(
-        app=retail,
-        name="Local",
-        status=Status.SCHEDULED,
-        schedule_kind=ScheduleKind.LOCAL,
-        local_send_at=timezone.now(),
-    )
 
     due = delivery.due_notifications(timezone.now())
 
-    assert scheduled.pk in due and later.pk not in due and local.pk not in due
+    assert scheduled.pk in due and later.pk not in due
 
 
 def beat_tasks(notification) -> dict[str, tuple]:
@@ -250,19 +246,28 @@ def sent_before(app, device, minutes: int) -> None:
     )
 
 
-def test_a_device_notified_within_the_interval_is_skipped_with_the_reason(retail, scheduled):
+def send_all(notification) -> None:
+    """Start the notification and send every batch that is due, here in this process."""
+    delivery.start(notification.pk)
+    while ids := delivery.claim(notification.pk):
+        delivery.send_batch(ids)
+
+
+def test_a_device_notified_within_the_interval_is_skipped_with_the_reason(
+    sandbox, retail, scheduled
+):
     recent, earlier = ios(retail, "aa" * 32), ios(retail, "bb" * 32)
     sent_before(retail, recent, minutes=10)
     sent_before(retail, earlier, minutes=40)
 
-    delivery.start(scheduled.pk)
+    send_all(scheduled)
 
-    assert statuses(scheduled) == {"aa" * 32: "skipped", "bb" * 32: "queued"}
+    assert statuses(scheduled) == {"aa" * 32: "skipped", "bb" * 32: "sent"}
     skipped = scheduled.deliveries.get(status=DeliveryStatus.SKIPPED)
     assert skipped.reason == "Frequency cap: a notification less than 30 min ago"
 
 
-def test_the_daily_maximum_skips_a_device_that_reached_it(retail, scheduled):
+def test_the_daily_maximum_skips_a_device_that_reached_it(sandbox, retail, scheduled):
     retail.min_interval_minutes, retail.daily_maximum = 0, 2
     retail.save()
     busy, quiet = ios(retail, "aa" * 32), ios(retail, "bb" * 32)
@@ -270,17 +275,35 @@ def test_the_daily_maximum_skips_a_device_that_reached_it(retail, scheduled):
     sent_before(retail, busy, minutes=120)
     sent_before(retail, quiet, minutes=60)
 
-    delivery.start(scheduled.pk)
+    send_all(scheduled)
 
-    assert statuses(scheduled) == {"aa" * 32: "skipped", "bb" * 32: "queued"}
+    assert statuses(scheduled) == {"aa" * 32: "skipped", "bb" * 32: "sent"}
 
 
-def test_without_caps_every_device_is_queued(retail, scheduled):
+def test_without_caps_every_device_is_sent(sandbox, retail, scheduled):
     retail.min_interval_minutes = 0
     retail.save()
     device = ios(retail, "aa" * 32)
     sent_before(retail, device, minutes=1)
 
-    delivery.start(scheduled.pk)
+    send_all(scheduled)
 
-    assert statuses(scheduled) == {"aa" * 32: "queued"}
+    assert statuses(scheduled) == {"aa" * 32: "sent"}
+
+
+def test_a_delivery_handed_to_the_provider_by_a_worker_that_died_is_never_sent_again(
+    retail, scheduled
+):
+    ios(retail, "aa" * 32)
+    delivery.start(scheduled.pk)
+    [claimed] = delivery.claim(scheduled.pk)
+    Delivery.objects.filter(id=claimed).update(
+        status=DeliveryStatus.SENDING, lease_until=timezone.now() - timedelta(seconds=1)
+    )
+
+    assert delivery.claim(scheduled.pk) == []
+
+    row = Delivery.objects.get(id=claimed)
+    assert row.status == DeliveryStatus.UNKNOWN
+    assert row.reason == "Its worker stopped after handing it to the provider; not sent again"
+    assert delivery.finish_if_done(scheduled.pk)

@@ -121,9 +121,9 @@ def test_custom_data_cannot_supply_tracking_id_when_tracking_is_off() -> None:
     assert "data" not in fcm_json(message)
 
 
-def test_it_sends_apns_alert_headers() -> None:
+def test_it_sends_apns_alert_headers_and_lets_apns_store_a_message_that_never_expires() -> None:
     headers = render_apns(Message(body="x")).headers
-    assert headers == {"apns-push-type": "alert", "apns-priority": "10", "apns-expiration": "0"}
+    assert headers == {"apns-push-type": "alert", "apns-priority": "10"}
 
 
 def test_it_sets_apns_expiration_to_unix_seconds() -> None:

@@ -1,0 +1,70 @@
+"""The app's rules a claimed delivery meets just before it is sent: quiet hours, then caps.
+
+Checked at send time, not at fan-out, so a delivery that waited (its local time, a retry)
+is judged by what the device received meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count
+
+from campaigns import local_time
+from campaigns.models import Delivery, DeliveryStatus, Notification
+from devices.models import MobileApp, QuietHoursAction
+
+
+@dataclass
+class Verdict:
+    """What to do with a batch: send these, skip those (by reason), defer the rest (by time)."""
+
+    send: list[Delivery] = field(default_factory=list)
+    skip: dict[str, list[Delivery]] = field(default_factory=lambda: defaultdict(list))
+    defer: dict[datetime, list[Delivery]] = field(default_factory=lambda: defaultdict(list))
+
+
+def judge(notification: Notification, deliveries: list[Delivery], now: datetime) -> Verdict:
+    """Sort claimed deliveries into those sent now, skipped and deferred."""
+    app, verdict, awake = notification.app, Verdict(), []
+    for delivery in deliveries:
+        zone = local_time.zone_for(delivery.device.time_zone, app)
+        until = local_time.quiet_until(app, zone, now)
+        if until is None:
+            awake.append(delivery)
+        elif app.quiet_hours_action == QuietHoursAction.SKIP:
+            verdict.skip[f"Quiet hours ({local_time.describe_quiet_hours(app)})"].append(delivery)
+        else:
+            verdict.defer[until].append(delivery)
+    capped = _capped(app, notification, [d.device_id for d in awake], now)
+    for delivery in awake:
+        if delivery.device_id in capped:
+            verdict.skip[capped[delivery.device_id]].append(delivery)
+        else:
+            verdict.send.append(delivery)
+    return verdict
+
+
+def _capped(
+    app: MobileApp, notification: Notification, device_ids: list[int], now: datetime
+) -> dict[int, str]:
+    """Map each device the app's frequency caps protect now to the reason."""
+    if not device_ids or not (app.min_interval_minutes or app.daily_maximum):
+        return {}
+    sent = Delivery.objects.filter(device_id__in=device_ids, status=DeliveryStatus.SENT).exclude(
+        notification=notification
+    )
+    capped: dict[int, str] = {}
+    if app.daily_maximum:
+        today = sent.filter(sent_at__gt=now - timedelta(days=1)).values("device_id")
+        full = today.annotate(n=Count("id")).filter(n__gte=app.daily_maximum)
+        reason = f"Frequency cap: {app.daily_maximum} notifications in the last 24 hours"
+        capped.update(dict.fromkeys(full.values_list("device_id", flat=True), reason))
+    if app.min_interval_minutes:
+        since = now - timedelta(minutes=app.min_interval_minutes)
+        recent = sent.filter(sent_at__gt=since).values_list("device_id", flat=True)
+        reason = f"Frequency cap: a notification less than {app.min_interval_minutes} min ago"
+        capped.update(dict.fromkeys(recent, reason))
+    return capped

@@ -1,0 +1,310 @@
+"""The rules around a send: local times, quiet hours, skip reasons, paused providers.
+
+The providers are the sandbox gateways, over real sockets.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from campaigns import delivery, local_time, services
+from campaigns.models import Delivery, DeliveryStatus, Notification, ScheduleKind, Status
+from devices.models import ProviderHealth, QuietHoursAction
+from devices.registration import register_device
+
+pytest_plugins = ["tests.sandbox"]
+
+
+def device(app, platform: str, token: str, **fields):
+    found, _ = register_device(
+        app, uuid.uuid4(), {"platform": platform, "push_token": token, **fields}
+    )
+    return found
+
+
+def notification(app, **fields) -> Notification:
+    values = {
+        "app": app,
+        "name": "Sale",
+        "platforms": ["ios", "android"],
+        "status": Status.SCHEDULED,
+        "send_at": timezone.now(),
+        "title_en": "Half price",
+    }
+    return Notification.objects.create(**{**values, **fields})
+
+
+def rows(sent: Notification) -> dict[str, tuple[str, str]]:
+    return {
+        d.device.push_token: (d.status, d.reason)
+        for d in sent.deliveries.select_related("device")
+    }
+
+
+def send_due(sent: Notification) -> None:
+    while ids := delivery.claim(sent.pk):
+        delivery.send_batch(ids)
+
+
+@pytest.fixture
+def no_caps(retail):
+    retail.min_interval_minutes = 0
+    retail.save()
+    return retail
+
+
+# Who is left out, and why -------------------------------------------------------------------
+
+
+def test_filtered_devices_are_skipped_with_the_filter_that_left_them_out(no_caps):
+    device(no_caps, "ios", "aa" * 32, locale="fr-FR", time_zone="Europe/Paris")
+    device(no_caps, "ios", "bb" * 32, locale="de-DE", time_zone="Europe/Paris")
+    device(no_caps, "ios", "cc" * 32, locale="fr-FR", time_zone="Asia/Tokyo")
+    device(no_caps, "ios", "dd" * 32, locale="fr-FR", time_zone="Europe/Paris", categories=["x"])
+    sale = notification(
+        no_caps,
+        filter_languages=["fr"],
+        filter_time_zones=["Europe/Paris"],
+        category="x",
+    )
+
+    delivery.start(sale.pk)
+
+    assert rows(sale) == {
+        "aa" * 32: ("skipped", "Not opted in to x"),
+        "bb" * 32: ("skipped", "Not in fr"),
+        "cc" * 32: ("skipped", "Not in the chosen time zones"),
+        "dd" * 32: ("queued", ""),
+    }
+
+
+def test_the_composer_estimate_counts_only_those_who_will_receive_it(no_caps):
+    from campaigns.audience import estimate
+
+    device(no_caps, "ios", "aa" * 32, locale="fr-FR")
+    device(no_caps, "ios", "bb" * 32, locale="de-DE")
+    device(no_caps, "ios", "cc" * 32, locale="fr-FR", push_enabled=False)
+
+    assert estimate(notification(no_caps, filter_languages=["fr"])) == 1
+
+
+# Local time ---------------------------------------------------------------------------------
+
+
+def test_a_local_time_send_waits_for_each_zone_and_zoneless_devices_use_the_app_zone(no_caps):
+    no_caps.default_time_zone = "America/New_York"
+    no_caps.save()
+    device(no_caps, "ios", "aa" * 32, time_zone="Asia/Tokyo")
+    device(no_caps, "ios", "bb" * 32, time_zone="Europe/Paris")
+    device(no_caps, "ios", "cc" * 32)
+    wall_clock = datetime(2031, 1, 15, 18, 0, tzinfo=UTC)  # 18:00 local, stored as if UTC
+    local = Notification(
+        app=no_caps,
+        name="Evening",
+        platforms=["ios"],
+        schedule_kind=ScheduleKind.LOCAL,
+        local_send_at=wall_clock,
+        title_en="Evening",
+    )
+    services.save(local, schedule=True)
+
+    assert local.send_at == datetime(2031, 1, 15, 4, 0, tzinfo=UTC)  # 18:00 in UTC+14
+    delivery.start(local.pk)
+
+    waits = {d.device.push_token: d.not_before for d in local.deliveries.select_related("device")}
+    assert waits == {
+        "aa" * 32: datetime(2031, 1, 15, 9, 0, tzinfo=UTC),
+        "bb" * 32: datetime(2031, 1, 15, 17, 0, tzinfo=UTC),
+        "cc" * 32: datetime(2031, 1, 15, 23, 0, tzinfo=UTC),
+    }
+    assert delivery.claim(local.pk) == []
+
+
+def test_a_zone_whose_local_time_has_come_is_sent_at_once(sandbox, no_caps):
+    device(no_caps, "ios", "aa" * 32, time_zone="Asia/Tokyo")
+    device(no_caps, "ios", "bb" * 32, time_zone="America/Los_Angeles")
+    now_in_tokyo = timezone.now().astimezone(local_time.zone_for("Asia/Tokyo", no_caps))
+    wall_clock = now_in_tokyo.replace(tzinfo=UTC) - timedelta(minutes=1)
+    local = notification(
+        no_caps, schedule_kind=ScheduleKind.LOCAL, local_send_at=wall_clock, platforms=["ios"]
+    )
+
+    delivery.start(local.pk)
+    send_due(local)
+
+    assert rows(local)["aa" * 32][0] == "sent"
+    assert rows(local)["bb" * 32][0] == "queued"
+    assert [line["target"] for line in sandbox.received("apns")] == ["aa" * 32]
+
+
+def test_an_unknown_zone_counts_as_the_app_default_zone(no_caps):
+    zone = local_time.zone_for("Mars/Olympus_Mons", no_caps)
+    assert str(zone) == "UTC"
+
+
+# Quiet hours --------------------------------------------------------------------------------
+
+
+def quiet(app, start: time, end: time, action: str = QuietHoursAction.DEFER):
+    app.quiet_hours_start, app.quiet_hours_end, app.quiet_hours_action = start, end, action
+    app.save()
+
+
+def around_now_in(zone_name: str, app) -> tuple[time, time]:
+    """Quiet hours from an hour ago to an hour from now in that zone (never across midnight)."""
+    local = timezone.now().astimezone(local_time.zone_for(zone_name, app))
+    start = (local - timedelta(hours=1)).time().replace(second=0, microsecond=0)
+    end = (local + timedelta(hours=1)).time().replace(second=0, microsecond=0)
+    return start, end
+
+
+def test_quiet_hours_defer_a_device_to_their_end_without_costing_a_try(sandbox, no_caps):
+    start, end = around_now_in("Europe/Paris", no_caps)
+    quiet(no_caps, start, end)
+    device(no_caps, "ios", "aa" * 32, time_zone="Europe/Paris")
+    sale = notification(no_caps)
+
+    delivery.start(sale.pk)
+    send_due(sale)
+
+    [row] = sale.deliveries.all()
+    assert (row.status, row.reason, row.attempts) == ("queued", "Quiet hours", 0)
+    paris = local_time.zone_for("Europe/Paris", no_caps)
+    assert row.not_before.astimezone(paris).time() == end
+    assert row.not_before > timezone.now()
+    assert sandbox.received("apns") == []
+
+
+def test_quiet_hours_can_skip_the_device_instead(sandbox, no_caps):
+    start, end = around_now_in("UTC", no_caps)
+    quiet(no_caps, start, end, QuietHoursAction.SKIP)
+    device(no_caps, "ios", "aa" * 32)
+    sale = notification(no_caps)
+
+    delivery.start(sale.pk)
+    send_due(sale)
+
+    [row] = sale.deliveries.all()
+    assert row.status == "skipped" and row.reason.startswith("Quiet hours (")
+
+
+def test_quiet_hours_hold_only_in_zones_where_it_is_night(sandbox, no_caps):
+    start, end = around_now_in("Asia/Tokyo", no_caps)
+    quiet(no_caps, start, end, QuietHoursAction.SKIP)
+    device(no_caps, "ios", "aa" * 32, time_zone="Asia/Tokyo")
+    device(no_caps, "ios", "bb" * 32, time_zone="America/New_York")
+    sale = notification(no_caps)
+
+    delivery.start(sale.pk)
+    send_due(sale)
+
+    assert rows(sale)["aa" * 32][0] == "skipped"
+    assert rows(sale)["bb" * 32][0] == "sent"
+
+
+@pytest.mark.parametrize(
+    ("clock", "expected_end"),
+    [
+        ("23:30", datetime(2031, 1, 16, 7, 0, tzinfo=UTC)),
+        ("06:00", datetime(2031, 1, 16, 7, 0, tzinfo=UTC)),
+        ("12:00", None),
+        ("22:00", datetime(2031, 1, 16, 7, 0, tzinfo=UTC)),
+        ("08:00", None),
+    ],
+)
+def test_overnight_quiet_hours_end_the_next_morning(retail, clock, expected_end):
+    quiet(retail, time(22, 0), time(8, 0))
+    paris = local_time.zone_for("Europe/Paris", retail)
+    day = 15 if clock >= "12:00" else 16
+    now = datetime(2031, 1, day, *map(int, clock.split(":")), tzinfo=paris)
+
+    assert local_time.quiet_until(retail, paris, now) == expected_end
+
+
+def test_quiet_hours_need_both_ends_that_differ(retail):
+    retail.quiet_hours_start = time(22, 0)
+    with pytest.raises(ValidationError) as error:
+        retail.full_clean()
+    assert "quiet_hours_end" in error.value.message_dict
+    retail.quiet_hours_end = time(22, 0)
+    with pytest.raises(ValidationError) as error:
+        retail.full_clean()
+    assert "quiet_hours_end" in error.value.message_dict
+
+
+# Providers that keep failing ----------------------------------------------------------------
+
+
+def test_a_provider_that_keeps_failing_pauses_while_the_others_go_on(sandbox, no_caps):
+    for n in range(4):
+        device(no_caps, "ios", f"fa11{n:060d}")
+    device(no_caps, "android", "android-token-1")
+    sale = notification(no_caps)
+    delivery.start(sale.pk)
+
+    for _ in range(4):  # one device a batch: each batch fails as a whole
+        Delivery.objects.filter(notification=sale).update(not_before=None)
+        delivery.send_batch(delivery.claim(sale.pk, size=1))
+
+    health = ProviderHealth.objects.get(app=no_caps, platform="ios")
+    assert health.failures == 3 and health.paused_until > timezone.now()
+    assert "503" in health.last_error
+    paused = Delivery.objects.filter(notification=sale, reason__contains="paused")
+    assert paused.exists() and all(d.not_before == health.paused_until for d in paused)
+    send_due(sale)
+    assert rows(sale)["android-token-1"][0] == "sent"
+
+
+def test_one_batch_that_gets_through_resumes_the_provider(sandbox, no_caps):
+    ProviderHealth.objects.create(app=no_caps, platform="ios", failures=2)
+    device(no_caps, "ios", "aa" * 32)
+    sale = notification(no_caps)
+
+    delivery.start(sale.pk)
+    send_due(sale)
+
+    assert ProviderHealth.objects.get(app=no_caps, platform="ios").failures == 0
+
+
+# What reaches the device --------------------------------------------------------------------
+
+
+def test_each_message_carries_a_collapse_id_so_a_resend_replaces_it(sandbox, no_caps):
+    device(no_caps, "ios", "aa" * 32)
+    device(no_caps, "android", "android-token-1")
+    sale = notification(no_caps)
+
+    delivery.start(sale.pk)
+    send_due(sale)
+
+    [apns] = sandbox.received("apns")
+    assert apns["headers"]["apns-collapse-id"] == f"pushcenter-{sale.pk}"
+    [fcm] = sandbox.received("fcm")
+    assert fcm["payload"]["message"]["android"]["collapse_key"] == f"pushcenter-{sale.pk}"
+
+
+def test_the_platform_is_kept_on_each_delivery(no_caps):
+    device(no_caps, "ios", "aa" * 32)
+    device(no_caps, "android", "android-token-1")
+    sale = notification(no_caps)
+
+    delivery.start(sale.pk)
+
+    assert sorted(sale.deliveries.values_list("platform", flat=True)) == ["android", "ios"]
+
+
+def test_a_notification_whose_every_device_is_skipped_completes(no_caps):
+    device(no_caps, "ios", "aa" * 32, push_enabled=False)
+    sale = notification(no_caps)
+
+    delivery.start(sale.pk)
+    delivery.finish_if_done(sale.pk)
+
+    sale.refresh_from_db()
+    assert sale.status == Status.COMPLETED
+    assert rows(sale) == {"aa" * 32: (DeliveryStatus.SKIPPED, "Opted out of notifications")}
