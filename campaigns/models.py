@@ -259,6 +259,8 @@ class Delivery(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     provider_id = models.CharField(max_length=200, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the app first reported a launch from this delivery's notification (launch tracking).
+    launched_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

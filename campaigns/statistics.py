@@ -1,0 +1,51 @@
+"""A notification's delivery statistics: counts and rates, as the dashboard and APIs show them.
+
+Delivery rate is sent / attempted (sent, failed, channel expiration failure, unknown); launch
+rate is launches / sent.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count
+
+from campaigns import progress
+from campaigns.models import DeliveryStatus, Notification
+
+ATTEMPTED = (
+    DeliveryStatus.SENT,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.CHANNEL_EXPIRED,
+    DeliveryStatus.UNKNOWN,
+)
+IN_PROGRESS = (DeliveryStatus.QUEUED, DeliveryStatus.CLAIMED, DeliveryStatus.SENDING)
+
+
+def summary(notification: Notification) -> dict:
+    """Count the notification's deliveries by outcome, with the skipped ones by reason."""
+    counts = progress.counts(notification)
+    attempted = sum(counts[status] for status in ATTEMPTED)
+    launches = notification.deliveries.filter(launched_at__isnull=False).count()
+    return {
+        "targeted": sum(counts.values()),
+        "sending": sum(counts[status] for status in IN_PROGRESS),
+        "sent": counts[DeliveryStatus.SENT],
+        "failed": counts[DeliveryStatus.FAILED],
+        "channel_expired": counts[DeliveryStatus.CHANNEL_EXPIRED],
+        "unknown": counts[DeliveryStatus.UNKNOWN],
+        "expired": counts[DeliveryStatus.EXPIRED],
+        "skipped": counts[DeliveryStatus.SKIPPED],
+        "skipped_reasons": skipped_reasons(notification),
+        "launches": launches,
+        "delivery_rate": _rate(counts[DeliveryStatus.SENT], attempted),
+        "launch_rate": _rate(launches, counts[DeliveryStatus.SENT]),
+    }
+
+
+def skipped_reasons(notification: Notification) -> dict[str, int]:
+    skipped = notification.deliveries.filter(status=DeliveryStatus.SKIPPED)
+    return dict(skipped.values_list("reason").annotate(n=Count("id")).order_by("-n"))
+
+
+def _rate(part: int, whole: int) -> float | None:
+    """Return part / whole as a fraction, or None when nothing was counted."""
+    return round(part / whole, 4) if whole else None
