@@ -87,10 +87,10 @@ def _insert(
     with connection.cursor() as cursor:
         # "WHERE true" lets SQLite tell the SELECT's end from the upsert clause.
         cursor.execute(
-            f"INSERT INTO {table} (notification_id, device_id, platform, status, reason, "  # noqa: S608
-            f"attempts, provider_id, not_before, updated_at) "
-            f"SELECT %s, t.device, t.platform, CASE WHEN t.skip_reason = '' THEN %s ELSE %s END, "
-            f"t.skip_reason, 0, '', %s, %s FROM ({select}) AS t WHERE true "
+            f"INSERT INTO {table} (notification_id, device_id, platform, language, status, "  # noqa: S608
+            f"reason, attempts, provider_id, not_before, updated_at) "
+            f"SELECT %s, t.device, t.platform, '', CASE WHEN t.skip_reason = '' THEN %s ELSE %s "
+            f"END, t.skip_reason, 0, '', %s, %s FROM ({select}) AS t WHERE true "
             f"ON CONFLICT (notification_id, device_id) DO NOTHING",
             [
                 notification.pk,
@@ -213,7 +213,7 @@ def _pushes(notification: Notification, group: list[Delivery]) -> tuple[list[Pus
 
 def _push(notification: Notification, delivery: Delivery) -> Push:
     device = delivery.device
-    language = content.language_for(notification, device.locale)
+    language = delivery.language = content.language_for(notification, device.locale)
     context = personalization.device_context(device, notification.app)
     message = content.message(
         notification, device.platform, language, context=context, tracking_id=f"{delivery.pk:x}"
@@ -234,7 +234,7 @@ def _record(results: list[Result], deliveries: dict[str, Delivery]) -> None:
         _apply(delivery, result, now)
         if result.outcome == Outcome.DEVICE_GONE:
             sending.apply_result(delivery.device, result)
-    fields = ["status", "reason", "provider_id", "sent_at", "not_before", "lease_until"]
+    fields = ["status", "reason", "language", "provider_id", "sent_at", "not_before", "lease_until"]
     Delivery.objects.bulk_update(
         [deliveries[r.key] for r in results], [*fields, "updated_at"], batch_size=500
     )

@@ -247,6 +247,8 @@ class Delivery(models.Model):
     )
     device = models.ForeignKey("devices.Device", on_delete=models.CASCADE, related_name="+")
     platform = models.CharField(max_length=10, blank=True)
+    # The content language the device got, set when its message is rendered.
+    language = models.CharField(max_length=8, blank=True)
     status = models.CharField(
         max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED
     )
@@ -270,7 +272,14 @@ class Delivery(models.Model):
                 fields=["notification", "device"], name="one_delivery_per_device"
             )
         ]
-        indexes = [models.Index(fields=["notification", "status"], name="delivery_progress")]
+        indexes = [
+            models.Index(fields=["notification", "status"], name="delivery_progress"),
+            models.Index(
+                fields=["launched_at"],
+                name="delivery_launches",
+                condition=models.Q(launched_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.notification} → {self.device_id}"

@@ -96,6 +96,8 @@ def test_a_send_reaches_each_device_in_its_language_and_completes(sandbox, retai
         for line in sandbox.received("apns")
     }
     assert titles == {"aa" * 32: "Moitié prix", "bb" * 32: "Half price"}
+    languages = {d.device.push_token: d.language for d in scheduled.deliveries.all()}
+    assert languages == {"aa" * 32: "fr", "bb" * 32: "en"}
     scheduled.refresh_from_db()
     assert scheduled.status == Status.COMPLETED
     sent = scheduled.deliveries.get(device__push_token="aa" * 32)
