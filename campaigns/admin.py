@@ -18,10 +18,12 @@ from django.views.decorators.http import require_POST
 
 from campaigns import notification_templates, preview, progress, services, test_sends
 from campaigns.forms import TRANSLATED_FIELDS, NotificationForm
-from campaigns.models import Notification
+from campaigns.models import Notification, Status
 from devices import sending
 from devices.models import Device, MobileApp
 from devices.providers.base import Outcome, ProviderError, Result
+from metrics import views as metrics_views
+from metrics.models import NotificationSummary
 from segments.models import Segment
 
 SCHEDULE_BUTTON = "_schedule"
@@ -41,12 +43,45 @@ def _why(error: Exception) -> str:
     return getattr(error, "message", None) or str(error)
 
 
+class ViewFilter(admin.SimpleListFilter):
+    """The notifications list's views: by where each notification is in its life."""
+
+    title = "view"
+    parameter_name = "view"
+    VIEWS = {
+        "scheduled": ("Scheduled", [Status.SCHEDULED]),
+        "in_progress": ("In progress", [Status.SENDING]),
+        "completed": ("Completed", [Status.COMPLETED, Status.EXPIRED]),
+        "drafts": ("Drafts", [Status.DRAFT]),
+        "cancelled": ("Cancelled", [Status.CANCELLED]),
+    }
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [(key, label) for key, (label, _) in self.VIEWS.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() in self.VIEWS:
+            return queryset.filter(status__in=self.VIEWS[self.value()][1])
+        return queryset
+
+
+def _summary(notification: Notification) -> NotificationSummary | None:
+    try:
+        return notification.summary
+    except NotificationSummary.DoesNotExist:
+        return None
+
+
+def _percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate:.1%}"
+
+
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
     form = NotificationForm
     change_form_template = "admin/campaigns/notification/change_form.html"
-    list_display = ["name", "app", "template", "status", "sends", "updated_at"]
-    list_filter = ["status", "template", ("app", admin.RelatedOnlyFieldListFilter)]
+    list_display = ["name", "app", "status", "sends", "delivery_rate", "launch_rate", "updated_at"]
+    list_filter = [ViewFilter, "template", ("app", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name"]
     readonly_fields = ["status", "delivery_progress", "author", "created_at", "updated_at"]
     fieldsets = [
@@ -116,11 +151,18 @@ class NotificationAdmin(admin.ModelAdmin):
     def sends(self, obj: Notification) -> str:
         return services.send_time_label(obj)
 
+    @admin.display(description="Delivery rate")
+    def delivery_rate(self, obj: Notification) -> str:
+        return _percent(getattr(_summary(obj), "delivery_rate", None))
+
+    @admin.display(description="App launch rate")
+    def launch_rate(self, obj: Notification) -> str:
+        return _percent(getattr(_summary(obj), "launch_rate", None))
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:
         apps = self._apps(request)
-        return (
-            super().get_queryset(request).filter(app__in=apps).select_related("app__organization")
-        )
+        notifications = super().get_queryset(request).filter(app__in=apps)
+        return notifications.select_related("app__organization", "summary")
 
     def get_form(self, request: HttpRequest, obj: Notification | None = None, **kwargs: object):
         # The per-language texts are in the form but laid out by the template, not a fieldset.
@@ -216,6 +258,8 @@ class NotificationAdmin(admin.ModelAdmin):
             ),
             path("<int:pk>/test/", view(require_POST(self.test_view)), name="campaigns_test"),
             path("<int:pk>/progress/", view(self.progress_view), name="campaigns_progress"),
+            path("<int:pk>/metrics/", view(self.metrics_view), name="campaigns_metrics"),
+            path("<int:pk>/metrics.csv", view(self.metrics_csv_view), name="campaigns_metrics_csv"),
             path(
                 "test-device/<int:device_pk>/",
                 view(require_POST(self.test_device_view)),
@@ -238,10 +282,17 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:
         """Report how the send goes, for the page to refresh while it sends."""
-        notification = get_object_or_404(self.get_queryset(request), pk=pk)
-        if not self.has_view_permission(request, notification):
-            raise PermissionDenied
-        return JsonResponse(progress.report(notification))
+        return JsonResponse(progress.report(self._viewable(request, pk)))
+
+    def metrics_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Show the notification's statistics and charts."""
+        notification = self._viewable(request, pk)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta}
+        return metrics_views.notification_page(request, notification, context)
+
+    def metrics_csv_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Export the notification's figures per minute, platform, language and outcome."""
+        return metrics_views.notification_csv(self._viewable(request, pk))
 
     def cancel_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         notification = self._editable(request, pk)
@@ -291,6 +342,12 @@ class NotificationAdmin(admin.ModelAdmin):
             return
         level = messages.SUCCESS if result.outcome == Outcome.SENT else messages.ERROR
         self.message_user(request, f"Test send: {sending.describe(result)}", level)
+
+    def _viewable(self, request: HttpRequest, pk: int) -> Notification:
+        notification = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_view_permission(request, notification):
+            raise PermissionDenied
+        return notification
 
     def _editable(self, request: HttpRequest, pk: int) -> Notification:
         notification = get_object_or_404(self.get_queryset(request), pk=pk)

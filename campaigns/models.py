@@ -275,8 +275,13 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["notification", "status"], name="delivery_progress"),
             models.Index(
-                fields=["launched_at"],
+                fields=["notification", "launched_at"],
                 name="delivery_launches",
+                condition=models.Q(launched_at__isnull=False),
+            ),
+            models.Index(
+                fields=["launched_at"],
+                name="delivery_launch_time",
                 condition=models.Q(launched_at__isnull=False),
             ),
         ]

@@ -28,6 +28,7 @@ from devices.models import (
     ProviderCredential,
     WnsCredential,
 )
+from metrics import views as metrics_views
 
 
 @admin.register(Organization)
@@ -166,10 +167,18 @@ class MobileAppAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list:
         validate = self.admin_site.admin_view(require_POST(self.validate_view))
+        metrics = self.admin_site.admin_view(self.metrics_view)
         return [
             path("<int:pk>/validate/", validate, name="devices_mobileapp_validate"),
+            path("<int:pk>/metrics/", metrics, name="devices_mobileapp_metrics"),
             *super().get_urls(),
         ]
+
+    def metrics_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Chart the app's last 30 days of sends, deliveries and launches."""
+        app = get_object_or_404(self.get_queryset(request), pk=pk)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta}
+        return metrics_views.app_page(request, app, context)
 
     def validate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """Prove each credential against its provider and show what each answered."""

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "devices.apps.DevicesConfig",
     "segments.apps.SegmentsConfig",
     "campaigns.apps.CampaignsConfig",
+    "metrics.apps.MetricsConfig",
 ]
 
 MIDDLEWARE = [
@@ -275,7 +276,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # expires what has expired and sets workers on sends that wait (a retry, a local time).
 SWEEP_SECONDS = env_int("PUSHCENTER_SWEEP_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
-    "campaigns-sweep": {"task": "campaigns.sweep", "schedule": float(SWEEP_SECONDS)}
+    "campaigns-sweep": {"task": "campaigns.sweep", "schedule": float(SWEEP_SECONDS)},
+    # Metrics pages read rollups, recomputed this often for what moved since.
+    "metrics-roll-up": {"task": "metrics.roll_up", "schedule": float(SWEEP_SECONDS)},
 }
 # How long a worker holds a claimed batch of deliveries; a batch whose worker died is claimed
 # again once its lease has run out.

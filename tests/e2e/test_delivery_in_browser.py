@@ -39,3 +39,44 @@ def test_the_page_follows_the_send_to_its_end(page: Page, live_server, sandbox, 
 
     expect(page.locator("[data-progress-url]")).to_have_text("Sent: 2")
     expect(page.locator(".field-status .readonly")).to_have_text("Completed")
+
+
+PAINTED_PIXELS = """(id) => {
+    const canvas = document.getElementById(id);
+    const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let painted = 0;
+    for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) painted++;
+    return painted;
+}"""
+
+
+def test_the_metrics_page_shows_the_counts_and_draws_its_charts(
+    page: Page, live_server, sandbox, bob, retail, tmp_path
+):
+    retail.min_interval_minutes = 0
+    retail.save()
+    for token in ("aa" * 32, "dead" + "0" * 60):
+        register_device(retail, uuid.uuid4(), {"platform": "ios", "push_token": token})
+    notification = Notification.objects.create(
+        app=retail,
+        name="Sale",
+        platforms=["ios"],
+        status=Status.SCHEDULED,
+        send_at=timezone.now(),
+        title_en="Half price",
+    )
+    delivery.start(notification.pk)
+    delivery.send_batch(delivery.claim(notification.pk))
+    delivery.finish_if_done(notification.pk)
+    login(page, live_server, bob)
+    page.goto(f"{live_server.url}/campaigns/notification/{notification.pk}/change/")
+
+    page.click("text=Metrics")
+
+    expect(page.locator('tr[data-outcome="Sent"] .count')).to_have_text("1")
+    expect(page.locator('tr[data-outcome="Failed"] .count')).to_have_text("1")
+    expect(page.locator("#delivery-rate")).to_have_text("50%")
+    page.wait_for_function(f"({PAINTED_PIXELS})('chart-timeline') > 500")
+    shot = page.locator("#chart-platforms").screenshot(path=tmp_path / "platforms.png")
+    assert len(shot) > 1000
+    assert page.evaluate(PAINTED_PIXELS, "chart-platforms") > 500

@@ -1,0 +1,93 @@
+"""Metrics pages: a notification's figures and charts, its CSV, and an app's last 30 days.
+
+The dashboard's admin classes route to these after checking who may see what.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import timedelta
+
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from campaigns.models import Notification
+from devices.models import MobileApp
+from metrics import charts, rollup
+from metrics.models import NotificationSummary
+
+# The statistics App Center listed, in its order, as (label, summary field).
+OUTCOME_ROWS = [
+    ("Failed", "failed"),
+    ("Channel expiration failure", "channel_expired"),
+    ("Sending", "sending"),
+    ("Sent", "sent"),
+    ("Unknown", "unknown"),
+    ("Expired", "expired"),
+    ("Skipped", "skipped"),
+]
+
+
+def summary_of(notification: Notification) -> NotificationSummary:
+    """Return the notification's rollup summary, making it now if it has none yet."""
+    found = NotificationSummary.objects.filter(notification=notification).first()
+    return found or rollup.refresh(notification)
+
+
+def outcome_table(summary: NotificationSummary) -> list[dict]:
+    """Each outcome with its count and share of the targeted devices; launches of the sent."""
+    rows = [
+        {"label": label, "count": getattr(summary, name), "whole": summary.targeted}
+        for label, name in OUTCOME_ROWS
+    ]
+    rows.insert(4, {"label": "Launches", "count": summary.launches, "whole": summary.sent})
+    for row in rows:
+        row["percent"] = 100 * row["count"] / row["whole"] if row["whole"] else None
+    return rows
+
+
+def notification_page(
+    request: HttpRequest, notification: Notification, context: dict
+) -> TemplateResponse:
+    summary = summary_of(notification)
+    context = {
+        **context,
+        "title": f"Metrics: {notification.name}",
+        "notification": notification,
+        "summary": summary,
+        "outcomes": outcome_table(summary),
+        "charts": {
+            "timeline": charts.timeline(notification),
+            "platforms": charts.split(notification, "platform"),
+            "languages": charts.split(notification, "language"),
+        },
+    }
+    return TemplateResponse(request, "admin/metrics/notification.html", context)
+
+
+def notification_csv(notification: Notification) -> HttpResponse:
+    summary_of(notification)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="notification-{notification.pk}.csv"'
+    writer = csv.writer(response)
+    for row in charts.csv_rows(notification):
+        writer.writerow(row)
+    return response
+
+
+def app_page(request: HttpRequest, app: MobileApp, context: dict) -> TemplateResponse:
+    now = timezone.now()
+    recent = (
+        Notification.objects.filter(app=app, started_at__gte=now - timedelta(days=30))
+        .select_related("summary")
+        .order_by("-started_at")
+    )
+    context = {
+        **context,
+        "title": f"Metrics: {app.display_name}",
+        "app": app,
+        "notifications": recent,
+        "charts": {"days": charts.app_days(app, now)},
+    }
+    return TemplateResponse(request, "admin/metrics/app.html", context)
