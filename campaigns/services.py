@@ -31,7 +31,8 @@ def save(notification: Notification, *, schedule: bool) -> None:
         notification.send_at = first_local_send(notification.local_send_at)
     notification.save()
     scheduling.plan(notification)
-    if schedule and notification.schedule_kind == ScheduleKind.NOW:
+    if schedule and notification.send_at <= timezone.now():
+        # Due now (or, at a local time, already in some zones): start without waiting for Beat.
         transaction.on_commit(lambda: tasks.start_send.delay(notification.pk))
 
 

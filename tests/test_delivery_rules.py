@@ -308,3 +308,22 @@ def test_a_notification_whose_every_device_is_skipped_completes(no_caps):
     sale.refresh_from_db()
     assert sale.status == Status.COMPLETED
     assert rows(sale) == {"aa" * 32: (DeliveryStatus.SKIPPED, "Opted out of notifications")}
+
+
+def test_a_local_time_already_come_in_some_zones_starts_without_waiting_for_beat(
+    no_caps, django_capture_on_commit_callbacks
+):
+    wall_clock = timezone.now().replace(tzinfo=UTC) + timedelta(hours=2)  # 2 h ahead of UTC
+    local = Notification(
+        app=no_caps,
+        name="Soon",
+        platforms=["ios"],
+        schedule_kind=ScheduleKind.LOCAL,
+        local_send_at=wall_clock,
+        title_en="Soon",
+    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.save(local, schedule=True)
+
+    assert local.send_at <= timezone.now()
+    assert len(callbacks) == 1
