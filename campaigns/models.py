@@ -288,3 +288,21 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification} → {self.device_id}"
+
+
+class IdempotencyKey(models.Model):
+    """A Push API client's Idempotency-Key: a retried POST answers the notification it created."""
+
+    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    body_hash = models.CharField(max_length=64, help_text="SHA-256 of the request body.")
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "key"], name="one_idempotency_key_per_app")
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -3,8 +3,10 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from campaigns import api as campaigns_api
 from pushcenter import api_errors
 
+push = "api/v0.1/apps/<str:owner_name>/<str:app_name>/push/notifications"
 public = {"authentication_classes": [], "permission_classes": [AllowAny]}
 
 urlpatterns = [
@@ -16,6 +18,17 @@ urlpatterns = [
     ),
     path("api/", include("devices.api_urls")),
     path("api/", include("segments.api_urls")),
+    path(push, campaigns_api.PushNotificationListView.as_view(), name="api-push-notifications"),
+    path(
+        f"{push}/<str:notification_id>",
+        campaigns_api.PushNotificationView.as_view(),
+        name="api-push-notification",
+    ),
+    path(
+        "api/v1/apps/<str:app_id>/launches",
+        campaigns_api.LaunchView.as_view(),
+        name="api-launches",
+    ),
     # The dashboard owns every other path, so unknown API paths must stop here.
     re_path(r"^api/", api_errors.not_found),
     path("", admin.site.urls),
