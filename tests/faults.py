@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import shutil
 import signal
 import socket
 import sqlite3
@@ -351,8 +352,6 @@ class Gateways:
 
     def stop(self) -> None:
         self.thread.stop()
-        import shutil
-
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
