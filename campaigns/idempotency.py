@@ -36,7 +36,7 @@ def create_once(
     """Return the key's notification, creating it with `create` the first time (then True)."""
     digest = body_hash(body)
     IdempotencyKey.objects.filter(app=app, created_at__lt=timezone.now() - LIFETIME).delete()
-    stored = IdempotencyKey.objects.filter(app=app, key=key).first()
+    stored = _stored(app, key)
     if stored is not None:
         return _replayed(stored, digest), False
     try:
@@ -48,6 +48,10 @@ def create_once(
     except IntegrityError:
         return _replayed(IdempotencyKey.objects.get(app=app, key=key), digest), False
     return notification, True
+
+
+def _stored(app: MobileApp, key: str) -> IdempotencyKey | None:
+    return IdempotencyKey.objects.filter(app=app, key=key).first()
 
 
 def _replayed(stored: IdempotencyKey, digest: str) -> Notification:
