@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import io
 import re
 from collections import Counter
 from urllib.parse import urlencode
@@ -38,10 +38,11 @@ from segments.models import Segment
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 CLOSING = re.compile(r"\s*[}\]]")
+NUMBER = re.compile(r"[0-9]{1,18}")
 PAGE_SIZE, MAX_PAGE_SIZE = 30, 100
 LANGUAGE = settings.LANGUAGE_CODE
 STATES = {
-    Status.DRAFT: "Queued",
+    Status.DRAFT: "Draft",
     Status.SCHEDULED: "Queued",
     Status.SENDING: "Sending",
     Status.COMPLETED: "Completed",
@@ -112,11 +113,12 @@ class LenientJSONParser(JSONParser):
     """JSON that may have a comma before a closing bracket, as one of App Center's samples has."""
 
     def parse(self, stream: object, media_type: str | None = None, parser_context=None) -> object:
-        text = stream.read().decode(settings.DEFAULT_CHARSET) if stream else ""
         try:
-            return json.loads(without_trailing_commas(text))
-        except ValueError as error:
-            raise exceptions.ParseError(f"The body is not JSON: {error}") from None
+            text = stream.read().decode(settings.DEFAULT_CHARSET)
+        except UnicodeDecodeError as error:
+            raise exceptions.ParseError(f"The body is not UTF-8: {error}") from None
+        cleaned = io.BytesIO(without_trailing_commas(text).encode(settings.DEFAULT_CHARSET))
+        return super().parse(cleaned, media_type, parser_context)
 
 
 def without_trailing_commas(text: str) -> str:
@@ -243,7 +245,7 @@ def send(app: MobileApp, request: Request) -> tuple[Notification, bool]:
 
 def find_notification(app: MobileApp, notification_id: str) -> Notification:
     found = None
-    if notification_id.isdigit() and len(notification_id) < 19:
+    if NUMBER.fullmatch(notification_id):
         found = Notification.objects.filter(app=app, pk=int(notification_id)).first()
     if found is None:
         raise exceptions.NotFound("No notification with this id in this app.")
@@ -317,7 +319,7 @@ def page_parameter(request: Request, name: str, default: int | None, largest: in
     value = request.query_params.get(name)
     if value is None:
         return default
-    if not value.isdigit() or not 0 < int(value) <= largest:
+    if not NUMBER.fullmatch(value) or not 0 < int(value) <= largest:
         raise exceptions.ValidationError({name: [f"Must be a whole number from 1 to {largest}."]})
     return int(value)
 

@@ -95,7 +95,9 @@ class NotificationOverviewSerializer(serializers.Serializer):
     notification_target = serializers.DictField(allow_null=True)
     send_time = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.DateTimeField(allow_null=True)
-    state = serializers.CharField(help_text="Queued, Sending, Completed, Cancelled or Expired.")
+    state = serializers.CharField(
+        help_text="Draft, Queued, Sending, Completed, Cancelled or Expired."
+    )
     pns_send_success = serializers.IntegerField()
     pns_send_failure = serializers.IntegerField()
 

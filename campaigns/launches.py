@@ -40,7 +40,9 @@ class Launch:
 def record(app: MobileApp, tracking_id: str) -> Launch:
     """Record the first launch from a delivery; a repeat changes nothing and says it is not new."""
     pk = _delivery_pk(tracking_id)
-    deliveries = Delivery.objects.filter(pk=pk, notification__app=app, status__in=HANDED_OVER)
+    deliveries = Delivery.objects.filter(
+        pk=pk, notification__app=app, notification__track_launches=True, status__in=HANDED_OVER
+    )
     new = deliveries.filter(launched_at__isnull=True).update(launched_at=timezone.now()) == 1
     found = deliveries.values("notification_id", "launched_at").first()
     if found is None:

@@ -132,3 +132,14 @@ def test_launches_count_in_the_statistics(retail, retail_token):
     summary = statistics.summary(delivery.notification)
     assert (summary["launches"], summary["launch_rate"]) == (1, 1.0)
     assert delivery.notification.deliveries.get().launched_at <= timezone.now()
+
+
+def test_a_notification_without_launch_tracking_takes_no_launch(retail, retail_token):
+    delivery = delivery_of(retail)
+    Notification.objects.filter(pk=delivery.notification_id).update(track_launches=False)
+
+    response = post(retail_token, retail, f"{delivery.pk:x}")
+
+    assert response.status_code == 404
+    delivery.refresh_from_db()
+    assert delivery.launched_at is None

@@ -12,7 +12,9 @@ from rest_framework.test import APIClient
 
 from campaigns import idempotency, tasks
 from campaigns.models import IdempotencyKey, Notification, ScheduleKind, Status, TargetKind
+from devices.models import MobileApp
 from devices.registration import register_device
+from devices.services import issue_api_token
 from segments.models import Segment
 from tests.test_device_api import api
 
@@ -277,8 +279,21 @@ def test_another_apps_audience_is_unknown(retail, retail_token, news, news_token
     assert send(news_token, news, body).status_code == 400
 
 
-def test_a_body_that_is_not_json_is_refused(retail, retail_token):
-    response = send_raw(retail_token, retail, '{"notification_content": ')
+def test_an_app_without_credentials_is_told_so(organization):
+    bare = MobileApp.objects.create(organization=organization, name="bare", display_name="Bare")
+    token = issue_api_token(bare, "Bare backend")[1]
+
+    error = send(token, bare, {"notification_content": CONTENT}).json()["error"]
+
+    assert error["field"] is None and "no provider credentials" in error["message"]
+    assert not Notification.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "text", ['{"notification_content": ', '{"notification_content": NaN}', b'{"\xff": 1}']
+)
+def test_a_body_that_is_not_json_is_refused(retail, retail_token, text):
+    response = send_raw(retail_token, retail, text)
     assert response.status_code == 400 and response.json()["error"]["code"] == "parse_error"
 
 
@@ -364,7 +379,7 @@ def test_the_list_is_newest_first_and_paged(retail, retail_token):
     assert rest["nextLink"] is None
 
 
-@pytest.mark.parametrize("query", [{"$top": 0}, {"$top": 101}, {"$skiptoken": "x"}])
+@pytest.mark.parametrize("query", [{"$top": 0}, {"$top": 101}, {"$top": "²"}, {"$skiptoken": "x"}])
 def test_bad_paging_names_the_parameter(retail, retail_token, query):
     response = api(retail_token).get(push_url(retail), query)
     assert response.status_code == 400
@@ -408,6 +423,8 @@ def test_another_apps_notification_is_not_found(retail, retail_token, news, news
         client.get(push_url(retail, theirs.pk)),
         client.delete(push_url(retail, theirs.pk)),
         client.get(push_url(retail, "abc")),
+        client.get(push_url(retail, "²")),
+        client.get(push_url(retail, "9" * 30)),
         client.get(push_url(news)),
         send(retail_token, news, {"notification_content": CONTENT}),
     ):
