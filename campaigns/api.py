@@ -326,7 +326,9 @@ def page_parameter(request: Request, name: str, default: int | None, largest: in
 
 LIST_PARAMETERS = [
     OpenApiParameter(
-        "$top", int, description=f"Notifications a page (1 to {MAX_PAGE_SIZE}; {PAGE_SIZE})."
+        "$top",
+        int,
+        description=f"Notifications a page: 1 to {MAX_PAGE_SIZE}, {PAGE_SIZE} by default.",
     ),
     OpenApiParameter("$skiptoken", str, description="Where the page starts: from nextLink."),
 ]
