@@ -14,7 +14,7 @@ from django.utils import timezone
 from campaigns.models import Delivery, DeliveryStatus
 from devices.models import MobileApp
 
-TRACKING_ID = re.compile(r"^[0-9a-f]{1,16}$")
+TRACKING_ID = re.compile(r"[0-9a-f]{1,16}")
 LARGEST_ID = 2**63 - 1
 # A delivery whose message reached the provider; an unknown one may have arrived too.
 HANDED_OVER = (DeliveryStatus.SENT, DeliveryStatus.UNKNOWN)
@@ -51,7 +51,7 @@ def record(app: MobileApp, tracking_id: str) -> Launch:
 
 
 def _delivery_pk(tracking_id: str) -> int:
-    if not TRACKING_ID.match(tracking_id):
+    if not TRACKING_ID.fullmatch(tracking_id):
         raise LaunchError(
             "A tracking_id is the lowercase hexadecimal id the notification's payload carried."
         )

@@ -91,6 +91,7 @@ def test_a_delivery_that_was_never_sent_has_no_launch(retail, retail_token, stat
     [
         ("zz", 400),
         ("1F", 400),
+        ("1f\n", 400),
         ("", 400),
         (" 1", 400),
         ("f" * 17, 400),
