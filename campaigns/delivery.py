@@ -10,12 +10,14 @@ batch whose worker died is claimed again once the lease runs out.
 from __future__ import annotations
 
 import random
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -26,6 +28,10 @@ from devices.models import Device
 from devices.providers.base import Outcome, ProviderError, Push, Result
 
 BATCH_SIZE = 1000
+# Pushes handed to the provider at once: what a worker that dies leaves in doubt, at most.
+HANDOVER_SIZE = 100
+# How long the answers of a chunk wait for the database to come back (well under the lease).
+RECORD_RETRY_SECONDS = 60
 MAX_ATTEMPTS = 5
 # Back-off for retryable answers: BACKOFF_BASE * 2**(attempt-1), with jitter, at most BACKOFF_MAX.
 BACKOFF_BASE = timedelta(seconds=30)
@@ -181,23 +187,73 @@ def send_batch(ids: list[int]) -> None:
     by_platform: dict[str, list[Delivery]] = defaultdict(list)
     for delivery in verdict.send:
         by_platform[delivery.device.platform].append(delivery)
+    lease = Lease(ids)
     for platform, group in by_platform.items():
         paused = provider_health.paused_until(notification.app, platform)
         if paused:
             _defer(group, paused, f"The {platform} provider is paused after repeated failures")
         else:
-            _send_platform(notification, platform, group)
+            _send_platform(notification, platform, group, lease)
 
 
-def _send_platform(notification: Notification, platform: str, group: list[Delivery]) -> None:
+class Lease:
+    """A worker's hold on its claimed batch, renewed while the batch takes long to send."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self.ids, self.renewed = ids, time.monotonic()
+
+    def hand_over(self, ids: list[int]) -> None:
+        """Mark deliveries sending just before they leave, renewing the batch's lease if due."""
+        seconds = settings.DELIVERY_LEASE_SECONDS
+        until = timezone.now() + timedelta(seconds=seconds)
+        if time.monotonic() - self.renewed > seconds / 3:
+            claimed = Delivery.objects.filter(id__in=self.ids, status=DeliveryStatus.CLAIMED)
+            claimed.update(lease_until=until)
+            self.renewed = time.monotonic()
+        Delivery.objects.filter(id__in=ids, status=DeliveryStatus.CLAIMED).update(
+            status=DeliveryStatus.SENDING, lease_until=until
+        )
+
+
+def _send_platform(
+    notification: Notification, platform: str, group: list[Delivery], lease: Lease
+) -> None:
+    """Hand the pushes over in chunks, each marked sending just before it leaves.
+
+    A worker that dies leaves at most one chunk in doubt; the answers of each chunk are
+    written before the next leaves, retried while the database is away.
+    """
     pushes, refused = _pushes(notification, group)
-    _mark_sending([int(push.key) for push in pushes])
-    try:
-        results = sending.client_for(notification.app, platform).send(pushes) if pushes else []
-    except ProviderError as error:
-        results = [Result(p.key, Outcome.RETRY, detail=error.message) for p in pushes]
-    provider_health.record(notification.app, platform, results)
-    _record([*results, *refused], {str(d.pk): d for d in group})
+    by_key = {str(d.pk): d for d in group}
+    _persistently(_record, refused, by_key)
+    client = sending.client_for(notification.app, platform) if pushes else None
+    for start in range(0, len(pushes), HANDOVER_SIZE):
+        chunk = pushes[start : start + HANDOVER_SIZE]
+        _persistently(lease.hand_over, [int(push.key) for push in chunk])
+        try:
+            results = client.send(chunk)
+        except ProviderError as error:
+            results = [Result(p.key, Outcome.RETRY, detail=error.message) for p in chunk]
+        _persistently(_record, results, by_key)
+        _persistently(provider_health.record, notification.app, platform, results)
+
+
+def _persistently(write: Callable[..., None], *args: object) -> None:
+    """Run a database write, retrying while the database refuses connections.
+
+    What a provider answered exists only here; losing it would leave its deliveries unknown.
+    """
+    deadline, wait = time.monotonic() + RECORD_RETRY_SECONDS, 0.5
+    while True:
+        try:
+            write(*args)
+            return
+        except (OperationalError, InterfaceError):
+            if time.monotonic() + wait > deadline:
+                raise
+            connection.close()
+            time.sleep(wait)
+            wait = min(wait * 2, 5.0)
 
 
 def _pushes(notification: Notification, group: list[Delivery]) -> tuple[list[Push], list[Result]]:
@@ -265,11 +321,6 @@ def _backoff(attempt: int, retry_after: float | None) -> timedelta:
 
 def _expired(notification: Notification) -> bool:
     return notification.expires_at is not None and notification.expires_at <= timezone.now()
-
-
-def _mark_sending(ids: list[int]) -> None:
-    """Record, before they leave, that these deliveries are handed to their provider."""
-    Delivery.objects.filter(id__in=ids).update(status=DeliveryStatus.SENDING)
 
 
 def _finish_unsent(deliveries: list[Delivery], status: str, reason: str) -> None:
