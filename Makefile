@@ -33,7 +33,8 @@ test: install
 e2e: install
 	@$(call pytest,tests/e2e)
 
-# Benchmarks need PostgreSQL (DATABASE_URL, default the local server) and wrk from Debian.
+# Benchmarks need PostgreSQL (DATABASE_URL, default the local server) and wrk from Debian;
+# bench/delivery.py also needs Redis (database 7) and makes its own database, bench_delivery.
 bench: install
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 	@command -v h2load >/dev/null && test -x /usr/sbin/nginx || (apt-get update -qq && apt-get install -y -qq nginx nghttp2-client >/dev/null)
@@ -41,6 +42,7 @@ bench: install
 	$(PY) bench/segment_evaluation.py
 	$(PY) bench/payload_rendering.py
 	$(PY) bench/providers.py
+	$(PY) bench/delivery.py
 
 lint: install
 	$(VENV)/bin/ruff check .
