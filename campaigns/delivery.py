@@ -53,16 +53,18 @@ def expired_before_sending(now: datetime) -> list[int]:
     return list(expired.values_list("pk", flat=True))
 
 
-def start(notification_id: int) -> bool:
-    """Turn a due scheduled notification into its deliveries; False when there is nothing to do."""
+def start(notification_id: int) -> int | None:
+    """Turn a due scheduled notification into its deliveries and return how many were made.
+
+    None when there is nothing to do: it is gone, or not scheduled (already started).
+    """
     with transaction.atomic():
         notification = Notification.objects.select_for_update().filter(pk=notification_id).first()
         if notification is None or notification.status != Status.SCHEDULED:
-            return False
+            return None
         notification.status, notification.started_at = Status.SENDING, timezone.now()
         notification.save(update_fields=["status", "started_at", "updated_at"])
-        fan_out(notification)
-    return True
+        return fan_out(notification)
 
 
 def fan_out(notification: Notification) -> int:

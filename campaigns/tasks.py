@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import math
+
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from campaigns import delivery
 from campaigns.models import Notification, Status
 
-# Workers that share one notification's deliveries; more workers join through the sweep.
-SENDERS_PER_NOTIFICATION = 2
-
 
 @shared_task(name="campaigns.start_send")
 def start_send(notification_id: int) -> None:
     """Fan a due notification out into deliveries and set workers on them."""
-    if delivery.start(notification_id):
-        for _ in range(SENDERS_PER_NOTIFICATION):
-            send_deliveries.delay(notification_id)
+    made = delivery.start(notification_id)
+    if made is None:
+        return
+    for _ in range(senders_for(made)):
+        send_deliveries.delay(notification_id)
+
+
+def senders_for(deliveries: int) -> int:
+    """One sending task per batch, up to the setting: every free worker process joins in."""
+    batches = math.ceil(deliveries / delivery.BATCH_SIZE)
+    return max(1, min(batches, settings.SENDERS_PER_NOTIFICATION))
 
 
 @shared_task(name="campaigns.send_deliveries")

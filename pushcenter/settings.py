@@ -283,6 +283,9 @@ CELERY_BEAT_SCHEDULE = {
 # How long a worker holds a claimed batch of deliveries; a batch whose worker died is claimed
 # again once its lease has run out.
 DELIVERY_LEASE_SECONDS = env_int("PUSHCENTER_DELIVERY_LEASE_SECONDS", 300)
+# Sending tasks set on one notification at most: each claims batches until none is left, so
+# as many worker processes as this share a big send.
+SENDERS_PER_NOTIFICATION = env_int("PUSHCENTER_SENDERS_PER_NOTIFICATION", 8)
 
 # Push providers. The defaults are the real services; PUSHCENTER_SANDBOX=1 points every one at
 # the loopback sandbox gateways; a value set explicitly in the environment wins over both.

@@ -309,3 +309,10 @@ def test_a_delivery_handed_to_the_provider_by_a_worker_that_died_is_never_sent_a
     assert row.status == DeliveryStatus.UNKNOWN
     assert row.reason == "Its worker stopped after handing it to the provider; not sent again"
     assert delivery.finish_if_done(scheduled.pk)
+
+
+@pytest.mark.parametrize(
+    ("deliveries", "senders"), [(0, 1), (1, 1), (1000, 1), (1001, 2), (10**6, 8)]
+)
+def test_a_send_gets_one_sending_task_per_batch_up_to_the_setting(deliveries, senders):
+    assert tasks.senders_for(deliveries) == senders
