@@ -43,6 +43,7 @@ bench: install
 	$(PY) bench/payload_rendering.py
 	$(PY) bench/providers.py
 	$(PY) bench/delivery.py
+	$(PY) bench/metrics_pages.py
 
 lint: install
 	$(VENV)/bin/ruff check .
