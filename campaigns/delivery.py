@@ -24,7 +24,7 @@ from django.utils import timezone
 from campaigns import audience, content, local_time, payloads, personalization, send_rules
 from campaigns.models import Delivery, DeliveryStatus, Notification, ScheduleKind, Status
 from devices import provider_health, sending
-from devices.models import Device
+from devices.models import Device, MobileApp
 from devices.providers.base import Outcome, ProviderError, Push, Result
 
 BATCH_SIZE = 1000
@@ -234,16 +234,20 @@ def _send_platform(
     pushes, refused = _pushes(notification, group)
     by_key = {str(d.pk): d for d in group}
     _persistently(_record, refused, by_key)
-    client = sending.sender_for(notification.app, platform) if pushes else None
     for start in range(0, len(pushes), HANDOVER_SIZE):
         chunk = pushes[start : start + HANDOVER_SIZE]
         _persistently(lease.hand_over, [int(push.key) for push in chunk])
-        try:
-            results = client.send(chunk)
-        except ProviderError as error:
-            results = [Result(p.key, Outcome.RETRY, detail=error.message) for p in chunk]
+        results = _send_chunk(notification.app, platform, chunk)
         _persistently(_record, results, by_key)
         _persistently(provider_health.record, notification.app, platform, results)
+
+
+def _send_chunk(app: MobileApp, platform: str, chunk: list[Push]) -> list[Result]:
+    """Send through the app's provider; a failure of the whole client is retried for each push."""
+    try:
+        return sending.sender_for(app, platform).send(chunk)
+    except ProviderError as error:
+        return [Result(p.key, Outcome.RETRY, detail=error.message) for p in chunk]
 
 
 def _persistently(write: Callable[..., None], *args: object) -> None:

@@ -327,3 +327,20 @@ def test_a_local_time_already_come_in_some_zones_starts_without_waiting_for_beat
 
     assert local.send_at <= timezone.now()
     assert len(callbacks) == 1
+
+
+def test_deliveries_to_a_provider_whose_credential_was_removed_wait_to_be_tried_again(
+    sandbox, no_caps
+):
+    device(no_caps, "android", "android-token-1")
+    sale = notification(no_caps)
+    delivery.start(sale.pk)
+    no_caps.fcm_credential.delete()
+    no_caps.refresh_from_db()
+
+    send_due(sale)
+
+    [row] = sale.deliveries.all()
+    assert (row.status, row.attempts) == ("queued", 1)
+    assert "no FCM credentials" in row.reason
+    assert row.not_before > timezone.now()
