@@ -13,6 +13,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -24,7 +25,7 @@ from django.utils import timezone
 from campaigns import audience, content, local_time, payloads, personalization, send_rules
 from campaigns.models import Delivery, DeliveryStatus, Notification, ScheduleKind, Status
 from devices import provider_health, sending
-from devices.models import Device, MobileApp
+from devices.models import Device
 from devices.providers.base import Outcome, ProviderError, Push, Result
 
 BATCH_SIZE = 1000
@@ -234,18 +235,28 @@ def _send_platform(
     pushes, refused = _pushes(notification, group)
     by_key = {str(d.pk): d for d in group}
     _persistently(_record, refused, by_key)
-    for start in range(0, len(pushes), HANDOVER_SIZE):
-        chunk = pushes[start : start + HANDOVER_SIZE]
-        _persistently(lease.hand_over, [int(push.key) for push in chunk])
-        results = _send_chunk(notification.app, platform, chunk)
-        _persistently(_record, results, by_key)
-        _persistently(provider_health.record, notification.app, platform, results)
-
-
-def _send_chunk(app: MobileApp, platform: str, chunk: list[Push]) -> list[Result]:
-    """Send through the app's provider; a failure of the whole client is retried for each push."""
+    if not pushes:
+        return
     try:
-        return sending.sender_for(app, platform).send(chunk)
+        client = sending.client_for(notification.app, platform)
+    except ProviderError as error:
+        # A failure of the whole client (its credential removed mid-send): each push waits.
+        results = [Result(p.key, Outcome.RETRY, detail=error.message) for p in pushes]
+        _persistently(_record, results, by_key)
+        return
+    with closing(client):
+        for start in range(0, len(pushes), HANDOVER_SIZE):
+            chunk = pushes[start : start + HANDOVER_SIZE]
+            _persistently(lease.hand_over, [int(push.key) for push in chunk])
+            results = _send_chunk(client, chunk)
+            _persistently(_record, results, by_key)
+            _persistently(provider_health.record, notification.app, platform, results)
+
+
+def _send_chunk(client: sending.Client, chunk: list[Push]) -> list[Result]:
+    """Send through the provider; a failure of the whole client is retried for each push."""
+    try:
+        return client.send(chunk)
     except ProviderError as error:
         return [Result(p.key, Outcome.RETRY, detail=error.message) for p in chunk]
 

@@ -12,7 +12,7 @@ from campaigns import delivery
 from campaigns.models import Notification, Status
 
 
-@shared_task(name="campaigns.start_send")
+@shared_task(name="campaigns.start_send", ignore_result=True)
 def start_send(notification_id: int) -> None:
     """Fan a due notification out into deliveries and set workers on them."""
     made = delivery.start(notification_id)
@@ -28,7 +28,7 @@ def senders_for(deliveries: int) -> int:
     return max(1, min(batches, settings.SENDERS_PER_NOTIFICATION))
 
 
-@shared_task(name="campaigns.send_deliveries")
+@shared_task(name="campaigns.send_deliveries", ignore_result=True)
 def send_deliveries(notification_id: int) -> None:
     """Claim and send batches until none is left to claim, then complete if all is done."""
     while ids := delivery.claim(notification_id):
@@ -36,14 +36,14 @@ def send_deliveries(notification_id: int) -> None:
     delivery.finish_if_done(notification_id)
 
 
-@shared_task(name="campaigns.expire")
+@shared_task(name="campaigns.expire", ignore_result=True)
 def expire(notification_id: int) -> None:
     """At expiry: a notification not yet started expires; a sending one sends nothing more."""
     delivery.expire(notification_id)
     delivery.finish_if_done(notification_id)
 
 
-@shared_task(name="campaigns.sweep")
+@shared_task(name="campaigns.sweep", ignore_result=True)
 def sweep() -> None:
     """Each minute: start what is due, expire what has expired, resume what waits for a retry."""
     now = timezone.now()

@@ -3,10 +3,8 @@ a one-off test send, and what a provider's answer does to the device it was for.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.utils import timezone
 
 from devices.models import Device, DeviceStatus, MobileApp, ProviderCredential
@@ -17,6 +15,7 @@ from devices.providers.wns import WnsClient
 
 CREDENTIALS = {"ios": "apns_credential", "android": "fcm_credential", "windows": "wns_credential"}
 CLIENTS = {"ios": ApnsClient, "android": FcmClient, "windows": WnsClient}
+Client = ApnsClient | FcmClient | WnsClient
 PROVIDER_NAMES = {"ios": "APNs", "android": "FCM", "windows": "WNS"}
 
 
@@ -25,40 +24,9 @@ def credential(app: MobileApp, platform: str) -> ProviderCredential | None:
     return getattr(app, CREDENTIALS[platform], None)
 
 
-def client_for(app: MobileApp, platform: str) -> ApnsClient | FcmClient | WnsClient:
+def client_for(app: MobileApp, platform: str) -> Client:
     """Return a client for the app's platform; ProviderError when it has no credential."""
     return CLIENTS[platform](_credential_or_error(app, platform))
-
-
-# This process's clients for sending, by platform and credential, so that their connections
-# (TLS, HTTP/2) serve every batch; one is replaced when its credential or endpoints change.
-_SENDERS: dict[tuple, tuple[tuple, ApnsClient | FcmClient | WnsClient]] = {}
-_SENDERS_LOCK = threading.Lock()
-
-
-def sender_for(app: MobileApp, platform: str) -> ApnsClient | FcmClient | WnsClient:
-    """Return this process's kept client for the app's platform, made on first use."""
-    stored = _credential_or_error(app, platform)
-    key = (platform, stored.pk)
-    version = (stored.updated_at, _endpoints())
-    with _SENDERS_LOCK:
-        kept_version, kept = _SENDERS.get(key, (None, None))
-        if kept is not None and kept_version == version:
-            return kept
-        if kept is not None:
-            kept.close()
-        client = CLIENTS[platform](stored)
-        _SENDERS[key] = (version, client)
-        return client
-
-
-def _endpoints() -> tuple:
-    return (
-        settings.APNS_PRODUCTION_URL,
-        settings.APNS_DEVELOPMENT_URL,
-        settings.FCM_URL,
-        settings.CA_BUNDLE,
-    )
 
 
 def _credential_or_error(app: MobileApp, platform: str) -> ProviderCredential:

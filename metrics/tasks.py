@@ -9,7 +9,7 @@ from campaigns.models import Notification
 from metrics import rollup
 
 
-@shared_task(name="metrics.roll_up")
+@shared_task(name="metrics.roll_up", ignore_result=True)
 def roll_up() -> int:
     """Recompute the rollup of each notification that is sending, just ended or was launched."""
     stale = rollup.stale(timezone.now())
