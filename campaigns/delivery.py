@@ -244,13 +244,15 @@ def _send_platform(
         results = [Result(p.key, Outcome.RETRY, detail=error.message) for p in pushes]
         _persistently(_record, results, by_key)
         return
+    answered: list[Result] = []
     with closing(client):
         for start in range(0, len(pushes), HANDOVER_SIZE):
             chunk = pushes[start : start + HANDOVER_SIZE]
             _persistently(lease.hand_over, [int(push.key) for push in chunk])
             results = _send_chunk(client, chunk)
             _persistently(_record, results, by_key)
-            _persistently(provider_health.record, notification.app, platform, results)
+            answered.extend(results)
+    _persistently(provider_health.record, notification.app, platform, answered)
 
 
 def _send_chunk(client: sending.Client, chunk: list[Push]) -> list[Result]:

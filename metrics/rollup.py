@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import CharField, Count, Expression, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, TruncMinute
 from django.utils import timezone
 
@@ -46,30 +46,26 @@ def refresh(notification: Notification) -> NotificationSummary:
 
 def _outcome_rows(notification: Notification) -> list[DeliveryCount]:
     final = Delivery.objects.filter(notification=notification, status__in=FINAL_DELIVERY_STATUSES)
-    grouped = (
-        final.annotate(minute=TruncMinute(Coalesce("sent_at", "updated_at")))
-        .values("minute", "platform", "language", "status")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return [
-        DeliveryCount(
-            notification=notification,
-            minute=row["minute"],
-            platform=row["platform"],
-            language=row["language"],
-            outcome=row["status"],
-            count=row["n"],
-        )
-        for row in grouped
-    ]
+    return _counted(notification, final, Coalesce("sent_at", "updated_at"), F("status"))
 
 
 def _launch_rows(notification: Notification) -> list[DeliveryCount]:
     launched = Delivery.objects.filter(notification=notification, launched_at__isnull=False)
+    return _counted(
+        notification, launched, F("launched_at"), Value(Outcome.LAUNCHED, output_field=CharField())
+    )
+
+
+def _counted(
+    notification: Notification,
+    deliveries: QuerySet[Delivery],
+    when: Expression,
+    outcome: Expression,
+) -> list[DeliveryCount]:
+    """Count the deliveries by minute of `when`, platform, language and outcome."""
     grouped = (
-        launched.annotate(minute=TruncMinute("launched_at"))
-        .values("minute", "platform", "language")
+        deliveries.annotate(minute=TruncMinute(when), outcome=outcome)
+        .values("minute", "platform", "language", "outcome")
         .annotate(n=Count("id"))
         .order_by()
     )
@@ -79,7 +75,7 @@ def _launch_rows(notification: Notification) -> list[DeliveryCount]:
             minute=row["minute"],
             platform=row["platform"],
             language=row["language"],
-            outcome=Outcome.LAUNCHED,
+            outcome=row["outcome"],
             count=row["n"],
         )
         for row in grouped
