@@ -62,7 +62,7 @@ def estimate(notification: Notification, segments: Iterable[Segment] | None = No
 def _target(notification: Notification, segments: Iterable[Segment]) -> Q:
     kind = notification.target_kind
     if kind == TargetKind.SEGMENTS:
-        return _any_segment(notification.app, segments)
+        return any_segment(notification.app, segments)
     if kind == TargetKind.INSTALL_IDS:
         return Q(install_id__in=notification.install_ids)
     if kind == TargetKind.USER_IDS:
@@ -72,7 +72,7 @@ def _target(notification: Notification, segments: Iterable[Segment]) -> Q:
     return Q()
 
 
-def _any_segment(app: MobileApp, segments: Iterable[Segment]) -> Q:
+def any_segment(app: MobileApp, segments: Iterable[Segment]) -> Q:
     """Match a device in any of the segments: one OR of their conditions, so a device once."""
     condition = Q(pk__in=[])
     for segment in segments:

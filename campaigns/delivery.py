@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from campaigns import audience, content, local_time, payloads, personalization, send_rules
@@ -27,6 +27,7 @@ from campaigns.models import Delivery, DeliveryStatus, Notification, ScheduleKin
 from devices import provider_health, sending
 from devices.models import Device
 from devices.providers.base import Outcome, ProviderError, Push, Result
+from journeys.models import Enrollment
 
 BATCH_SIZE = 1000
 # Pushes handed to the provider at once: what a worker that dies leaves in doubt, at most.
@@ -90,25 +91,58 @@ def _insert(
     notification: Notification, devices: QuerySet[Device], not_before: datetime | None
 ) -> int:
     """INSERT … SELECT the devices' deliveries in one statement; a pair present stays as is."""
+    select, params = _device_rows(devices)
+    # "WHERE true" lets SQLite tell the SELECT's end from the upsert clause.
+    return _execute_insert(
+        f"SELECT %s, t.device, NULL, NULL, {_FROM_DEVICE_ROW} FROM ({select}) AS t WHERE true "  # noqa: S608
+        "ON CONFLICT (notification_id, device_id) WHERE enrollment_id IS NULL DO NOTHING",
+        [notification.pk, *_row_params(not_before), *params],
+    )
+
+
+def insert_for_enrollments(notification: Notification, enrollment_ids: list[int]) -> int:
+    """Insert a journey step's deliveries, one per enrollment, with the event's properties.
+
+    The step's own target and filters apply as a campaign's do: a device left out by them
+    gets a skipped delivery with the reason; a retired device gets none.
+    """
+    enrollments = Enrollment._meta.db_table
+    device_ids = Enrollment.objects.filter(pk__in=enrollment_ids).values("device_id")
+    select, params = _device_rows(audience.with_skip_reason(notification).filter(pk__in=device_ids))
+    marks = ", ".join(["%s"] * len(enrollment_ids))
+    return _execute_insert(
+        f"SELECT %s, t.device, e.id, e.properties, {_FROM_DEVICE_ROW} FROM ({select}) AS t "  # noqa: S608
+        f"JOIN {enrollments} AS e ON e.device_id = t.device WHERE e.id IN ({marks}) "
+        "ON CONFLICT (enrollment_id, notification_id) WHERE enrollment_id IS NOT NULL DO NOTHING",
+        [notification.pk, *_row_params(None), *params, *enrollment_ids],
+    )
+
+
+# The columns after (notification, device, enrollment, properties), from a device row `t`
+# with its skip reason: a device with a reason is inserted skipped, the others queued.
+_FROM_DEVICE_ROW = (
+    "t.platform, '', CASE WHEN t.skip_reason = '' THEN %s ELSE %s END, t.skip_reason, 0, '', %s, %s"
+)
+
+
+def _row_params(not_before: datetime | None) -> list:
+    return [DeliveryStatus.QUEUED, DeliveryStatus.SKIPPED, not_before, timezone.now()]
+
+
+def _device_rows(devices: QuerySet[Device]) -> tuple[str, tuple]:
     rows = devices.values("platform", "skip_reason", device=F("pk"))
-    select, params = rows.query.sql_with_params()
+    return rows.query.sql_with_params()
+
+
+def _execute_insert(select: str, params: list) -> int:
+    """INSERT INTO deliveries the rows a SELECT gives, in the order of the columns below."""
     table = Delivery._meta.db_table
     with connection.cursor() as cursor:
-        # "WHERE true" lets SQLite tell the SELECT's end from the upsert clause.
         cursor.execute(
-            f"INSERT INTO {table} (notification_id, device_id, platform, language, status, "  # noqa: S608
-            f"reason, attempts, provider_id, not_before, updated_at) "
-            f"SELECT %s, t.device, t.platform, '', CASE WHEN t.skip_reason = '' THEN %s ELSE %s "
-            f"END, t.skip_reason, 0, '', %s, %s FROM ({select}) AS t WHERE true "
-            f"ON CONFLICT (notification_id, device_id) DO NOTHING",
-            [
-                notification.pk,
-                DeliveryStatus.QUEUED,
-                DeliveryStatus.SKIPPED,
-                not_before,
-                timezone.now(),
-                *params,
-            ],
+            f"INSERT INTO {table} (notification_id, device_id, enrollment_id, properties, "  # noqa: S608
+            "platform, language, status, reason, attempts, provider_id, not_before, updated_at) "
+            f"{select}",
+            params,
         )
         return cursor.rowcount
 
@@ -295,7 +329,7 @@ def _pushes(notification: Notification, group: list[Delivery]) -> tuple[list[Pus
 def _push(notification: Notification, delivery: Delivery) -> Push:
     device = delivery.device
     language = delivery.language = content.language_for(notification, device.locale)
-    context = personalization.device_context(device, notification.app)
+    context = personalization.device_context(device, notification.app, delivery.properties)
     message = content.message(
         notification, device.platform, language, context=context, tracking_id=f"{delivery.pk:x}"
     )
@@ -412,6 +446,13 @@ def expire(notification_id: int) -> None:
     Delivery.objects.filter(notification_id=notification_id, status=DeliveryStatus.QUEUED).update(
         status=DeliveryStatus.EXPIRED, updated_at=now
     )
+
+
+def automated_with_open_deliveries() -> list[int]:
+    """List the running journeys' step notifications that have deliveries to send."""
+    open_deliveries = Delivery.objects.filter(notification=OuterRef("pk"), status__in=OPEN_STATUSES)
+    automated = Notification.objects.filter(status=Status.AUTOMATED)
+    return list(automated.filter(Exists(open_deliveries)).values_list("pk", flat=True))
 
 
 def finish_if_done(notification_id: int) -> bool:

@@ -32,6 +32,8 @@ class Status(models.TextChoices):
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
     EXPIRED = "expired", "Expired"
+    # A journey step's message while its journey runs: sent to one person at a time.
+    AUTOMATED = "automated", "Automated"
 
 
 # Once a send starts, the notification is a record of what went out.
@@ -76,6 +78,12 @@ class Scenario(models.TextChoices):
     INCOMING_CALL = "incomingCall", "Incoming call"
 
 
+class Purpose(models.TextChoices):
+    CAMPAIGN = "campaign", "Campaign"
+    EXPERIMENT = "experiment", "A/B test arm"
+    JOURNEY = "journey", "Journey step"
+
+
 def _all_platforms() -> list[str]:
     return ["ios", "android", "windows"]
 
@@ -91,6 +99,10 @@ class Notification(models.Model):
     )
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.DRAFT, editable=False
+    )
+    # An A/B test's arm or a journey's step is sent by its test or journey, not on its own.
+    purpose = models.CharField(
+        max_length=10, choices=Purpose.choices, default=Purpose.CAMPAIGN, editable=False
     )
 
     # Content. title, subtitle and body are translated (one column per language).
@@ -263,14 +275,28 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # When the app first reported a launch from this delivery's notification (launch tracking).
     launched_at = models.DateTimeField(null=True, blank=True)
+    # A journey step's delivery: the person's pass through the journey, and the properties of
+    # the event that started it, which its text may read as {{ event.name }}.
+    enrollment = models.ForeignKey(
+        "journeys.Enrollment", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    properties = models.JSONField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "deliveries"
         constraints = [
+            # A campaign reaches a device once; a journey step once per pass through the journey.
             models.UniqueConstraint(
-                fields=["notification", "device"], name="one_delivery_per_device"
-            )
+                fields=["notification", "device"],
+                condition=models.Q(enrollment__isnull=True),
+                name="one_delivery_per_device",
+            ),
+            models.UniqueConstraint(
+                fields=["enrollment", "notification"],
+                condition=models.Q(enrollment__isnull=False),
+                name="one_delivery_per_enrollment_step",
+            ),
         ]
         indexes = [
             models.Index(fields=["notification", "status"], name="delivery_progress"),

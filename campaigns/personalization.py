@@ -1,11 +1,13 @@
-"""Personalize notification text per device: Jinja2 expressions over user, device and app.
+"""Personalize notification text per device: Jinja2 expressions over user, device, app, event.
 
-A text such as ``Hi {{ user.first_name | default('there') }}`` may read only three namespaces:
+A text such as ``Hi {{ user.first_name | default('there') }}`` may read only four namespaces:
 
 - ``user``: ``id`` (the device's user ID) and every custom property the app declares; a name
   with '-' is written ``user['dog-lover']``.
 - ``device``: the columns in DEVICE_PROPERTIES.
 - ``app``: ``name`` and ``display_name``.
+- ``event``: the properties of the event that started a journey, such as
+  ``event.product_name``; empty outside event journeys, so such a token shows its default.
 
 It may use ``{{ }}`` output, ``{% if %}``/``{% elif %}``/``{% else %}``, constants, one level of
 property access, comparisons, ``and``/``or``/``not``, ``a if b else c``, concatenation with ``~``
@@ -37,7 +39,7 @@ MAX_OUTPUT_LENGTH = 4000
 # Jinja's parser and compiler recurse; a bound keeps hostile nesting from reaching Python's limit.
 MAX_NESTING = 32
 
-NAMESPACES = ("user", "device", "app")
+NAMESPACES = ("user", "device", "app", "event")
 DEVICE_PROPERTIES = (
     "install_id",
     "platform",
@@ -106,7 +108,12 @@ _SAMPLE_PLACE = {
 
 # Which property names each namespace has; None means any name (render time, app unknown).
 Properties = Mapping[str, tuple[str, ...] | None]
-_RENDER_PROPERTIES: Properties = {"user": None, "device": DEVICE_PROPERTIES, "app": APP_PROPERTIES}
+_RENDER_PROPERTIES: Properties = {
+    "user": None,
+    "device": DEVICE_PROPERTIES,
+    "app": APP_PROPERTIES,
+    "event": None,
+}
 
 
 class PersonalizationError(ValueError):
@@ -123,7 +130,7 @@ def has_tokens(text: str) -> bool:
 
 
 def check_text(text: str, app: MobileApp) -> None:
-    """Refuse a text that does not parse or reads anything but the app's user, device and app."""
+    """Refuse a text that does not parse or reads anything but user, device, app and event."""
     _check(text, _app_properties(app))
     _compiled(text)
 
@@ -140,8 +147,13 @@ def render_text(text: str, context: Mapping[str, object]) -> str:
         raise PersonalizationError(f"The text cannot be rendered: {error}") from error
 
 
-def device_context(device: Device, app: MobileApp) -> dict[str, dict[str, object]]:
-    """Build the context of one device; missing values are left out so defaults apply."""
+def device_context(
+    device: Device, app: MobileApp, event: Mapping[str, object] | None = None
+) -> dict[str, dict[str, object]]:
+    """Build the context of one device (and the event that started its journey, if any).
+
+    Missing values are left out so defaults apply.
+    """
     declared = {name: device.custom_properties.get(name) for name in app.custom_property_types}
     columns = {name: getattr(device, _DEVICE_COLUMNS.get(name, name)) for name in DEVICE_PROPERTIES}
     columns["install_id"] = str(device.install_id)
@@ -149,6 +161,7 @@ def device_context(device: Device, app: MobileApp) -> dict[str, dict[str, object
         "user": _present({**declared, "id": device.user_id}),
         "device": _present(columns),
         "app": _app_values(app),
+        "event": _present(event or {}),
     }
 
 
@@ -183,7 +196,9 @@ def _is_missing(value: object) -> bool:
 
 def _app_properties(app: MobileApp) -> Properties:
     user = ("id", *(name for name in app.custom_property_types if name != "id"))
-    return {"user": user, "device": DEVICE_PROPERTIES, "app": APP_PROPERTIES}
+    # An event's properties are whatever the app reports; a text without the event shows the
+    # token's default.
+    return {"user": user, "device": DEVICE_PROPERTIES, "app": APP_PROPERTIES, "event": None}
 
 
 def _joined_within_cap(chunks: Iterable[str]) -> str:
@@ -279,7 +294,7 @@ class _TokenChecker(NodeVisitor):
             what = f"the call {_token(node)}"
         raise PersonalizationError(
             f"{what[0].upper()}{what[1:]}{self._where(node)}: not allowed in push text, which has "
-            f"user, device and app properties, filters and {{% if %}}{_hyphen_hint(node)}"
+            f"user, device, app and event properties, filters and {{% if %}}{_hyphen_hint(node)}"
         )
 
     def visit_all(self, children: Iterable[nodes.Node | None]) -> None:
@@ -371,13 +386,13 @@ class _TokenChecker(NodeVisitor):
 
     def _unknown_namespace(self, node: nodes.Node) -> PersonalizationError:
         return PersonalizationError(
-            f"Unknown token {_token(node)}{self._where(node)}: use user, device or app"
+            f"Unknown token {_token(node)}{self._where(node)}: use user, device, app or event"
         )
 
     def _choices(self, namespace: str) -> str:
         known = self.properties[namespace]
         if known is None:
-            return "such as user.id"
+            return "such as user.id" if namespace == "user" else f"such as {namespace}.name"
         return f"{namespace} has {', '.join(known)}"
 
     def _where(self, node: nodes.Node) -> str:

@@ -45,7 +45,10 @@ def expire(notification_id: int) -> None:
 
 @shared_task(name="campaigns.sweep", ignore_result=True)
 def sweep() -> None:
-    """Each minute: start what is due, expire what has expired, resume what waits for a retry."""
+    """Each minute: start what is due, expire what has expired, resume what waits.
+
+    What waits: retries, local times, quiet hours, and journeys' steps.
+    """
     now = timezone.now()
     for notification_id in delivery.due_notifications(now):
         start_send.delay(notification_id)
@@ -56,3 +59,5 @@ def sweep() -> None:
             delivery.expire(notification.pk)
         if not delivery.finish_if_done(notification.pk):
             send_deliveries.delay(notification.pk)
+    for notification_id in delivery.automated_with_open_deliveries():
+        send_deliveries.delay(notification_id)

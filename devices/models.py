@@ -450,6 +450,8 @@ class Device(models.Model):
             models.Index(fields=["app", "push_token"], name="device_app_token"),
             models.Index(fields=["app", "channel_uri"], name="device_app_channel"),
             models.Index(fields=["app", "last_seen"], name="device_app_last_seen"),
+            # A welcome journey looks for the devices first seen since its last look.
+            models.Index(fields=["app", "first_seen"], name="device_app_first_seen"),
             models.Index(fields=["status", "retired_at"], name="device_retired"),
         ]
 

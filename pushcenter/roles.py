@@ -20,11 +20,14 @@ def _crud(*models: str) -> list[str]:
 
 
 ROLES: dict[str, dict[str, list[str]]] = {
-    # Segments, notifications and metrics; apps only to read; never credentials or tokens.
+    # Segments, notifications, A/B tests, journeys and metrics; apps only to read; never
+    # credentials or tokens.
     MARKETER: {
         "devices": ["view_organization", "view_mobileapp", "view_every_app", "view_device"],
         "segments": _crud("segment"),
         "campaigns": _crud("notification"),
+        "experiments": _crud("experiment"),
+        "journeys": [*_crud("journey"), "view_event"],
     },
     # Organizations, apps, their credentials, every app's API tokens, and users.
     APP_ADMINISTRATOR: {
@@ -39,6 +42,8 @@ ROLES: dict[str, dict[str, list[str]]] = {
         ],
         "segments": ["view_segment"],
         "campaigns": ["view_notification"],
+        "experiments": ["view_experiment"],
+        "journeys": ["view_journey", "view_event"],
         "auth": [*_crud("user"), "view_group"],
     },
     # The API tokens of the apps they are a developer of.

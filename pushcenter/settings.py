@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "segments.apps.SegmentsConfig",
     "campaigns.apps.CampaignsConfig",
     "metrics.apps.MetricsConfig",
+    "experiments.apps.ExperimentsConfig",
+    "journeys.apps.JourneysConfig",
 ]
 
 MIDDLEWARE = [
@@ -279,6 +281,10 @@ CELERY_BEAT_SCHEDULE = {
     "campaigns-sweep": {"task": "campaigns.sweep", "schedule": float(SWEEP_SECONDS)},
     # Metrics pages read rollups, recomputed this often for what moved since.
     "metrics-roll-up": {"task": "metrics.roll_up", "schedule": float(SWEEP_SECONDS)},
+    # Journeys enrol what their triggers found and send the steps now due; A/B tests send
+    # their winners when the time comes.
+    "journeys-run": {"task": "journeys.run", "schedule": float(SWEEP_SECONDS)},
+    "experiments-decide": {"task": "experiments.decide", "schedule": float(SWEEP_SECONDS)},
 }
 # How long a worker holds a claimed batch of deliveries; a batch whose worker died is claimed
 # again once its lease has run out.

@@ -110,7 +110,7 @@ def test_it_names_an_unknown_device_or_app_property(dogs):
 @pytest.mark.django_db
 def test_it_names_an_unknown_top_level_name(dogs):
     assert check_error("{{ order.total }}", dogs) == (
-        "Unknown token order.total: use user, device or app"
+        "Unknown token order.total: use user, device, app or event"
     )
 
 

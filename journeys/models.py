@@ -1,0 +1,147 @@
+"""Journeys: a trigger enrols one device, which then gets the journey's steps, each after a wait.
+
+Events are what apps, backends and Segment report a person did; they start event journeys and
+count as conversions in A/B tests.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import models
+
+from devices.models import Device, MobileApp
+from segments.models import Segment
+
+
+class Trigger(models.TextChoices):
+    FIRST_REGISTRATION = "first_registration", "A device registers for the first time"
+    EVENT = "event", "An event is reported"
+    SEGMENT_ENTRY = "segment_entry", "A device enters a segment"
+
+
+class JourneyStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+
+
+class Journey(models.Model):
+    """Who enters (the trigger) and what they get (the steps), for one app."""
+
+    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="journeys")
+    name = models.CharField(max_length=128)
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    event_name = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text="For an event trigger: the event's name, such as product_on_sale.",
+    )
+    segment = models.ForeignKey(
+        Segment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="journeys",
+        help_text="For a segment trigger: a device enters the journey when it enters this segment.",
+    )
+    status = models.CharField(
+        max_length=8, choices=JourneyStatus.choices, default=JourneyStatus.DRAFT, editable=False
+    )
+    activated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # New devices and segment members are looked for since this time (a trigger's watermark).
+    scanned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Step(models.Model):
+    """One message of a journey, sent a wait after the previous step (or after entering)."""
+
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    wait = models.DurationField(
+        default=timedelta(0), help_text="How long after the previous step (or entering) it sends."
+    )
+    notification = models.OneToOneField(
+        "campaigns.Notification", on_delete=models.CASCADE, related_name="journey_step"
+    )
+
+    class Meta:
+        ordering = ["journey", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["journey", "position"], name="one_step_per_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.journey} · step {self.position}"
+
+
+class EnrollmentStatus(models.TextChoices):
+    ACTIVE = "active", "In the journey"
+    COMPLETED = "completed", "Completed"
+    # A segment journey's members when it was activated: already in, so they never entered.
+    ALREADY_IN = "already_in", "Already in the segment when the journey started"
+
+
+class Enrollment(models.Model):
+    """One device's pass through a journey: the next step and when it is due."""
+
+    id = models.BigAutoField(primary_key=True)
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="enrollments")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(
+        max_length=10, choices=EnrollmentStatus.choices, default=EnrollmentStatus.ACTIVE
+    )
+    next_position = models.PositiveSmallIntegerField(default=1)
+    next_at = models.DateTimeField(null=True, blank=True)
+    # The event's properties, for the steps' texts to read as {{ event.name }}.
+    properties = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            # A device goes through a journey once at a time (an event journey: again later).
+            models.UniqueConstraint(
+                fields=["journey", "device"],
+                condition=models.Q(status="active"),
+                name="one_active_enrollment",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "next_at"], name="enrollment_due")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} in {self.journey}"
+
+
+class EventSource(models.TextChoices):
+    API = "api", "Events API"
+    SEGMENT = "segment", "Segment"
+
+
+class Event(models.Model):
+    """Something one device's person did, as the app, a backend or Segment reported it."""
+
+    id = models.BigAutoField(primary_key=True)
+    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="+")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=128)
+    properties = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=8, choices=EventSource.choices, default=EventSource.API)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["app", "name", "occurred_at"], name="event_name_time"),
+            models.Index(fields=["device", "name"], name="event_device"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
