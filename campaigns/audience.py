@@ -9,6 +9,7 @@ from django.db.models import Case, CharField, Max, Q, QuerySet, Value, When
 from campaigns.models import Notification, TargetKind
 from devices.models import Device, DeviceStatus, MobileApp
 from devices.versions import version_key
+from experiments import assignment
 from segments.language import compile_definition
 from segments.models import Segment
 from segments.services import property_types
@@ -34,7 +35,9 @@ def targeted(
     )
     if segments is None:
         segments = notification.segments.all()
-    return devices.filter(_target(notification, segments))
+    devices = devices.filter(_target(notification, segments))
+    arm = assignment.arm_of(notification)
+    return assignment.in_arm(devices, arm) if arm else devices
 
 
 def with_skip_reason(notification: Notification) -> QuerySet[Device]:
@@ -42,6 +45,8 @@ def with_skip_reason(notification: Notification) -> QuerySet[Device]:
 
     The fan-out records the left-out ones as skipped, so nobody is silently dropped.
     """
+    if assignment.is_holdout(assignment.arm_of(notification)):
+        return targeted(notification).annotate(skip_reason=Value(assignment.HOLDOUT_REASON))
     checks = _checks(notification)
     whens = [When(push_enabled=False, then=Value("Opted out of notifications"))]
     # A device failing check k passed all the checks before it; no condition is negated, so
