@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from campaigns import notification_templates, preview, progress, services, test_sends
 from campaigns.forms import TRANSLATED_FIELDS, NotificationForm
-from campaigns.models import Notification, Status
+from campaigns.models import Notification, Purpose, Status
 from devices import sending
 from devices.models import Device, MobileApp
 from devices.providers.base import Outcome, ProviderError, Result
@@ -72,6 +72,31 @@ def _summary(notification: Notification) -> NotificationSummary | None:
         return None
 
 
+def part_of(notification: Notification | None) -> dict | None:
+    """Name the A/B test or journey a notification belongs to, with a link and what it sets."""
+    if notification is None or notification.purpose == Purpose.CAMPAIGN:
+        return None
+    if notification.purpose == Purpose.EXPERIMENT:
+        arm = notification.arm
+        shared = (
+            "Its audience, schedule and expiry are variant A's."
+            if arm.label != "A"
+            else "Every variant takes this audience, schedule and expiry when the test starts."
+        )
+        return {
+            "what": f"{arm.label} of the A/B test {arm.experiment}",
+            "url": reverse("admin:experiments_experiment_change", args=[arm.experiment_id]),
+            "note": f"{shared} The test sends it.",
+        }
+    step = notification.journey_step
+    return {
+        "what": f"step {step.position} of the journey {step.journey}",
+        "url": reverse("admin:journeys_journey_change", args=[step.journey_id]),
+        "note": "The journey sends it to each person in turn; schedule and expiry do not apply. "
+        "Its customer group and filters narrow who of the journey's people receive it.",
+    }
+
+
 def _percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate:.1%}"
 
@@ -81,7 +106,7 @@ class NotificationAdmin(admin.ModelAdmin):
     form = NotificationForm
     change_form_template = "admin/campaigns/notification/change_form.html"
     list_display = ["name", "app", "status", "sends", "delivery_rate", "launch_rate", "updated_at"]
-    list_filter = [ViewFilter, "template", ("app", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [ViewFilter, "purpose", "template", ("app", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name"]
     readonly_fields = ["status", "delivery_progress", "author", "created_at", "updated_at"]
     fieldsets = [
@@ -238,12 +263,15 @@ class NotificationAdmin(admin.ModelAdmin):
     ) -> None:
         if not change:
             obj.author = request.user
-        services.save(obj, schedule=SCHEDULE_BUTTON in request.POST)
+        # An A/B test's arm or a journey's step is sent by its test or journey, never alone.
+        schedule = SCHEDULE_BUTTON in request.POST and obj.purpose == Purpose.CAMPAIGN
+        services.save(obj, schedule=schedule)
         for warning in form.warnings:
             self.message_user(request, warning, messages.WARNING)
 
     def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):
         context["content_languages"] = preview.language_panels(context["adminform"].form)
+        context["part_of"] = part_of(kwargs.get("obj"))
         return super().render_change_form(request, context, *args, **kwargs)
 
     def get_urls(self) -> list:

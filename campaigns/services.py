@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns import scheduling, tasks
-from campaigns.models import EDITABLE_STATUSES, Notification, ScheduleKind, Status
+from campaigns.models import EDITABLE_STATUSES, Notification, Purpose, ScheduleKind, Status
 
 COPY_SUFFIX = " (copy)"
 # A local time comes first in UTC+14 and last in UTC−12.
@@ -52,10 +52,17 @@ def send_time_label(notification: Notification) -> str:
 
 
 @transaction.atomic
-def cancel(notification: Notification) -> None:
-    """Stop a draft or a scheduled notification from sending; it stays as a record."""
+def cancel(notification: Notification, *, by_its_test: bool = False) -> None:
+    """Stop a draft or a scheduled notification from sending; it stays as a record.
+
+    An A/B test's arm is cancelled only with its test, a journey's step never.
+    """
     stored = Notification.objects.select_for_update().get(pk=notification.pk)
     _require_editable(stored)
+    if stored.purpose != Purpose.CAMPAIGN and not by_its_test:
+        raise ValidationError(
+            "This notification is part of an A/B test or a journey; cancel or pause that instead."
+        )
     stored.status, stored.cancelled_at = Status.CANCELLED, timezone.now()
     stored.save(update_fields=["status", "cancelled_at", "updated_at"])
     scheduling.remove(stored)
@@ -69,7 +76,7 @@ def duplicate(notification: Notification, author: AbstractBaseUser | None) -> No
     copy = Notification.objects.get(pk=notification.pk)
     copy.pk = None
     copy.name = (notification.name[: 128 - len(COPY_SUFFIX)]) + COPY_SUFFIX
-    copy.status, copy.author = Status.DRAFT, author
+    copy.status, copy.author, copy.purpose = Status.DRAFT, author, Purpose.CAMPAIGN
     copy.scheduled_at = copy.started_at = copy.completed_at = copy.cancelled_at = None
     copy.save()
     copy.segments.set(segments)

@@ -171,7 +171,7 @@ def cancel(experiment: Experiment) -> None:
         raise ValidationError("This A/B test has started sending; it can no longer be cancelled.")
     for notification in arms:
         if notification.status == Status.SCHEDULED:
-            notifications.cancel(notification)
+            notifications.cancel(notification, by_its_test=True)
     experiment.status = ExperimentStatus.CANCELLED
     experiment.save(update_fields=["status", "updated_at"])
 
