@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from experiments import results, services
 from experiments.models import Experiment, ExperimentStatus
+from metrics import rollup
 
 
 @shared_task(name="experiments.decide", ignore_result=True)
@@ -22,5 +23,7 @@ def decide() -> None:
             experiment = Experiment.objects.select_for_update().get(pk=experiment_id)
             if not results.due_for_winner(experiment, now):
                 continue
+            for arm in services.variants(experiment):
+                rollup.refresh(arm.notification)
             winner = results.best_variant(experiment) or services.control(experiment)
             services.send_winner(experiment, winner)
