@@ -38,7 +38,7 @@ def judge(notification: Notification, deliveries: list[Delivery], now: datetime)
             verdict.skip[f"Quiet hours ({local_time.describe_quiet_hours(app)})"].append(delivery)
         else:
             verdict.defer[until].append(delivery)
-    capped = _capped(app, notification, [d.device_id for d in awake], now)
+    capped = _capped(app, [d.device_id for d in awake], now)
     for delivery in awake:
         if delivery.device_id in capped:
             verdict.skip[capped[delivery.device_id]].append(delivery)
@@ -47,15 +47,12 @@ def judge(notification: Notification, deliveries: list[Delivery], now: datetime)
     return verdict
 
 
-def _capped(
-    app: MobileApp, notification: Notification, device_ids: list[int], now: datetime
-) -> dict[int, str]:
+def _capped(app: MobileApp, device_ids: list[int], now: datetime) -> dict[int, str]:
     """Map each device the app's frequency caps protect now to the reason."""
     if not device_ids or not (app.min_interval_minutes or app.daily_maximum):
         return {}
-    sent = Delivery.objects.filter(device_id__in=device_ids, status=DeliveryStatus.SENT).exclude(
-        notification=notification
-    )
+    # Every notification counts, this one too: a journey's step reaches a person again.
+    sent = Delivery.objects.filter(device_id__in=device_ids, status=DeliveryStatus.SENT)
     capped: dict[int, str] = {}
     if app.daily_maximum:
         today = sent.filter(sent_at__gt=now - timedelta(days=1)).values("device_id")

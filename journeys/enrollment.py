@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from campaigns.audience import any_segment
 from devices.models import Device, DeviceStatus
@@ -64,13 +64,13 @@ def scan(journey_id: int, now: datetime) -> int:
 
 def mark_present_members(journey: Journey, now: datetime) -> int:
     """Record a segment's members at activation as already in: only later arrivals enter."""
-    members = _segment_members(journey).values("pk")
+    members = _segment_members(journey).values(device=F("pk"))
     select, params = members.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {Enrollment._meta.db_table} (journey_id, device_id, status, "  # noqa: S608
             "next_position, next_at, properties, created_at, updated_at) "
-            f"SELECT %s, t.id, %s, 0, NULL, NULL, %s, %s FROM ({select}) AS t",
+            f"SELECT %s, t.device, %s, 0, NULL, NULL, %s, %s FROM ({select}) AS t",
             [journey.pk, EnrollmentStatus.ALREADY_IN, now, now, *params],
         )
         return cursor.rowcount

@@ -88,9 +88,9 @@ def stale(now: datetime) -> list[int]:
     since = _advance(LAUNCHES, now) - OVERLAP
     launched = Delivery.objects.filter(launched_at__gt=since, launched_at__lte=now)
     recent_end = Q(completed_at__gte=now - SETTLING) | Q(summary__isnull=True)
-    ended = Notification.objects.filter(
-        Q(status=Status.SENDING) | (Q(status=Status.COMPLETED) & recent_end)
-    )
+    # A running journey's steps send all the time.
+    sending = Q(status__in=[Status.SENDING, Status.AUTOMATED])
+    ended = Notification.objects.filter(sending | (Q(status=Status.COMPLETED) & recent_end))
     ids = set(ended.values_list("pk", flat=True))
     ids.update(launched.values_list("notification_id", flat=True).distinct())
     return sorted(ids)

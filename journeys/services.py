@@ -1,0 +1,107 @@
+"""Journeys for the dashboard: add and remove steps, activate, pause and resume.
+
+A step's message is a notification (purpose "journey") edited in the composer. While the
+journey is active its steps are automated (read-only, sent one person at a time); pausing
+makes them drafts again, to edit, and stops new entries and sends until it resumes.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns import composition
+from campaigns.models import Notification, Purpose, Status
+from journeys import enrollment
+from journeys.models import Journey, JourneyStatus, Step, Trigger
+
+MAX_STEPS = 10
+# A new step after the first waits a day, the usual pace of a welcome series.
+LATER_STEP_WAIT = timedelta(days=1)
+
+
+@transaction.atomic
+def add_step(journey: Journey) -> Step:
+    """Add a step at the end, with an empty message for the marketer to write."""
+    journey = Journey.objects.select_for_update().get(pk=journey.pk)
+    _require_not_active(journey)
+    steps = list(journey.steps.all())
+    if len(steps) >= MAX_STEPS:
+        raise ValidationError(f"A journey has at most {MAX_STEPS} steps.")
+    position = steps[-1].position + 1 if steps else 1
+    message = Notification.objects.create(
+        app=journey.app,
+        name=f"{journey.name} · step {position}"[:128],
+        purpose=Purpose.JOURNEY,
+        platforms=journey.app.platforms() or ["ios", "android", "windows"],
+    )
+    wait = LATER_STEP_WAIT if steps else timedelta(0)
+    return Step.objects.create(journey=journey, position=position, wait=wait, notification=message)
+
+
+@transaction.atomic
+def remove_step(step: Step) -> None:
+    """Remove a step of a journey that is not active; its message goes with it."""
+    _require_not_active(Journey.objects.select_for_update().get(pk=step.journey_id))
+    if step.notification.started_at:
+        raise ValidationError("This step has sent messages; pause the journey and keep it.")
+    step.notification.delete()
+
+
+def problems(journey: Journey) -> list[str]:
+    """List why the journey cannot be activated as it is."""
+    found = []
+    if journey.trigger == Trigger.EVENT and not journey.event_name:
+        found.append("Name the event that starts the journey.")
+    if journey.trigger == Trigger.SEGMENT_ENTRY and journey.segment_id is None:
+        found.append("Choose the segment whose new members enter the journey.")
+    steps = list(journey.steps.select_related("notification"))
+    if not steps:
+        found.append("Add at least one step.")
+    for step in steps:
+        for messages in composition.problems(step.notification).values():
+            found.extend(f"Step {step.position}: {message}" for message in messages)
+    return found
+
+
+@transaction.atomic
+def activate(journey: Journey) -> None:
+    """Start (or resume) the journey: its steps become automated and its trigger listens."""
+    journey = Journey.objects.select_for_update().get(pk=journey.pk)
+    if journey.status == JourneyStatus.ACTIVE:
+        return
+    found = problems(journey)
+    if found:
+        raise ValidationError(found)
+    now = timezone.now()
+    for step in journey.steps.select_related("notification"):
+        message = step.notification
+        message.status, message.started_at = Status.AUTOMATED, message.started_at or now
+        message.save(update_fields=["status", "started_at", "updated_at"])
+    first_time = journey.activated_at is None
+    journey.status, journey.scanned_at = JourneyStatus.ACTIVE, now
+    journey.activated_at = journey.activated_at or now
+    journey.save(update_fields=["status", "scanned_at", "activated_at", "updated_at"])
+    if first_time and journey.trigger == Trigger.SEGMENT_ENTRY:
+        enrollment.mark_present_members(journey, now)
+
+
+@transaction.atomic
+def pause(journey: Journey) -> None:
+    """Stop entries and sends; the steps become editable drafts until the journey resumes."""
+    journey = Journey.objects.select_for_update().get(pk=journey.pk)
+    if journey.status != JourneyStatus.ACTIVE:
+        return
+    Notification.objects.filter(journey_step__journey=journey).update(
+        status=Status.DRAFT, updated_at=timezone.now()
+    )
+    journey.status = JourneyStatus.PAUSED
+    journey.save(update_fields=["status", "updated_at"])
+
+
+def _require_not_active(journey: Journey) -> None:
+    if journey.status == JourneyStatus.ACTIVE:
+        raise ValidationError("Pause the journey to change its steps.")
