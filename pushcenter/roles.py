@@ -27,7 +27,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
         "segments": _crud("segment"),
         "campaigns": _crud("notification"),
         "experiments": _crud("experiment"),
-        "journeys": [*_crud("journey"), "view_event"],
+        "journeys": [*_crud("journey", "step"), "view_event"],
     },
     # Organizations, apps, their credentials, every app's API tokens, and users.
     APP_ADMINISTRATOR: {
@@ -43,7 +43,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
         "segments": ["view_segment"],
         "campaigns": ["view_notification"],
         "experiments": ["view_experiment"],
-        "journeys": ["view_journey", "view_event"],
+        "journeys": ["view_journey", "view_step", "view_event"],
         "auth": [*_crud("user"), "view_group"],
     },
     # The API tokens of the apps they are a developer of.

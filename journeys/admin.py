@@ -1,0 +1,213 @@
+"""The journey pages: trigger, steps with their waits and messages, activate and pause, and
+each step's figures; and the events the apps reported."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from devices.models import MobileApp
+from journeys import results, services
+from journeys.forms import JourneyForm, StepForm, wait_label
+from journeys.models import Event, Journey, JourneyStatus, Step
+from segments.models import Segment
+
+
+class StepInline(admin.TabularInline):
+    model = Step
+    form = StepForm
+    fields = ["position", "wait_amount", "wait_unit", "message"]
+    readonly_fields = ["position", "message"]
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Steps (each sent its wait after the previous one, or after entering)"
+
+    @admin.display(description="Message")
+    def message(self, step: Step) -> str:
+        notification = step.notification
+        return format_html(
+            '<a href="{}">{}</a> <span class="help">{}</span>',
+            reverse("admin:campaigns_notification_change", args=[notification.pk]),
+            notification.text("title", notification.default_language) or "(no title yet)",
+            notification.text("body", notification.default_language)[:80],
+        )
+
+    def has_add_permission(self, request: HttpRequest, obj: Journey | None = None) -> bool:
+        return False
+
+    @admin.display(description="Sent after")
+    def sent_after(self, step: Step) -> str:
+        return wait_label(step.wait)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Journey | None = None) -> list:
+        if obj is not None and obj.status == JourneyStatus.ACTIVE:
+            return ["position", "sent_after", "message"]
+        return self.readonly_fields
+
+    def get_fields(self, request: HttpRequest, obj: Journey | None = None) -> list:
+        if obj is not None and obj.status == JourneyStatus.ACTIVE:
+            return ["position", "sent_after", "message"]
+        return self.fields
+
+
+@admin.register(Journey)
+class JourneyAdmin(admin.ModelAdmin):
+    form = JourneyForm
+    inlines = [StepInline]
+    change_form_template = "admin/journeys/journey/change_form.html"
+    list_display = ["name", "app", "trigger", "status", "in_journey", "completed", "updated_at"]
+    list_filter = ["status", "trigger", ("app", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "event_name"]
+    fields = ["app", "name", "trigger", "event_name", "segment", "status", "activated_at"]
+    readonly_fields = ["status", "activated_at"]
+
+    @admin.display(description="In the journey")
+    def in_journey(self, obj: Journey) -> int:
+        return obj.active_count
+
+    @admin.display(description="Completed")
+    def completed(self, obj: Journey) -> int:
+        return obj.completed_count
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Journey]:
+        journeys = super().get_queryset(request).filter(app__in=self._apps(request))
+        return journeys.select_related("app__organization").annotate(
+            active_count=Count("enrollments", filter=Q(enrollments__status="active")),
+            completed_count=Count("enrollments", filter=Q(enrollments__status="completed")),
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Journey | None = None) -> list:
+        if obj is not None and obj.status != JourneyStatus.DRAFT:
+            # Who enters is fixed once it has run; a new trigger is a new journey.
+            return [*self.readonly_fields, "app", "trigger", "event_name", "segment"]
+        return self.readonly_fields
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: object):
+        if db_field.name == "app":
+            kwargs["queryset"] = self._apps(request)
+        if db_field.name == "segment":
+            kwargs["queryset"] = Segment.objects.filter(app__in=self._apps(request))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def response_add(self, request: HttpRequest, obj: Journey, post_url_continue=None):
+        # A new journey goes on to its page, to add its steps.
+        return HttpResponseRedirect(reverse("admin:journeys_journey_change", args=[obj.pk]))
+
+    def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):
+        journey = kwargs.get("obj")
+        if journey is not None:
+            context["enrollments"] = results.enrollments(journey)
+            context["step_results"] = results.steps(journey)
+            if journey.status != JourneyStatus.ACTIVE:
+                context["problems"] = services.problems(journey)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/steps/add/",
+                view(require_POST(self.add_step_view)),
+                name="journeys_add_step",
+            ),
+            path(
+                "<int:pk>/steps/<int:step_pk>/remove/",
+                view(require_POST(self.remove_step_view)),
+                name="journeys_remove_step",
+            ),
+            path(
+                "<int:pk>/activate/",
+                view(require_POST(self.activate_view)),
+                name="journeys_activate",
+            ),
+            path("<int:pk>/pause/", view(require_POST(self.pause_view)), name="journeys_pause"),
+            *super().get_urls(),
+        ]
+
+    def add_step_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Add a step and open its message in the composer."""
+        journey = self._changeable(request, pk)
+        try:
+            step = services.add_step(journey)
+        except ValidationError as error:
+            return self._refused(request, journey, error)
+        self.log_change(request, journey, f"Added step {step.position}.")
+        url = reverse("admin:campaigns_notification_change", args=[step.notification_id])
+        return HttpResponseRedirect(url)
+
+    def remove_step_view(self, request: HttpRequest, pk: int, step_pk: int) -> HttpResponse:
+        journey = self._changeable(request, pk)
+        step = get_object_or_404(journey.steps, pk=step_pk)
+        try:
+            services.remove_step(step)
+        except ValidationError as error:
+            return self._refused(request, journey, error)
+        self.log_change(request, journey, f"Removed step {step.position}.")
+        return self._back(journey)
+
+    def activate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        journey = self._changeable(request, pk)
+        resumed = journey.status == JourneyStatus.PAUSED
+        try:
+            services.activate(journey)
+        except ValidationError as error:
+            return self._refused(request, journey, error)
+        self.log_change(request, journey, "Resumed." if resumed else "Activated.")
+        self.message_user(request, f"{journey} is active: people enter as its trigger fires.")
+        return self._back(journey)
+
+    def pause_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        journey = self._changeable(request, pk)
+        services.pause(journey)
+        self.log_change(request, journey, "Paused.")
+        self.message_user(
+            request, f"{journey} is paused: no one enters and nothing is sent until it resumes."
+        )
+        return self._back(journey)
+
+    def _refused(self, request: HttpRequest, journey: Journey, error: ValidationError):
+        for message in error.messages:
+            self.message_user(request, message, messages.ERROR)
+        return self._back(journey)
+
+    def _back(self, journey: Journey) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:journeys_journey_change", args=[journey.pk]))
+
+    def _changeable(self, request: HttpRequest, pk: int) -> Journey:
+        journey = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_change_permission(request, journey):
+            raise PermissionDenied
+        return journey
+
+    def _apps(self, request: HttpRequest) -> QuerySet[MobileApp]:
+        return self.admin_site._registry[MobileApp].get_queryset(request)
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    """The events the apps, their backends and Segment reported: to read, never to edit."""
+
+    list_display = ["name", "device", "source", "occurred_at"]
+    list_filter = ["source", ("app", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name"]
+    show_full_result_count = False
+    list_select_related = ["device"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
+        apps = self.admin_site._registry[MobileApp].get_queryset(request)
+        return super().get_queryset(request).filter(app__in=apps)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False

@@ -1,0 +1,169 @@
+"""The journey pages: a marketer builds a journey, writes its steps in the composer, activates,
+pauses and reads it; an administrator only reads; nobody sees another organization's."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.admin.models import LogEntry
+from django.utils import timezone
+
+from campaigns.models import Delivery, DeliveryStatus, Notification, Purpose, Status
+from devices.registration import register_device
+from journeys import runner
+from journeys.models import Journey, JourneyStatus, Step, Trigger
+from metrics import rollup
+from tests.conftest import logged_in
+from tests.html_forms import read_form
+from tests.notification_forms import change_url, opened_form, save_draft, schedule
+
+ADD = "/journeys/journey/add/"
+
+
+def page(pk: int) -> str:
+    return f"/journeys/journey/{pk}/change/"
+
+
+def made(client, app, **fields) -> Journey:
+    data = {"app": app.pk, "name": "Welcome", "trigger": Trigger.FIRST_REGISTRATION, **fields}
+    response = client.post(ADD, {**data, **_no_steps()})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    return Journey.objects.latest("created_at")
+
+
+def _no_steps() -> dict:
+    return {
+        "steps-TOTAL_FORMS": "0",
+        "steps-INITIAL_FORMS": "0",
+        "steps-MIN_NUM_FORMS": "0",
+        "steps-MAX_NUM_FORMS": "1000",
+    }
+
+
+def with_step(client, journey: Journey, title: str = "Welcome aboard") -> Step:
+    response = client.post(f"/journeys/journey/{journey.pk}/steps/add/")
+    step = journey.steps.latest("position")
+    assert response["Location"].endswith(change_url(step.notification_id))
+    form = opened_form(client, change_url(step.notification_id))
+    form.update(title_en=title, body_en="Hello {{ user.id | default('there') }}")
+    response = save_draft(client, form, change_url(step.notification_id))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    return step
+
+
+def test_a_marketer_builds_a_welcome_journey_and_activates_it(bob, retail):
+    client = logged_in(bob)
+    journey = made(client, retail)
+    first = with_step(client, journey)
+    second = with_step(client, journey, "Did you know?")
+
+    form = read_form(client.get(page(journey.pk)).content.decode(), "journey_form")
+    assert (form["steps-0-wait_amount"], form["steps-0-wait_unit"]) == ("0", "minutes")
+    assert (form["steps-1-wait_amount"], form["steps-1-wait_unit"]) == ("1", "days")
+    form.update({"steps-1-wait_amount": "3", "steps-1-wait_unit": "hours"})
+    assert client.post(page(journey.pk), form).status_code == 302
+    second.refresh_from_db()
+    assert second.wait.total_seconds() == 3 * 3600
+
+    response = client.post(f"/journeys/journey/{journey.pk}/activate/", follow=True)
+
+    assert "is active" in response.content.decode()
+    journey.refresh_from_db()
+    assert journey.status == JourneyStatus.ACTIVE
+    first.notification.refresh_from_db()
+    assert (first.notification.status, first.notification.purpose) == (
+        Status.AUTOMATED,
+        Purpose.JOURNEY,
+    )
+    assert LogEntry.objects.filter(object_id=str(journey.pk), change_message="Activated.").exists()
+
+
+def test_a_steps_composer_page_names_its_journey_and_only_saves(bob, retail):
+    client = logged_in(bob)
+    step = with_step(client, made(client, retail))
+
+    html = client.get(change_url(step.notification_id)).content.decode()
+
+    assert "step 1 of the journey Welcome" in html
+    assert 'name="_schedule"' not in html
+    form = opened_form(client, change_url(step.notification_id))
+    schedule(client, form, change_url(step.notification_id))
+    step.notification.refresh_from_db()
+    assert step.notification.status == Status.DRAFT
+
+
+def test_activation_is_refused_with_what_is_missing(bob, retail):
+    client = logged_in(bob)
+    journey = made(client, retail, trigger=Trigger.EVENT, event_name="signed_up")
+    client.post(f"/journeys/journey/{journey.pk}/steps/add/")
+
+    html = client.post(f"/journeys/journey/{journey.pk}/activate/", follow=True).content.decode()
+
+    assert "Step 1: Write a title or a message in English." in html
+    journey.refresh_from_db()
+    assert journey.status == JourneyStatus.DRAFT
+
+
+def test_the_trigger_form_names_each_missing_part(bob, retail, news):
+    client = logged_in(bob)
+    data = {"app": retail.pk, "name": "Sale", **_no_steps()}
+
+    event = client.post(ADD, {**data, "trigger": Trigger.EVENT}).content.decode()
+    segment = client.post(ADD, {**data, "trigger": Trigger.SEGMENT_ENTRY}).content.decode()
+    bad_name = client.post(
+        ADD, {**data, "trigger": Trigger.EVENT, "event_name": "<script>"}
+    ).content.decode()
+
+    assert "Name the event that starts the journey." in event
+    assert "Choose the segment whose new members enter the journey." in segment
+    assert "An event name is 1 to 128 letters" in bad_name
+    assert not Journey.objects.exists()
+
+
+def test_pausing_makes_steps_editable_and_stops_the_journey(bob, retail):
+    client = logged_in(bob)
+    journey = made(client, retail)
+    step = with_step(client, journey)
+    client.post(f"/journeys/journey/{journey.pk}/activate/")
+    assert client.get(change_url(step.notification_id)).context["has_change_permission"] is False
+
+    client.post(f"/journeys/journey/{journey.pk}/pause/")
+
+    journey.refresh_from_db()
+    assert journey.status == JourneyStatus.PAUSED
+    assert client.get(change_url(step.notification_id)).context["has_change_permission"]
+    assert "Resume journey" in client.get(page(journey.pk)).content.decode()
+
+
+def test_the_page_shows_each_steps_figures(bob, retail):
+    client = logged_in(bob)
+    journey = made(client, retail)
+    step = with_step(client, journey)
+    client.post(f"/journeys/journey/{journey.pk}/activate/")
+    register_device(retail, uuid.uuid4(), {"platform": "ios", "push_token": "ab" * 32})
+    runner.run()
+    Delivery.objects.update(status=DeliveryStatus.SENT, sent_at=timezone.now())
+    Delivery.objects.update(launched_at=timezone.now())
+    rollup.refresh(Notification.objects.get(pk=step.notification_id))
+
+    html = client.get(page(journey.pk)).content.decode()
+
+    assert "In the journey: <strong>0</strong> · completed: <strong>1</strong>" in html
+    row = html[html.index('<tr class="journey-step">') :]
+    row = row[: row.index("</tr>")]
+    assert [cell.split("</td>")[0] for cell in row.split("<td>")[2:8]] == [
+        "at once",
+        "1",
+        "1",
+        "0",
+        "100%",
+        "1",
+    ]
+
+
+def test_an_administrator_reads_journeys_and_a_developer_does_not(alice, bob, carol, retail):
+    journey = made(logged_in(bob), retail)
+
+    assert logged_in(alice).get(page(journey.pk)).status_code == 200
+    assert logged_in(alice).post(f"/journeys/journey/{journey.pk}/activate/").status_code == 403
+    assert logged_in(carol).get(page(journey.pk)).status_code == 403
