@@ -18,7 +18,6 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
-from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
@@ -29,10 +28,8 @@ from tests import faults
 from tests.faults import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
+pytest_plugins = ["tests.cluster"]
 
-# Short, so a dead worker's batch is taken up again within the test; a live worker renews it.
-LEASE_SECONDS = 15
-SWEEP_SECONDS = 2
 # More than one batch (campaigns.delivery.BATCH_SIZE is 1000), so both workers hold one.
 DEVICES = 1100
 # Every tenth device's token makes the APNs sandbox answer after 2 s: a batch's fast messages
@@ -93,68 +90,6 @@ def completed(notification: Notification) -> bool:
 
 def statuses(notification: Notification) -> Counter:
     return Counter(notification.deliveries.values_list("status", flat=True))
-
-
-# Fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def shared_database(transactional_db, tmp_path):
-    """The test database as a URL the workers open (see faults.shared_database_url)."""
-    with faults.shared_database_url(tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-def app(shared_database, request):
-    """contoso/retail in the shared database, without frequency caps."""
-    retail = request.getfixturevalue("retail")
-    retail.min_interval_minutes, retail.daily_maximum = 0, 0
-    retail.save()
-    return retail
-
-
-@pytest.fixture
-def gateways(app):
-    """Start sandbox gateways that know the app's credentials; stopped after the test."""
-    started: list[faults.Gateways] = []
-
-    def start() -> faults.Gateways:
-        started.append(faults.Gateways(app))
-        return started[-1]
-
-    yield start
-    for each in started:
-        each.stop()
-
-
-@pytest.fixture
-def broker(tmp_path):
-    """A broker of the run's kind (filesystem, or a Redis of its own) that no other worker
-    reads."""
-    with faults.private_broker(settings.CELERY_BROKER_URL, tmp_path) as private:
-        yield private
-
-
-@pytest.fixture
-def cluster(shared_database, tmp_path):
-    """Start workers and Beat with a database URL and a broker; all stopped after the test."""
-    started: list[faults.Processes] = []
-
-    def start(broker: faults.Broker, database_url: str = "") -> faults.Processes:
-        environment = {
-            "DATABASE_URL": database_url or shared_database,
-            "PUSHCENTER_DELIVERY_LEASE_SECONDS": str(LEASE_SECONDS),
-            "PUSHCENTER_SWEEP_SECONDS": str(SWEEP_SECONDS),
-            **broker.environment,
-        }
-        started.append(faults.Processes(tmp_path, environment))
-        return started[-1]
-
-    yield start
-    for processes in started:
-        processes.stop_all()
-        print(processes.tails())
 
 
 @pytest.fixture
