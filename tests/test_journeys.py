@@ -20,6 +20,8 @@ from devices.registration import register_device
 from journeys import events, runner, services
 from journeys.models import Enrollment, EnrollmentStatus, Journey, JourneyStatus, Trigger
 from segments.models import Segment
+from tests.test_device_api import api
+from tests.test_push_api import push_url
 
 pytest_plugins = ["tests.sandbox"]
 
@@ -229,3 +231,37 @@ def test_steps_change_only_while_the_journey_is_not_active(app):
     services.pause(sale)
     services.add_step(sale)
     assert list(sale.steps.values_list("position", flat=True)) == [1, 2, 3]
+
+
+def test_a_step_keeps_quiet_hours_and_waits_for_their_end(sandbox, app):
+    app.quiet_hours_start, app.quiet_hours_end = _hour(-1), _hour(+2)
+    app.default_time_zone = "UTC"
+    app.save()
+    sale = journey(app, event_name="product_on_sale")
+    services.activate(sale)
+    ios(app, "ada")
+
+    events.record(app, "product_on_sale", user_ids=["ada"])
+    send_due(app)
+
+    waiting = Delivery.objects.get(notification=sale.steps.get().notification)
+    assert (waiting.status, waiting.reason) == (DeliveryStatus.QUEUED, "Quiet hours")
+    assert waiting.not_before > timezone.now() + timedelta(minutes=50)
+    assert sandbox.received() == []
+
+
+def _hour(offset: int):
+    return (
+        (timezone.now() + timedelta(hours=offset)).time().replace(minute=0, second=0, microsecond=0)
+    )
+
+
+def test_the_push_api_shows_a_running_step_as_automated(app, retail_token):
+    sale = journey(app, event_name="product_on_sale")
+    services.activate(sale)
+    step = sale.steps.get().notification
+
+    response = api(retail_token).get(push_url(app, step.pk))
+
+    assert response.status_code == 200
+    assert response.json()["state"] == "Automated"
