@@ -1,4 +1,5 @@
-"""Seed the demo: an organization, two apps with credentials, a user per role, a token per app.
+"""Seed the demo: an organization, two apps with credentials, a user per role, a token per app,
+and for the retail app a welcome series, an event journey and a draft A/B test.
 
 Seeding is idempotent: a second run keeps what the first made, including the passwords and API
 tokens it recorded in var/demo.json.
@@ -9,16 +10,21 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
+from campaigns.models import Notification
 from devices import sample_credentials
 from devices.models import ApnsCredential, FcmCredential, MobileApp, Organization, WnsCredential
 from devices.registration import register_device
 from devices.services import authenticate_token, issue_api_token
+from experiments import services as experiment_services
+from journeys import services as journey_services
+from journeys.models import Journey, Trigger
 from pushcenter import roles
 
 DEMO_FILE = "demo.json"
@@ -55,6 +61,22 @@ DEMO_DEVICES = [
     ("BR", "pt-BR", "America/Sao_Paulo", "2.1"),
 ]
 DEMO_FIRST_NAMES = ["Ana", "Ben", "Chloé", "Dev", "Émile", "Frieda", "Grace", "Hugo"]
+# The demo's journeys: (wait, title, body) per step.
+DEMO_WELCOME = [
+    (
+        timedelta(0),
+        "Welcome to Contoso",
+        "Hi {{ user.first_name | default('there') }}, glad you're here.",
+    ),
+    (timedelta(days=1), "Your first order ships free", "Use it on anything in store this week."),
+]
+DEMO_ON_SALE = [
+    (
+        timedelta(0),
+        "Price drop",
+        "{{ event.product_name | default('Something you saved') }} is now on sale.",
+    )
+]
 
 
 def demo_file() -> Path:
@@ -108,6 +130,8 @@ def _seed_app(organization: Organization, spec: tuple, developer: User, previous
     _seed_store_ids(app)
     if "ios" in platforms:
         _seed_devices(app)
+        _seed_journeys(app)
+        _seed_experiment(app)
     return {
         "owner_name": organization.name,
         "app_name": app.name,
@@ -141,6 +165,45 @@ def _seed_devices(app: MobileApp) -> None:
             "categories": ["offers"] if n % 3 else ["offers", "news"],
         }
         register_device(app, uuid.uuid5(app.application_id, f"demo-{n}"), registration)
+
+
+def _seed_journeys(app: MobileApp) -> None:
+    """An active welcome series and an event journey, so the demo's new devices get them."""
+    journeys = [
+        ("Welcome series", Trigger.FIRST_REGISTRATION, "", DEMO_WELCOME),
+        ("Saved item on sale", Trigger.EVENT, "product_on_sale", DEMO_ON_SALE),
+    ]
+    for name, trigger, event_name, steps in journeys:
+        journey, made = Journey.objects.get_or_create(
+            app=app, name=name, defaults={"trigger": trigger, "event_name": event_name}
+        )
+        if not made:
+            continue
+        for wait, title, body in steps:
+            step = journey_services.add_step(journey)
+            step.wait = wait
+            step.save()
+            Notification.objects.filter(pk=step.notification_id).update(
+                title_en=title, body_en=body
+            )
+        journey_services.activate(journey)
+
+
+def _seed_experiment(app: MobileApp) -> None:
+    """A draft A/B test of two subject lines, ready to start."""
+    if app.experiments.exists():
+        return
+    control = Notification.objects.create(
+        app=app,
+        name="Spring sale wording",
+        platforms=app.platforms(),
+        title_en="Spring sale: 20% off",
+        body_en="Everything in store, this week only.",
+    )
+    experiment = experiment_services.create("Spring sale wording", control, None)
+    variant_b = experiment_services.variants(experiment)[1].notification
+    variant_b.title_en = "{{ user.first_name | default('Hi') }}, 20% off is yours"
+    variant_b.save()
 
 
 def _seed_credential(app: MobileApp, platform: str) -> None:
