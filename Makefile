@@ -44,6 +44,7 @@ bench: install
 	$(PY) bench/providers.py
 	$(PY) bench/delivery.py
 	$(PY) bench/metrics_pages.py
+	$(PY) bench/engagement.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -28,6 +28,7 @@ from devices import provider_health, sending
 from devices.models import Device
 from devices.providers.base import Outcome, ProviderError, Push, Result
 from journeys.models import Enrollment
+from pushcenter import sql
 
 BATCH_SIZE = 1000
 # Pushes handed to the provider at once: what a worker that dies leaves in doubt, at most.
@@ -126,7 +127,12 @@ _FROM_DEVICE_ROW = (
 
 
 def _row_params(not_before: datetime | None) -> list:
-    return [DeliveryStatus.QUEUED, DeliveryStatus.SKIPPED, not_before, timezone.now()]
+    return [
+        DeliveryStatus.QUEUED,
+        DeliveryStatus.SKIPPED,
+        sql.moment(not_before),
+        sql.moment(timezone.now()),
+    ]
 
 
 def _device_rows(devices: QuerySet[Device]) -> tuple[str, tuple]:

@@ -277,8 +277,15 @@ class Delivery(models.Model):
     launched_at = models.DateTimeField(null=True, blank=True)
     # A journey step's delivery: the person's pass through the journey, and the properties of
     # the event that started it, which its text may read as {{ event.name }}.
+    # Not a constraint: an enrollment may be deleted (its device or journey gone) while its
+    # deliveries stay as a record; the id still keeps each pass's deliveries apart.
     enrollment = models.ForeignKey(
-        "journeys.Enrollment", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "journeys.Enrollment",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     properties = models.JSONField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

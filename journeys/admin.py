@@ -95,6 +95,13 @@ class JourneyAdmin(admin.ModelAdmin):
             kwargs["queryset"] = Segment.objects.filter(app__in=self._apps(request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def delete_model(self, request: HttpRequest, obj: Journey) -> None:
+        services.delete(obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Journey]) -> None:
+        for journey in queryset:
+            services.delete(journey)
+
     def response_add(self, request: HttpRequest, obj: Journey, post_url_continue=None):
         # A new journey goes on to its page, to add its steps.
         return HttpResponseRedirect(reverse("admin:journeys_journey_change", args=[obj.pk]))

@@ -1,8 +1,11 @@
-"""Who enters a journey: devices found by its trigger, each enrolled with the first step due."""
+"""Who enters a journey: devices found by its trigger, each enrolled with the first step due.
+
+Enrolling is one INSERT … SELECT over the devices found, however many there are.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -11,42 +14,27 @@ from django.db.models import F, QuerySet
 from campaigns.audience import any_segment
 from devices.models import Device, DeviceStatus
 from journeys.models import Enrollment, EnrollmentStatus, Journey, JourneyStatus, Trigger
+from pushcenter import sql
 
 # A device registered or a member found just before the last look, committed late, is seen.
 OVERLAP = timedelta(minutes=1)
 
 
 def enroll(
-    journey: Journey, device_ids: Iterable[int], now: datetime, properties: dict | None = None
+    journey: Journey, devices: QuerySet[Device], now: datetime, properties: dict | None = None
 ) -> int:
-    """Enrol devices with the first step due after its wait; return how many entered.
+    """Enrol the devices with the first step due after its wait; return how many entered.
 
     A device already going through the journey is not enrolled again meanwhile.
     """
     first = journey.steps.order_by("position").first()
-    ids = list(device_ids)
-    if first is None or not ids:
+    if first is None:
         return 0
-    busy = set(
-        Enrollment.objects.filter(
-            journey=journey, device_id__in=ids, status=EnrollmentStatus.ACTIVE
-        ).values_list("device_id", flat=True)
+    busy = Enrollment.objects.filter(journey=journey, status=EnrollmentStatus.ACTIVE)
+    free = devices.exclude(pk__in=busy.values("device_id"))
+    return _insert(
+        journey, free, EnrollmentStatus.ACTIVE, first.position, now + first.wait, now, properties
     )
-    rows = [
-        Enrollment(
-            journey=journey,
-            device_id=device_id,
-            next_position=first.position,
-            next_at=now + first.wait,
-            properties=properties,
-            created_at=now,
-        )
-        for device_id in dict.fromkeys(ids)
-        if device_id not in busy
-    ]
-    # A concurrent enrollment of the same device loses to the one-active-enrollment constraint.
-    Enrollment.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    return len(rows)
 
 
 def scan(journey_id: int, now: datetime) -> int:
@@ -55,8 +43,7 @@ def scan(journey_id: int, now: datetime) -> int:
         journey = Journey.objects.select_for_update().filter(pk=journey_id).first()
         if journey is None or journey.status != JourneyStatus.ACTIVE:
             return 0
-        found = _new_arrivals(journey, now)
-        entered = enroll(journey, found.values_list("pk", flat=True), now)
+        entered = enroll(journey, _new_arrivals(journey, now), now)
         journey.scanned_at = now
         journey.save(update_fields=["scanned_at", "updated_at"])
         return entered
@@ -64,14 +51,39 @@ def scan(journey_id: int, now: datetime) -> int:
 
 def mark_present_members(journey: Journey, now: datetime) -> int:
     """Record a segment's members at activation as already in: only later arrivals enter."""
-    members = _segment_members(journey).values(device=F("pk"))
-    select, params = members.query.sql_with_params()
+    return _insert(journey, _segment_members(journey), EnrollmentStatus.ALREADY_IN, 0, None, now)
+
+
+def _insert(
+    journey: Journey,
+    devices: QuerySet[Device],
+    status: str,
+    position: int,
+    next_at: datetime | None,
+    now: datetime,
+    properties: dict | None = None,
+) -> int:
+    """INSERT … SELECT one enrollment per device; one still active is left as it is."""
+    select, params = devices.values(device=F("pk")).query.sql_with_params()
+    values = [
+        journey.pk,
+        status,
+        position,
+        sql.moment(next_at),
+        None,
+        sql.moment(now),
+        sql.moment(now),
+    ]
+    if properties is not None:
+        values[4] = json.dumps(properties)
     with connection.cursor() as cursor:
+        # "WHERE true" lets SQLite tell the SELECT's end from the upsert clause.
         cursor.execute(
             f"INSERT INTO {Enrollment._meta.db_table} (journey_id, device_id, status, "  # noqa: S608
             "next_position, next_at, properties, created_at, updated_at) "
-            f"SELECT %s, t.device, %s, 0, NULL, NULL, %s, %s FROM ({select}) AS t",
-            [journey.pk, EnrollmentStatus.ALREADY_IN, now, now, *params],
+            f"SELECT %s, t.device, %s, %s, %s, {sql.json_placeholder()}, %s, %s "
+            f"FROM ({select}) AS t WHERE true ON CONFLICT DO NOTHING",
+            [*values, *params],
         )
         return cursor.rowcount
 

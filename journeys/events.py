@@ -6,17 +6,19 @@ app's active journeys that it triggers.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from devices.models import Device, DeviceStatus, MobileApp
 from journeys import enrollment, tasks
 from journeys.models import Event, EventSource, Journey, JourneyStatus, Trigger
+from pushcenter import sql
 
 
 @dataclass(frozen=True)
@@ -46,26 +48,32 @@ def record(
     devices = Device.objects.filter(app=app, status=DeviceStatus.ACTIVE).filter(
         Q(user_id__in=list(user_ids)) | Q(install_id__in=list(install_ids))
     )
-    device_ids = list(devices.values_list("pk", flat=True))
     values = dict(properties or {})
-    Event.objects.bulk_create(
-        [
-            Event(
-                app=app,
-                device_id=device_id,
-                name=name,
-                properties=values,
-                source=source,
-                occurred_at=occurred_at or now,
-            )
-            for device_id in device_ids
-        ],
-        batch_size=1000,
-    )
+    stored = _store(app, name, devices, values, occurred_at or now, source)
     journeys = Journey.objects.filter(
         app=app, status=JourneyStatus.ACTIVE, trigger=Trigger.EVENT, event_name=name
     )
-    entered = sum(enrollment.enroll(j, device_ids, now, values) for j in journeys)
+    entered = sum(enrollment.enroll(j, devices, now, values) for j in journeys)
     if entered:
         transaction.on_commit(tasks.run_journeys.delay)
-    return Recorded(devices=len(device_ids), enrolled=entered)
+    return Recorded(devices=stored, enrolled=entered)
+
+
+def _store(
+    app: MobileApp,
+    name: str,
+    devices: QuerySet[Device],
+    properties: dict,
+    occurred_at: datetime,
+    source: str,
+) -> int:
+    """INSERT … SELECT one event row per device; return how many were stored."""
+    select, params = devices.values(device=F("pk")).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Event._meta.db_table} (app_id, device_id, name, properties, source, "  # noqa: S608
+            f"occurred_at) SELECT %s, t.device, %s, {sql.json_placeholder()}, %s, %s "
+            f"FROM ({select}) AS t",
+            [app.pk, name, json.dumps(properties), source, sql.moment(occurred_at), *params],
+        )
+        return cursor.rowcount

@@ -102,6 +102,13 @@ def pause(journey: Journey) -> None:
     journey.save(update_fields=["status", "updated_at"])
 
 
+@transaction.atomic
+def delete(journey: Journey) -> None:
+    """Delete a journey with its steps' messages, their deliveries and figures."""
+    Notification.objects.filter(journey_step__journey=journey).delete()
+    journey.delete()
+
+
 def _require_not_active(journey: Journey) -> None:
     if journey.status == JourneyStatus.ACTIVE:
         raise ValidationError("Pause the journey to change its steps.")

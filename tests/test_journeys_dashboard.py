@@ -167,3 +167,19 @@ def test_an_administrator_reads_journeys_and_a_developer_does_not(alice, bob, ca
     assert logged_in(alice).get(page(journey.pk)).status_code == 200
     assert logged_in(alice).post(f"/journeys/journey/{journey.pk}/activate/").status_code == 403
     assert logged_in(carol).get(page(journey.pk)).status_code == 403
+
+
+def test_deleting_a_journey_deletes_its_messages_and_who_went_through_it(bob, retail):
+    client = logged_in(bob)
+    journey = made(client, retail)
+    step = with_step(client, journey)
+    client.post(f"/journeys/journey/{journey.pk}/activate/")
+    register_device(retail, uuid.uuid4(), {"platform": "ios", "push_token": "ab" * 32})
+    runner.run()
+
+    response = client.post(f"/journeys/journey/{journey.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Journey.objects.exists()
+    assert not Notification.objects.filter(pk=step.notification_id).exists()
+    assert not Delivery.objects.exists()

@@ -17,11 +17,10 @@ class Migration(migrations.Migration):
             model_name='delivery',
             name='one_delivery_per_device',
         ),
-
         migrations.AddField(
             model_name='delivery',
             name='enrollment',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='journeys.enrollment'),
+            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='journeys.enrollment'),
         ),
         migrations.AddField(
             model_name='delivery',
