@@ -269,6 +269,14 @@ class NotificationAdmin(admin.ModelAdmin):
         for warning in form.warnings:
             self.message_user(request, warning, messages.WARNING)
 
+    def response_change(self, request: HttpRequest, obj: Notification) -> HttpResponse:
+        # A saved arm or step goes back to its A/B test or journey.
+        owner = part_of(obj)
+        if owner and "_continue" not in request.POST:
+            self.message_user(request, f"Saved {obj}.", messages.SUCCESS)
+            return HttpResponseRedirect(owner["url"])
+        return super().response_change(request, obj)
+
     def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):
         context["content_languages"] = preview.language_panels(context["adminform"].form)
         context["part_of"] = part_of(kwargs.get("obj"))
