@@ -176,6 +176,13 @@ def cancel(experiment: Experiment) -> None:
     experiment.save(update_fields=["status", "updated_at"])
 
 
+@transaction.atomic
+def delete(experiment: Experiment) -> None:
+    """Delete a test with its arms' notifications, their deliveries and figures."""
+    Notification.objects.filter(arm__experiment=experiment).delete()
+    experiment.delete()
+
+
 def send_winner(experiment: Experiment, winner: Arm) -> Arm:
     """Send the winning variant, now, to the part of the audience no arm took."""
     taken = max(arm.bucket_to for arm in experiment.arms.all())

@@ -262,3 +262,15 @@ def test_the_winner_goes_to_the_rest_once_its_time_has_come(retail):
     experiment.refresh_from_db()
     assert experiment.status == ExperimentStatus.DECIDED
     assert Counter(a.kind for a in experiment.arms.all())[ArmKind.WINNER] == 1
+
+
+def test_deleting_a_test_deletes_its_arms_notifications(retail):
+    devices(retail, 10)
+    experiment = experiment_of(retail, holdout=10)
+    services.start(experiment)
+    fan_out_all(experiment)
+
+    services.delete(experiment)
+
+    assert not Notification.objects.exists()
+    assert not Delivery.objects.exists()
