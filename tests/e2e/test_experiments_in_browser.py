@@ -1,0 +1,60 @@
+"""A marketer makes an A/B test from a draft, rewrites variant B, splits, starts and reads it."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from campaigns import delivery
+from campaigns.models import Notification
+from devices.registration import register_device
+from experiments.models import Experiment
+from metrics import rollup
+from tests.e2e.conftest import login
+
+pytest_plugins = ["tests.sandbox"]
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def send_every_arm(experiment: Experiment) -> None:
+    """Fan out, send and roll up each arm here, as a worker would."""
+    for arm in experiment.arms.all():
+        delivery.start(arm.notification_id)
+        delivery.send_batch(delivery.claim(arm.notification_id))
+        delivery.finish_if_done(arm.notification_id)
+        rollup.refresh(Notification.objects.get(pk=arm.notification_id))
+
+
+def test_a_marketer_tests_two_wordings(page: Page, live_server, sandbox, bob, retail):
+    for n in range(6):
+        register_device(retail, uuid.uuid4(), {"platform": "ios", "push_token": f"{n:064x}"})
+    notification = Notification.objects.create(
+        app=retail, name="Sale", platforms=["ios"], title_en="Half price", body_en="Today only."
+    )
+    login(page, live_server, bob)
+    page.goto(f"{live_server.url}/campaigns/notification/{notification.pk}/change/")
+
+    page.click("#ab-test-button")
+    expect(page.locator(".experiment-status")).to_contain_text("Draft")
+    experiment = Experiment.objects.get()
+    page.locator('tr.experiment-variant[data-label="B"]').get_by_text("Edit content").click()
+    page.fill("#id_title_en", "50% off")
+    page.click("#draft-button")
+    expect(page.locator('tr.experiment-variant[data-label="B"]')).to_contain_text("50% off")
+
+    page.fill("input[name=split_A]", "40")
+    page.fill("input[name=split_B]", "60")
+    page.click("input[name=_continue]")
+    expect(page.locator("input[name=split_B]")).to_have_value("60")
+    page.click("#start-button")
+    expect(page.locator(".messagelist")).to_contain_text("has started")
+
+    send_every_arm(experiment)
+    page.reload()
+
+    rows = page.locator("#experiment-results tr.experiment-arm")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("Variant A")
+    expect(rows.nth(1)).to_contain_text("too few to tell")
