@@ -260,7 +260,11 @@ class ExperimentAdmin(admin.ModelAdmin):
     def split_evenly_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         experiment = self._changeable(request, pk)
         if experiment.status != ExperimentStatus.DRAFT:
-            return self._refused(request, experiment, ValidationError("Only a draft is split."))
+            return self._refused(
+                request,
+                experiment,
+                ValidationError("This A/B test has started; its split can no longer change."),
+            )
         services.split_evenly(experiment)
         self.log_change(request, experiment, "Split evenly.")
         self.message_user(request, "The variants share what the holdout leaves equally.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
+from django.utils import timezone
 
 from campaigns.models import Notification, Purpose, Status
 from experiments import services
@@ -214,6 +215,27 @@ def test_too_few_devices_say_so(bob, retail):
     content = logged_in(bob).get(page(experiment.pk)).content.decode()
 
     assert "too few to tell" in content
+
+
+def test_the_page_says_when_the_winner_goes_out(bob, retail):
+    experiment = ready(retail)
+    experiment.winner_after_hours = 4
+    experiment.save()
+    client = logged_in(bob)
+    assert (
+        "goes to the rest 4 hours after variant A starts"
+        in client.get(page(experiment.pk)).content.decode()
+    )
+    for arm in services.variants(experiment):
+        arm.percent = 40
+        arm.save()
+    services.start(experiment)
+    control = services.control(experiment).notification_id
+    Notification.objects.filter(pk=control).update(started_at=timezone.now())
+
+    content = client.get(page(experiment.pk)).content.decode()
+
+    assert "The best variant on app launch rate goes to the rest on" in content
 
 
 def test_an_administrator_reads_but_does_not_change(alice, retail):
