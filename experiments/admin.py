@@ -42,7 +42,8 @@ def compared(rate: results.Rate, reference: results.Rate | None, name: str) -> s
         return "too few to tell"
     points = ((rate.value or 0) - (reference.value or 0)) * 100
     verdict = "significant" if rate.significant else "not significant yet"
-    return f"{points:+.1f} pts vs {name} · {verdict}, p = {rate.p_value:.2g}"
+    p = "p < 0.001" if rate.p_value < 0.001 else f"p = {rate.p_value:.2g}"
+    return f"{points:+.1f} pts vs {name} · {verdict}, {p}"
 
 
 def result_rows(experiment: Experiment) -> list[dict]:

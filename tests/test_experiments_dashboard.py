@@ -9,7 +9,9 @@ from django.utils import timezone
 
 from campaigns.models import Notification, Purpose, Status
 from experiments import services
+from experiments.admin import compared
 from experiments.models import Arm, Experiment, ExperimentStatus
+from experiments.results import Rate
 from metrics import rollup
 from tests.conftest import logged_in
 from tests.html_forms import read_form
@@ -200,10 +202,22 @@ def test_the_results_show_each_arms_rates_and_significance(bob, retail):
 
     assert 'id="experiment-results"' in content
     assert 'Variant B <strong class="experiment-best">' in content
-    assert "pts vs A · significant, p = " in content
+    assert "pts vs A · significant, p &lt; 0.001" in content
     assert "vs the holdout" in content and "Conversion rate" in content
     assert f"/campaigns/notification/{arms['B'].pk}/metrics/" in content
     assert "No winner send" in content
+
+
+def test_a_comparison_names_the_difference_and_its_p_value():
+    reference = Rate(200, 1000)
+    assert compared(Rate(250, 1000, 0.0074), reference, "A") == (
+        "+5.0 pts vs A · significant, p = 0.0074"
+    )
+    assert compared(Rate(210, 1000, 0.31), reference, "A") == (
+        "+1.0 pts vs A · not significant yet, p = 0.31"
+    )
+    assert compared(Rate(400, 1000, 1e-9), reference, "A").endswith("p < 0.001")
+    assert compared(Rate(2, 10), reference, "A") == "too few to tell"
 
 
 def test_too_few_devices_say_so(bob, retail):
