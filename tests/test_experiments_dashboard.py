@@ -173,6 +173,7 @@ def test_starting_schedules_the_arms_and_cancelling_stops_them(bob, retail):
     response = client.post(action(experiment.pk, "start"), follow=True)
 
     assert "has started" in response.content.decode()
+    assert 'name="_continue"' not in response.content.decode()
     experiment.refresh_from_db()
     assert experiment.status == ExperimentStatus.RUNNING
     assert {arm.notification.status for arm in services.variants(experiment)} == {Status.SCHEDULED}
