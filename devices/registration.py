@@ -35,7 +35,7 @@ def register_device(
     """Create or replace an install's registration; return the device and whether it is new."""
     now = timezone.now()
     columns = registration_columns(registration, now)
-    _declare_custom_property_types(app, columns["custom_properties"])
+    declare_custom_property_types(app, columns["custom_properties"])
     device = _upsert_taking_address(app, install_id, columns, now)
     return device, device.first_seen == device.last_seen
 
@@ -134,7 +134,7 @@ def _release_sql(address: str) -> str:
     )
 
 
-def _declare_custom_property_types(app: MobileApp, values: dict[str, object]) -> None:
+def declare_custom_property_types(app: MobileApp, values: dict[str, object]) -> None:
     """Declare the type of each custom property the app has not seen before."""
     if not set(values) - set(app.custom_property_types):
         return

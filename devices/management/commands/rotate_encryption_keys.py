@@ -1,4 +1,4 @@
-"""Re-encrypt every stored credential under the newest key of PUSHCENTER_ENCRYPTION_KEYS."""
+"""Re-encrypt every stored credential and Segment secret under the newest encryption key."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from devices.encryption import DecryptionError, rotate
-from devices.models import ApnsCredential, FcmCredential, WnsCredential
+from devices.models import ApnsCredential, FcmCredential, MobileApp, WnsCredential
 
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt all provider credentials under the first key of PUSHCENTER_ENCRYPTION_KEYS. "
-        "Put the new key first, keep the old ones after it, run this, then drop the old keys."
+        "Re-encrypt all provider credentials and Segment shared secrets under the first key of "
+        "PUSHCENTER_ENCRYPTION_KEYS. Put the new key first, keep the old ones after it, run this, "
+        "then drop the old keys."
     )
 
     def handle(self, *args: object, **options: object) -> None:
@@ -21,9 +22,13 @@ class Command(BaseCommand):
             with transaction.atomic():
                 for model in (ApnsCredential, FcmCredential, WnsCredential):
                     total += _rotate_all(model)
+                segment = _rotate_segment_secrets()
         except DecryptionError as error:
             raise CommandError(f"{error}; nothing was changed") from None
-        self.stdout.write(f"Re-encrypted {total} credential(s) under the newest key.")
+        self.stdout.write(
+            f"Re-encrypted {total} credential(s) and {segment} Segment shared secret(s) "
+            "under the newest key."
+        )
 
 
 def _rotate_all(model: type) -> int:
@@ -32,3 +37,15 @@ def _rotate_all(model: type) -> int:
         credential.encrypted_secret = rotate(credential.encrypted_secret)
     model.objects.bulk_update(credentials, ["encrypted_secret"], batch_size=500)
     return len(credentials)
+
+
+def _rotate_segment_secrets() -> int:
+    apps = list(
+        MobileApp.objects.select_for_update()
+        .exclude(encrypted_segment_secret="")
+        .only("pk", "encrypted_segment_secret")
+    )
+    for app in apps:
+        app.encrypted_segment_secret = rotate(app.encrypted_segment_secret)
+    MobileApp.objects.bulk_update(apps, ["encrypted_segment_secret"], batch_size=500)
+    return len(apps)
