@@ -44,9 +44,12 @@ def record(
 
     Names and properties are the caller's to validate; ids matching no device are ignored.
     """
+    user_ids, install_ids = list(user_ids), list(install_ids)
+    if not user_ids and not install_ids:
+        return Recorded(devices=0, enrolled=0)
     now = timezone.now()
     devices = Device.objects.filter(app=app, status=DeviceStatus.ACTIVE).filter(
-        Q(user_id__in=list(user_ids)) | Q(install_id__in=list(install_ids))
+        Q(user_id__in=user_ids) | Q(install_id__in=install_ids)
     )
     values = dict(properties or {})
     stored = _store(app, name, devices, values, occurred_at or now, source)

@@ -84,6 +84,16 @@ def test_an_event_reaches_exactly_the_devices_of_the_people_it_names(sandbox, ap
     assert bodies == ["Red shoes is on sale"] * 3
 
 
+def test_an_event_naming_no_one_records_nothing(app):
+    services.activate(journey(app, event_name="product_on_sale"))
+    ios(app, "ada")
+
+    recorded = events.record(app, "product_on_sale", user_ids=[], install_ids=[])
+
+    assert (recorded.devices, recorded.enrolled) == (0, 0)
+    assert not Enrollment.objects.exists()
+
+
 def test_the_same_event_again_sends_the_step_again_once_the_first_pass_is_over(sandbox, app):
     sale = journey(app, event_name="product_on_sale")
     services.activate(sale)
