@@ -115,8 +115,14 @@ def run(command: list[str], env: dict[str, str]) -> str:
 
 
 def measure(
-    env: dict, settings_module: str, path: str, token: str, args: argparse.Namespace
+    env: dict,
+    settings_module: str,
+    path: str,
+    token: str,
+    args: argparse.Namespace,
+    script: tuple[str, ...] = ("registration.lua",),
 ) -> dict:
+    """Serve the project with gunicorn and load it with wrk running `script` (file, then args)."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -139,14 +145,22 @@ def measure(
     try:
         wait_for_port(port)
         base = f"http://127.0.0.1:{port}"
-        wrk(base, path, token, 2, args)  # warm up workers and connections
-        return wrk(base, path, token, args.seconds, args)
+        wrk(base, path, token, 2, args, *script)  # warm up workers and connections
+        return wrk(base, path, token, args.seconds, args, *script)
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def wrk(base: str, path: str, token: str, seconds: int, args: argparse.Namespace) -> dict:
+def wrk(
+    base: str,
+    path: str,
+    token: str,
+    seconds: int,
+    args: argparse.Namespace,
+    script: str = "registration.lua",
+    *script_args: str,
+) -> dict:
     command = [
         "wrk",
         "-t2",
@@ -154,11 +168,12 @@ def wrk(base: str, path: str, token: str, seconds: int, args: argparse.Namespace
         f"-d{seconds}s",
         "--latency",
         "-s",
-        str(ROOT / "bench" / "registration.lua"),
+        str(ROOT / "bench" / script),
         base,
         "--",
         path,
         token,
+        *script_args,
     ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     if "Non-2xx or 3xx responses" in output:
