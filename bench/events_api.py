@@ -2,8 +2,9 @@
 
 gunicorn serves the project on loopback against PostgreSQL with Redis as the broker; wrk posts
 product_on_sale for one user at a time, picked at random among 100,000 users each with one
-device, while an active journey waits for that event. Each request stores the event, enrols the
-user's device unless it is already in the journey, and on an enrolment queues the runner's task.
+device, to an active journey that half of them are already going through. Each request stores
+the event, enrols the user's device unless it is already in the journey, and on an enrolment
+queues the runner's task.
 Prints one JSON object per line.
 """
 
@@ -25,12 +26,21 @@ BROKER = "redis://127.0.0.1:6379/8"
 SEED = """
 import django, json, sys
 django.setup()
+from django.db import connection
 from bench.segment_evaluation import generate_devices
 from campaigns.models import Notification
 from devices.models import MobileApp, Organization
 from devices.services import issue_api_token
 from journeys import services
 from journeys.models import Event, Journey, Trigger
+
+# The journey has been running: the devices of the upper half of the users are going through it.
+ALREADY_IN = '''
+INSERT INTO journeys_enrollment (journey_id, device_id, status, next_position, next_at,
+    created_at, updated_at)
+SELECT %(journey)s, id, 'active', 1, now() + interval '1 day', now(), now()
+FROM devices_device WHERE app_id = %(app)s AND split_part(user_id, '-', 2)::int >= %(half)s
+'''
 
 count = int(sys.argv[1])
 org, _ = Organization.objects.get_or_create(name="bench", defaults={"display_name": "Bench"})
@@ -51,6 +61,9 @@ message.platforms, message.title_en = ["ios", "android", "windows"], "On sale"
 message.body_en = "{{ event.product }} is on sale"
 message.save()
 services.activate(journey)
+with connection.cursor() as cursor:
+    cursor.execute(ALREADY_IN, {"journey": journey.pk, "app": app.pk, "half": count // 2})
+    cursor.execute("ANALYZE journeys_enrollment")
 token = issue_api_token(app, "bench")[1]
 print(json.dumps({"pk": app.pk, "app_id": str(app.application_id), "token": token}))
 """
@@ -89,7 +102,7 @@ def main() -> None:
                 "p99_ms": result["p99_ms"],
                 "p50_ms": result["p50_ms"],
                 "events_stored_with_warm_up": events,
-                "devices_enrolled_with_warm_up": enrolled,
+                "devices_enrolled_with_warm_up": enrolled - args.users // 2,
                 "users": args.users,
                 "workers": args.workers,
                 "connections": args.connections,

@@ -1,6 +1,8 @@
 """Who enters a journey: devices found by its trigger, each enrolled with the first step due.
 
-Enrolling is one INSERT … SELECT over the devices found, however many there are.
+Enrolling is one INSERT … SELECT over the devices found, however many there are. Devices
+already in are left out with NOT EXISTS, an index lookup per device: NOT IN would read every
+enrollment of the journey for each event.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import json
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 
 from campaigns.audience import any_segment
 from devices.models import Device, DeviceStatus
@@ -30,8 +32,10 @@ def enroll(
     first = journey.steps.order_by("position").first()
     if first is None:
         return 0
-    busy = Enrollment.objects.filter(journey=journey, status=EnrollmentStatus.ACTIVE)
-    free = devices.exclude(pk__in=busy.values("device_id"))
+    busy = Enrollment.objects.filter(
+        journey=journey, status=EnrollmentStatus.ACTIVE, device_id=OuterRef("pk")
+    )
+    free = devices.exclude(Exists(busy))
     return _insert(
         journey, free, EnrollmentStatus.ACTIVE, first.position, now + first.wait, now, properties
     )
@@ -100,7 +104,9 @@ def _new_arrivals(journey: Journey, now: datetime) -> QuerySet[Device]:
     else:
         found = _segment_members(journey)
     # Registration and segment journeys take each device once.
-    return found.exclude(pk__in=Enrollment.objects.filter(journey=journey).values("device_id"))
+    return found.exclude(
+        Exists(Enrollment.objects.filter(journey=journey, device_id=OuterRef("pk")))
+    )
 
 
 def _segment_members(journey: Journey) -> QuerySet[Device]:
