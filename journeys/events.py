@@ -58,7 +58,7 @@ def record(
     )
     entered = sum(enrollment.enroll(j, devices, now, values) for j in journeys)
     if entered:
-        transaction.on_commit(tasks.run_journeys.delay)
+        transaction.on_commit(tasks.send_due_steps.delay)
     return Recorded(devices=stored, enrolled=entered)
 
 

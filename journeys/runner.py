@@ -27,6 +27,12 @@ def run(now: datetime | None = None) -> list[int]:
     scanned = Journey.objects.filter(status=JourneyStatus.ACTIVE, trigger__in=SCANNED_TRIGGERS)
     for journey_id in scanned.values_list("pk", flat=True):
         enrollment.scan(journey_id, now)
+    return send_due(now)
+
+
+def send_due(now: datetime | None = None) -> list[int]:
+    """Make the deliveries of every due step; return the notifications given deliveries."""
+    now = now or timezone.now()
     touched: set[int] = set()
     while batch := advance(now):
         touched.update(batch)

@@ -79,5 +79,3 @@ def cluster(shared_database, tmp_path):
     for processes in started:
         processes.stop_all()
         print(processes.tails())
-
-

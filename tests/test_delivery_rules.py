@@ -41,8 +41,7 @@ def notification(app, **fields) -> Notification:
 
 def rows(sent: Notification) -> dict[str, tuple[str, str]]:
     return {
-        d.device.push_token: (d.status, d.reason)
-        for d in sent.deliveries.select_related("device")
+        d.device.push_token: (d.status, d.reason) for d in sent.deliveries.select_related("device")
     }
 
 

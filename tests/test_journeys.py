@@ -111,6 +111,21 @@ def test_the_same_event_again_sends_the_step_again_once_the_first_pass_is_over(s
     assert Enrollment.objects.filter(status=EnrollmentStatus.COMPLETED).count() == 2
 
 
+def test_an_events_steps_are_sent_without_scanning_the_other_triggers(sandbox, app):
+    welcome = journey(app, Trigger.FIRST_REGISTRATION)
+    services.activate(journey(app, event_name="product_on_sale"))
+    services.activate(welcome)
+    ios(app, "ada")
+    events.record(app, "product_on_sale", user_ids=["ada"], properties={"product": "Hat"})
+    last_look = Journey.objects.get(pk=welcome.pk).scanned_at
+
+    made = runner.send_due()
+
+    assert len(made) == 1
+    assert not Enrollment.objects.filter(journey=welcome).exists()
+    assert Journey.objects.get(pk=welcome.pk).scanned_at == last_look
+
+
 def test_a_welcome_series_sends_each_step_after_its_wait(sandbox, app):
     ios(app, "before")
     welcome = journey(app, Trigger.FIRST_REGISTRATION, steps=2)
