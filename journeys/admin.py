@@ -200,11 +200,16 @@ class JourneyAdmin(admin.ModelAdmin):
 class EventAdmin(admin.ModelAdmin):
     """The events the apps, their backends and Segment reported: to read, never to edit."""
 
-    list_display = ["name", "device", "source", "occurred_at"]
+    list_display = ["name", "user", "device", "app", "source", "occurred_at"]
     list_filter = ["source", ("app", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["name"]
+    search_fields = ["name", "=device__user_id"]
+    search_help_text = "An event's name, or a user id exactly."
     show_full_result_count = False
-    list_select_related = ["device"]
+    list_select_related = ["device", "app__organization"]
+
+    @admin.display(description="user", ordering="device__user_id")
+    def user(self, obj: Event) -> str:
+        return obj.device.user_id or "-"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
         apps = self.admin_site._registry[MobileApp].get_queryset(request)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from campaigns.models import Delivery, DeliveryStatus, Notification, Purpose, Status
 from devices.registration import register_device
-from journeys import runner
+from journeys import events, runner
 from journeys.models import Journey, JourneyStatus, Step, Trigger
 from metrics import rollup
 from tests.conftest import logged_in
@@ -183,3 +183,17 @@ def test_deleting_a_journey_deletes_its_messages_and_who_went_through_it(bob, re
     assert not Journey.objects.exists()
     assert not Notification.objects.filter(pk=step.notification_id).exists()
     assert not Delivery.objects.exists()
+
+
+def test_the_events_list_names_each_events_user_and_finds_them_by_user_id(bob, retail):
+    for user_id in ("ada", "bo"):
+        register_device(retail, uuid.uuid4(), {"platform": "ios", "user_id": user_id})
+    events.record(retail, "product_on_sale", user_ids=["ada", "bo"])
+    client = logged_in(bob)
+
+    listed = client.get("/journeys/event/").content.decode()
+    found = client.get("/journeys/event/", {"q": "ada"}).content.decode()
+
+    assert ">ada<" in listed and ">bo<" in listed
+    assert ">ada<" in found and ">bo<" not in found
+    assert client.get("/journeys/event/add/").status_code == 403
