@@ -24,6 +24,7 @@ from devices.models import Device, MobileApp
 from devices.providers.base import Outcome, ProviderError, Result
 from metrics import views as metrics_views
 from metrics.models import NotificationSummary
+from pushcenter.admin_deletion import CountedDeletion
 from segments.models import Segment
 
 SCHEDULE_BUTTON = "_schedule"
@@ -102,7 +103,7 @@ def _percent(rate: float | None) -> str:
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(CountedDeletion, admin.ModelAdmin):
     form = NotificationForm
     change_form_template = "admin/campaigns/notification/change_form.html"
     list_display = ["name", "app", "status", "sends", "delivery_rate", "launch_rate", "updated_at"]

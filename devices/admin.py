@@ -29,10 +29,11 @@ from devices.models import (
     WnsCredential,
 )
 from metrics import views as metrics_views
+from pushcenter.admin_deletion import CountedDeletion
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(CountedDeletion, admin.ModelAdmin):
     list_display = ["display_name", "name", "organization_id", "created_at"]
     search_fields = ["name", "display_name"]
     readonly_fields = ["organization_id"]
@@ -106,7 +107,7 @@ class WnsCredentialInline(CredentialInline):
 
 
 @admin.register(MobileApp)
-class MobileAppAdmin(admin.ModelAdmin):
+class MobileAppAdmin(CountedDeletion, admin.ModelAdmin):
     list_display = ["display_name", "owner_and_name", "platform_list", "application_id"]
     change_form_template = "admin/devices/mobileapp/change_form.html"
     list_filter = ["organization"]
@@ -313,7 +314,7 @@ def _shown_once_key(pk: int) -> str:
 
 
 @admin.register(Device)
-class DeviceAdmin(admin.ModelAdmin):
+class DeviceAdmin(CountedDeletion, admin.ModelAdmin):
     """Devices arrive through the API; the dashboard reads them."""
 
     list_display = [

@@ -26,6 +26,7 @@ from experiments.models import (
     ExperimentStatus,
     WinnerMetric,
 )
+from pushcenter.admin_deletion import CountedDeletion
 
 SETTINGS = ["name", "holdout_percent", "winner_after_hours", "winner_metric", "conversion_event"]
 
@@ -114,7 +115,7 @@ def winner_note(experiment: Experiment) -> str:
 
 
 @admin.register(Experiment)
-class ExperimentAdmin(admin.ModelAdmin):
+class ExperimentAdmin(CountedDeletion, admin.ModelAdmin):
     form = ExperimentForm
     change_form_template = "admin/experiments/experiment/change_form.html"
     list_display = ["name", "app", "status", "variant_count", "winner_metric", "started_at"]
@@ -165,6 +166,9 @@ class ExperimentAdmin(admin.ModelAdmin):
         splits = ", ".join(f"{label} {pct}%" for label, pct in form.splits().items())
         message = f"Changed {', '.join(changed) or 'nothing'}; split {splits}."
         return message if form.arms else super().construct_change_message(request, form, formsets)
+
+    def deletion_roots(self, obj: Experiment) -> list:
+        return [obj, *Notification.objects.filter(arm__experiment=obj)]
 
     def delete_model(self, request: HttpRequest, obj: Experiment) -> None:
         services.delete(obj)

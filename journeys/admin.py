@@ -12,10 +12,12 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from campaigns.models import Notification
 from devices.models import MobileApp
 from journeys import results, services
 from journeys.forms import JourneyForm, StepForm, wait_label
 from journeys.models import Event, Journey, JourneyStatus, Step
+from pushcenter.admin_deletion import CountedDeletion
 from segments.models import Segment
 
 
@@ -57,7 +59,7 @@ class StepInline(admin.TabularInline):
 
 
 @admin.register(Journey)
-class JourneyAdmin(admin.ModelAdmin):
+class JourneyAdmin(CountedDeletion, admin.ModelAdmin):
     form = JourneyForm
     inlines = [StepInline]
     change_form_template = "admin/journeys/journey/change_form.html"
@@ -94,6 +96,9 @@ class JourneyAdmin(admin.ModelAdmin):
         if db_field.name == "segment":
             kwargs["queryset"] = Segment.objects.filter(app__in=self._apps(request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def deletion_roots(self, obj: Journey) -> list:
+        return [obj, *Notification.objects.filter(journey_step__journey=obj)]
 
     def delete_model(self, request: HttpRequest, obj: Journey) -> None:
         services.delete(obj)

@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from devices.models import MobileApp, validate_property_types
+from pushcenter.admin_deletion import CountedDeletion
 from segments import services
 from segments.forms import SegmentForm
 from segments.language import available_properties
@@ -24,7 +25,7 @@ USED_BY_SHOWN = 20
 
 
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
+class SegmentAdmin(CountedDeletion, admin.ModelAdmin):
     form = SegmentForm
     list_display = ["name", "app", "definition", "updated_at"]
     list_filter = [("app", admin.RelatedOnlyFieldListFilter)]
