@@ -168,7 +168,7 @@ class ExperimentAdmin(CountedDeletion, admin.ModelAdmin):
         return message if form.arms else super().construct_change_message(request, form, formsets)
 
     def deletion_roots(self, obj: Experiment) -> list:
-        return [obj, *Notification.objects.filter(arm__experiment=obj)]
+        return [obj, *services.arm_notifications(obj)]
 
     def delete_model(self, request: HttpRequest, obj: Experiment) -> None:
         services.delete(obj)

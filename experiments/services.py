@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from campaigns import composition
@@ -176,10 +177,15 @@ def cancel(experiment: Experiment) -> None:
     experiment.save(update_fields=["status", "updated_at"])
 
 
+def arm_notifications(experiment: Experiment) -> QuerySet[Notification]:
+    """The notifications of the test's arms."""
+    return Notification.objects.filter(arm__experiment=experiment)
+
+
 @transaction.atomic
 def delete(experiment: Experiment) -> None:
     """Delete a test with its arms' notifications, their deliveries and figures."""
-    Notification.objects.filter(arm__experiment=experiment).delete()
+    arm_notifications(experiment).delete()
     experiment.delete()
 
 

@@ -12,7 +12,6 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from campaigns.models import Notification
 from devices.models import MobileApp
 from journeys import results, services
 from journeys.forms import JourneyForm, StepForm, wait_label
@@ -98,7 +97,7 @@ class JourneyAdmin(CountedDeletion, admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def deletion_roots(self, obj: Journey) -> list:
-        return [obj, *Notification.objects.filter(journey_step__journey=obj)]
+        return [obj, *services.messages(obj)]
 
     def delete_model(self, request: HttpRequest, obj: Journey) -> None:
         services.delete(obj)

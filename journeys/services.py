@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from campaigns import composition
@@ -95,17 +96,20 @@ def pause(journey: Journey) -> None:
     journey = Journey.objects.select_for_update().get(pk=journey.pk)
     if journey.status != JourneyStatus.ACTIVE:
         return
-    Notification.objects.filter(journey_step__journey=journey).update(
-        status=Status.DRAFT, updated_at=timezone.now()
-    )
+    messages(journey).update(status=Status.DRAFT, updated_at=timezone.now())
     journey.status = JourneyStatus.PAUSED
     journey.save(update_fields=["status", "updated_at"])
+
+
+def messages(journey: Journey) -> QuerySet[Notification]:
+    """The notifications of the journey's steps."""
+    return Notification.objects.filter(journey_step__journey=journey)
 
 
 @transaction.atomic
 def delete(journey: Journey) -> None:
     """Delete a journey with its steps' messages, their deliveries and figures."""
-    Notification.objects.filter(journey_step__journey=journey).delete()
+    messages(journey).delete()
     journey.delete()
 
 
