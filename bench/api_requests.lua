@@ -1,5 +1,6 @@
--- Each request registers a new install: a fresh install id and APNs token.
-local counter = 0
+-- The API benchmarks' requests. Arguments: the path, the API token, the kind, then its own.
+-- register: each request registers a new install (a fresh install id and APNs token).
+-- event <users>: each request reports product_on_sale for one of user-0 … user-<users - 1>.
 local thread_seed = 0
 
 function setup(thread)
@@ -9,8 +10,10 @@ end
 
 function init(args)
   math.randomseed(os.time() * 1000 + seed)
-  path_prefix = args[1]
+  path = args[1]
   token = args[2]
+  kind = args[3]
+  users = tonumber(args[4])
 end
 
 local function hex(n)
@@ -19,13 +22,27 @@ local function hex(n)
   return table.concat(out)
 end
 
-function request()
-  counter = counter + 1
+local function headers()
+  local found = {["Content-Type"] = "application/json"}
+  if token ~= "" then found["X-API-Token"] = token end
+  return found
+end
+
+local function register()
   local install = hex(8) .. "-" .. hex(4) .. "-4" .. hex(3) .. "-8" .. hex(3) .. "-" .. hex(12)
   local body = '{"platform":"ios","push_token":"' .. hex(64) .. '","locale":"en-US",' ..
     '"time_zone":"Europe/Paris","properties":{"appVersion":"2.10.1","carrierCountry":"US"},' ..
     '"custom_properties":{"dog-lover":true},"categories":["offers"]}'
-  local headers = {["Content-Type"] = "application/json"}
-  if token ~= "" then headers["X-API-Token"] = token end
-  return wrk.format("PUT", path_prefix .. install, headers, body)
+  return wrk.format("PUT", path .. install, headers(), body)
+end
+
+local function event()
+  local body = '{"name":"product_on_sale","user_ids":["user-' .. math.random(0, users - 1) ..
+    '"],"properties":{"product":"Red shoes","discount":30}}'
+  return wrk.format("POST", path, headers(), body)
+end
+
+function request()
+  if kind == "event" then return event() end
+  return register()
 end

@@ -88,8 +88,8 @@ def main() -> None:
     seed = run([sys.executable, "-c", SEED, str(args.users)], env).strip().splitlines()
     app = json.loads(seed[-1])
     path = f"/api/v1/apps/{app['app_id']}/events"
-    script = ("events.lua", str(args.users))
-    result = measure(env, "pushcenter.settings", path, app["token"], args, script)
+    kind = ("event", str(args.users))
+    result = measure(env, "pushcenter.settings", path, app["token"], args, kind)
     with psycopg.connect(env["DATABASE_URL"]) as database:
         events, enrolled = database.execute(COUNTS, {"app": app["pk"]}).fetchone()
     broker.flushdb()

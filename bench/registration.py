@@ -120,9 +120,9 @@ def measure(
     path: str,
     token: str,
     args: argparse.Namespace,
-    script: tuple[str, ...] = ("registration.lua",),
+    kind: tuple[str, ...] = ("register",),
 ) -> dict:
-    """Serve the project with gunicorn and load it with wrk running `script` (file, then args)."""
+    """Serve the project with gunicorn and load it with wrk sending `kind` requests."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -145,8 +145,8 @@ def measure(
     try:
         wait_for_port(port)
         base = f"http://127.0.0.1:{port}"
-        wrk(base, path, token, 2, args, *script)  # warm up workers and connections
-        return wrk(base, path, token, args.seconds, args, *script)
+        wrk(base, path, token, 2, args, kind)  # warm up workers and connections
+        return wrk(base, path, token, args.seconds, args, kind)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -158,9 +158,9 @@ def wrk(
     token: str,
     seconds: int,
     args: argparse.Namespace,
-    script: str = "registration.lua",
-    *script_args: str,
+    kind: tuple[str, ...],
 ) -> dict:
+    """Run wrk with bench/api_requests.lua; `kind` names the requests, then their arguments."""
     command = [
         "wrk",
         "-t2",
@@ -168,12 +168,12 @@ def wrk(
         f"-d{seconds}s",
         "--latency",
         "-s",
-        str(ROOT / "bench" / script),
+        str(ROOT / "bench" / "api_requests.lua"),
         base,
         "--",
         path,
         token,
-        *script_args,
+        *kind,
     ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     if "Non-2xx or 3xx responses" in output:
