@@ -205,11 +205,12 @@ class NotificationAdmin(CountedDeletion, admin.ModelAdmin):
         url = reverse("admin:campaigns_progress", args=[obj.pk])
         return format_html(
             '<span data-progress-url="{}" data-live="{}">{}</span>'
-            '<span class="progress-paused">{}</span>',
+            '<span class="progress-paused">{}</span><br><span class="progress-retries">{}</span>',
             url,
             "true" if now["live"] else "false",
             now["text"],
             " ".join(now["paused"]),
+            now["retries"],
         )
 
     @admin.display(description="Notification never expires", boolean=True)

@@ -14,7 +14,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -23,9 +22,16 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from campaigns import audience, content, local_time, payloads, personalization, send_rules
-from campaigns.models import Delivery, DeliveryStatus, Notification, ScheduleKind, Status
+from campaigns.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    Notification,
+    ScheduleKind,
+    Status,
+)
 from devices import provider_health, sending
-from devices.models import Device
+from devices.models import Device, MobileApp
 from devices.providers.base import Outcome, ProviderError, Push, Result
 from journeys.models import Enrollment
 from pushcenter import sql
@@ -35,13 +41,23 @@ BATCH_SIZE = 1000
 HANDOVER_SIZE = 100
 # How long the answers of a chunk wait for the database to come back (well under the lease).
 RECORD_RETRY_SECONDS = 60
-MAX_ATTEMPTS = 5
-# Back-off for retryable answers: BACKOFF_BASE * 2**(attempt-1), with jitter, at most BACKOFF_MAX.
-BACKOFF_BASE = timedelta(seconds=30)
+# Back-off for answers that say "later": BACKOFF_BASE * 2**(attempt-1) plus up to half again
+# as jitter, at most BACKOFF_MAX, never less than Retry-After. FCM asks for at least one minute
+# before the first retry of UNAVAILABLE, INTERNAL or QUOTA_EXCEEDED without Retry-After, then
+# exponential back-off with jitter (FCM "ErrorCode" reference); APNs and WNS ask only that
+# Retry-After be honoured, and the same waits serve them. Tries go on for the retry window.
+BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(minutes=30)
 OPEN_STATUSES = (DeliveryStatus.QUEUED, DeliveryStatus.CLAIMED, DeliveryStatus.SENDING)
-# Answers that send the delivery back to the queue, up to MAX_ATTEMPTS tries.
-RETRIED = (Outcome.RETRY, Outcome.AUTH_FAILED)
+# Answers that send the delivery back to the queue until its retry window closes.
+RETRIED = (Outcome.RETRY, Outcome.DEVICE_RETRY, Outcome.AUTH_FAILED)
+# Statuses that show a provider has answered this notification before.
+ANSWERED = (
+    DeliveryStatus.SENT,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.CHANNEL_EXPIRED,
+    DeliveryStatus.UNKNOWN,
+)
 
 
 def due_notifications(now: datetime) -> list[int]:
@@ -238,9 +254,9 @@ def send_batch(ids: list[int]) -> None:
         by_platform[delivery.device.platform].append(delivery)
     lease = Lease(ids)
     for platform, group in by_platform.items():
-        paused = provider_health.paused_until(notification.app, platform)
-        if paused:
-            _defer(group, paused, f"The {platform} provider is paused after repeated failures")
+        waiting = provider_health.waiting_until(notification.app, platform)
+        if waiting:
+            _defer(group, *waiting)
         else:
             _send_platform(notification, platform, group, lease)
 
@@ -290,9 +306,64 @@ def _send_platform(
             chunk = pushes[start : start + HANDOVER_SIZE]
             _persistently(lease.hand_over, [int(push.key) for push in chunk])
             results = _send_chunk(client, chunk)
+            if _held(notification, platform, results, by_key):
+                rest = [by_key[push.key] for push in pushes[start + HANDOVER_SIZE :]]
+                _defer(rest, *_held_until(notification.app, platform))
+                return
             _persistently(_record, results, by_key)
             answered.extend(results)
     _persistently(provider_health.record, notification.app, platform, answered)
+
+
+def _held(notification: Notification, platform: str, results: list[Result], by_key: dict) -> bool:
+    """Hold the provider when most answers would retire their devices (or say they are another
+    credential's); retire nobody then.
+
+    The answered deliveries that would have been retired wait, costing no try, with the rest.
+    """
+    app = notification.app
+    if not any(map(provider_health.is_misdirected, results)):
+        return False
+    first = not _answered_before(notification, platform)
+    if not provider_health.should_hold(app, platform, results, first_batch=first):
+        return False
+    provider_health.hold(app, platform, results, sending.PROVIDER_NAMES[platform])
+    retiring = [r for r in results if provider_health.is_misdirected(r)]
+    others = [r for r in results if not provider_health.is_misdirected(r)]
+    _persistently(_record, others, by_key)
+    until, why = _held_until(app, platform)
+    waiting = [by_key[r.key] for r in retiring]
+    _keep_tries(waiting, retiring, until)
+    _defer(waiting, until, why, statuses=(DeliveryStatus.SENDING,))
+    return True
+
+
+def _held_until(app: MobileApp, platform: str) -> tuple[datetime, str]:
+    """Return until when a held provider's deliveries wait, and why."""
+    waiting = provider_health.waiting_until(app, platform)
+    return waiting or (timezone.now(), "")
+
+
+def resume_waiting(app: MobileApp, platform: str) -> int:
+    """Let the deliveries a held or paused provider kept waiting go now; return how many."""
+    waiting = Delivery.objects.filter(
+        notification__app=app,
+        platform=platform,
+        status=DeliveryStatus.QUEUED,
+        not_before__gt=timezone.now(),
+    )
+    reasons = provider_health.WAITING_REASONS
+    held = waiting.filter(reason__startswith=reasons[0]) | waiting.filter(
+        reason__startswith=reasons[1]
+    )
+    return held.update(not_before=timezone.now(), updated_at=timezone.now())
+
+
+def _answered_before(notification: Notification, platform: str) -> bool:
+    answered = Delivery.objects.filter(
+        notification=notification, platform=platform, status__in=ANSWERED
+    )
+    return answered.exists()
 
 
 def _send_chunk(client: sending.Client, chunk: list[Push]) -> list[Result]:
@@ -324,12 +395,35 @@ def _persistently(write: Callable[..., None], *args: object) -> None:
 def _pushes(notification: Notification, group: list[Delivery]) -> tuple[list[Push], list[Result]]:
     """Render each delivery's push; a delivery that cannot be rendered fails with the reason."""
     pushes, refused = [], []
+    now = timezone.now()
     for delivery in group:
+        expired = _expired_channel(delivery, now)
+        if expired:
+            refused.append(expired)
+            continue
         try:
             pushes.append(_push(notification, delivery))
         except (ValueError, personalization.PersonalizationError) as error:
             refused.append(Result(str(delivery.pk), Outcome.MESSAGE_FAILED, detail=str(error)))
     return pushes, refused
+
+
+def _expired_channel(delivery: Delivery, now: datetime) -> Result | None:
+    """Refuse a WNS channel past its 30 days: WNS would not deliver to it.
+
+    A channel URI lives 30 days (wns-push-quickstart.md: the app asks for a new one at each
+    start and registers it again); the device waits, retired, for its app to register again.
+    """
+    expires = delivery.device.channel_expires_at
+    if delivery.device.platform != "windows" or expires is None or expires > now:
+        return None
+    return Result(
+        str(delivery.pk),
+        Outcome.DEVICE_GONE,
+        reason="ChannelExpired",
+        detail=f"not sent: the channel URI expired on {expires:%Y-%m-%d %H:%M} UTC, 30 days "
+        "after the app last registered it",
+    )
 
 
 def _push(notification: Notification, delivery: Delivery) -> Push:
@@ -339,9 +433,6 @@ def _push(notification: Notification, delivery: Delivery) -> Push:
     message = content.message(
         notification, device.platform, language, context=context, tracking_id=f"{delivery.pk:x}"
     )
-    if not message.collapse_id:
-        # A message sent again after a worker died replaces the first on the device.
-        message = replace(message, collapse_id=f"pushcenter-{notification.pk}")
     payload = payloads.render(device.platform, message, token=device.push_token or "")
     payloads.check_size(payload)
     target = sending.target_of(device) or ""
@@ -356,6 +447,28 @@ def _record(results: list[Result], deliveries: dict[str, Delivery]) -> None:
         if result.outcome == Outcome.DEVICE_GONE:
             sending.apply_result(delivery.device, result)
     _write_statuses([deliveries[r.key] for r in results])
+    retried = [r for r in results if deliveries[r.key].status == DeliveryStatus.QUEUED]
+    if retried:
+        _keep_tries([deliveries[r.key] for r in retried], retried, None)
+
+
+def _keep_tries(
+    deliveries: list[Delivery], results: list[Result], retry_at: datetime | None
+) -> None:
+    """Keep each answer that left its delivery waiting to try again (its final one it keeps)."""
+    now = timezone.now()
+    DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(
+            delivery_id=delivery.pk,
+            attempt=delivery.attempts,
+            outcome=result.outcome.value,
+            status=result.status,
+            reason=" ".join(filter(None, [result.reason, result.detail]))[:300],
+            answered_at=now,
+            retry_at=retry_at or delivery.not_before,
+        )
+        for delivery, result in zip(deliveries, results, strict=True)
+    )
 
 
 # What recording an answer writes, with each column's type for a VALUES list.
@@ -364,6 +477,7 @@ STATUS_COLUMNS = {
     "reason": "text",
     "language": "text",
     "provider_id": "text",
+    "retrying_since": "timestamptz",
     "sent_at": "timestamptz",
     "not_before": "timestamptz",
     "lease_until": "timestamptz",
@@ -400,21 +514,39 @@ def _apply(delivery: Delivery, result: Result, now: datetime) -> None:
     delivery.provider_id, delivery.lease_until, delivery.updated_at = result.provider_id, None, now
     if result.outcome == Outcome.SENT:
         delivery.status, delivery.sent_at = DeliveryStatus.SENT, now
-    elif result.outcome in RETRIED and delivery.attempts < MAX_ATTEMPTS:
-        delivery.status = DeliveryStatus.QUEUED
-        delivery.not_before = now + _backoff(delivery.attempts, result.retry_after)
-    elif result.outcome == Outcome.RETRY:
-        delivery.status = DeliveryStatus.UNKNOWN
+    elif result.outcome in RETRIED:
+        _retry_or_give_up(delivery, result, now)
     elif result.outcome == Outcome.DEVICE_GONE and delivery.device.platform == "windows":
         delivery.status = DeliveryStatus.CHANNEL_EXPIRED
     else:
         delivery.status = DeliveryStatus.FAILED
 
 
+def _retry_or_give_up(delivery: Delivery, result: Result, now: datetime) -> None:
+    """Queue the delivery for its next try, unless that would fall after its retry window.
+
+    The window is the notification's lifetime, capped at RETRY_WINDOW_HOURS after the first
+    answer that said "later". Given up, a refused credential is a failure; anything else
+    unknown, as the provider may have delivered it.
+    """
+    delivery.retrying_since = delivery.retrying_since or now
+    window_ends = delivery.retrying_since + timedelta(hours=settings.RETRY_WINDOW_HOURS)
+    expires_at = delivery.notification.expires_at
+    if expires_at is not None:
+        window_ends = min(window_ends, expires_at)
+    retry_at = now + _backoff(delivery.attempts, result.retry_after)
+    if retry_at <= window_ends:
+        delivery.status, delivery.not_before = DeliveryStatus.QUEUED, retry_at
+    elif result.outcome == Outcome.AUTH_FAILED:
+        delivery.status = DeliveryStatus.FAILED
+    else:
+        delivery.status = DeliveryStatus.UNKNOWN
+
+
 def _backoff(attempt: int, retry_after: float | None) -> timedelta:
-    """Wait twice as long after each try, with jitter; never less than the provider asked."""
-    wait = min(BACKOFF_BASE * 2 ** (attempt - 1), BACKOFF_MAX)
-    wait = wait * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not secrecy
+    """Wait twice as long after each try, plus jitter; never less than the provider asked."""
+    wait = min(BACKOFF_BASE * 2 ** (max(attempt, 1) - 1), BACKOFF_MAX)
+    wait = wait * random.uniform(1.0, 1.5)  # noqa: S311 - jitter, not secrecy
     return max(wait, timedelta(seconds=retry_after or 0))
 
 
@@ -430,10 +562,15 @@ def _finish_unsent(deliveries: list[Delivery], status: str, reason: str) -> None
     )
 
 
-def _defer(deliveries: list[Delivery], until: datetime, reason: str) -> None:
+def _defer(
+    deliveries: list[Delivery],
+    until: datetime,
+    reason: str,
+    statuses: tuple[str, ...] = (DeliveryStatus.CLAIMED,),
+) -> None:
     """Put claimed deliveries back in the queue until a time; the wait costs them no try."""
     ids = [d.pk for d in deliveries]
-    Delivery.objects.filter(id__in=ids, status=DeliveryStatus.CLAIMED).update(
+    Delivery.objects.filter(id__in=ids, status__in=statuses).update(
         status=DeliveryStatus.QUEUED,
         reason=reason,
         not_before=until,

@@ -272,6 +272,9 @@ class Delivery(models.Model):
     not_before = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     provider_id = models.CharField(max_length=200, blank=True)
+    # When the provider first answered "later": retries go on until the notification expires
+    # or PUSHCENTER_RETRY_WINDOW_HOURS after this, whichever comes first.
+    retrying_since = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     # When the app first reported a launch from this delivery's notification (launch tracking).
     launched_at = models.DateTimeField(null=True, blank=True)
@@ -321,6 +324,29 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification} → {self.device_id}"
+
+
+class DeliveryAttempt(models.Model):
+    """A provider's answer to one try that did not settle its delivery (it waits to try again).
+
+    The settling answer is the delivery's own status and reason; these are the tries before it.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="tries")
+    attempt = models.PositiveSmallIntegerField()
+    outcome = models.CharField(max_length=20)
+    status = models.PositiveSmallIntegerField(help_text="The HTTP status; 0 when none came.")
+    reason = models.CharField(max_length=300, blank=True)
+    answered_at = models.DateTimeField()
+    retry_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["delivery", "attempt"]
+        indexes = [models.Index(fields=["delivery", "attempt"], name="delivery_attempt")]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} try {self.attempt}"
 
 
 class IdempotencyKey(models.Model):

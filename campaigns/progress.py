@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from campaigns.models import DeliveryStatus, Notification, Status
@@ -10,6 +10,8 @@ from devices.models import ProviderHealth
 
 # While a notification is in one of these, its page keeps asking how it goes.
 LIVE_STATUSES = (Status.SCHEDULED, Status.SENDING)
+# How many of the waiting deliveries' answers the page names, most common first.
+MOST_COMMON = 3
 
 
 def counts(notification: Notification) -> dict[str, int]:
@@ -31,19 +33,36 @@ def report(notification: Notification) -> dict:
         "counts": found,
         "text": text or "None yet: deliveries are made when the send starts.",
         "paused": paused_providers(notification) if found else [],
+        "retries": waiting_retries(notification) if found.get(DeliveryStatus.QUEUED) else "",
     }
 
 
 def paused_providers(notification: Notification) -> list[str]:
-    """Say which of the app's providers are paused, until when and why."""
-    paused = ProviderHealth.objects.filter(
-        app_id=notification.app_id,
-        platform__in=notification.platforms,
-        paused_until__gt=timezone.now(),
+    """Say which of the app's providers are held or paused, until when and why."""
+    waiting = ProviderHealth.objects.filter(
+        app_id=notification.app_id, platform__in=notification.platforms
+    ).filter(Q(paused_until__gt=timezone.now()) | Q(suspended_at__isnull=False))
+    return [_provider_state(health) for health in waiting]
+
+
+def _provider_state(health: ProviderHealth) -> str:
+    name = health.get_platform_display()
+    if health.suspended_at is not None:
+        return f"The {name} provider is held: {health.suspect_reason}"
+    return (
+        f"The {name} provider is paused until {health.paused_until:%H:%M:%S} UTC after "
+        f"{health.failures} failed batches in a row: {health.last_error}"
     )
-    return [
-        f"The {health.get_platform_display()} provider is paused until "
-        f"{health.paused_until:%H:%M:%S} UTC after {health.failures} failed batches in a row: "
-        f"{health.last_error}"
-        for health in paused
-    ]
+
+
+def waiting_retries(notification: Notification) -> str:
+    """Say how many deliveries wait to try again, when the next goes, and what was answered."""
+    waiting = notification.deliveries.filter(status=DeliveryStatus.QUEUED, attempts__gt=0)
+    summary = waiting.aggregate(count=Count("id"), next_at=Min("not_before"))
+    if not summary["count"]:
+        return ""
+    answers = waiting.values_list("reason").annotate(n=Count("id")).order_by("-n")[:MOST_COMMON]
+    said = "; ".join(f"{reason or 'no reason given'} ({n:,})" for reason, n in answers)
+    next_at = summary["next_at"]
+    when = f", the next at {next_at:%H:%M:%S} UTC" if next_at else ""
+    return f"Waiting to try again: {summary['count']:,}{when}. Last answers: {said}."

@@ -12,12 +12,12 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from devices import forms, sending, services
+from devices import forms, provider_health, sending, services
 from devices.models import (
     ApiToken,
     ApnsCredential,
@@ -26,6 +26,7 @@ from devices.models import (
     MobileApp,
     Organization,
     ProviderCredential,
+    ProviderHealth,
     WnsCredential,
 )
 from metrics import views as metrics_views
@@ -45,7 +46,29 @@ class CredentialInline(admin.StackedInline):
     max_num = 1
     extra = 1
     can_delete = True
-    readonly_fields = ["secret_status", "validation"]
+    readonly_fields = ["secret_status", "validation", "sending"]
+    platform = ""
+
+    @admin.display(description="Sending")
+    def sending(self, credential: ProviderCredential) -> str:
+        """Say whether the provider sends, or is held or paused, why, and how to resume it."""
+        health = ProviderHealth.objects.filter(app_id=credential.app_id, platform=self.platform)
+        health = health.first() if credential.pk else None
+        if health is None or not (health.suspended_at or health.paused_until):
+            return "sending"
+        if health.suspended_at:
+            state = f"held since {health.suspended_at:%Y-%m-%d %H:%M} UTC: {health.suspect_reason}"
+        else:
+            state = (
+                f"paused until {health.paused_until:%Y-%m-%d %H:%M} UTC after "
+                f"{health.failures} failed batches in a row: {health.last_error}"
+            )
+        return format_html(
+            '{} <button type="submit" form="trust-{}-form" class="button">{}</button>',
+            state,
+            self.platform,
+            "The credential is right: send now",
+        )
 
     @admin.display(description="Secret")
     def secret_status(self, credential: ProviderCredential) -> str:
@@ -67,6 +90,7 @@ class CredentialInline(admin.StackedInline):
 
 class ApnsCredentialInline(CredentialInline):
     model = ApnsCredential
+    platform = "ios"
     form = forms.ApnsCredentialForm
     fieldsets = [
         (None, {"fields": ["auth_method", "bundle_id", "environment"]}),
@@ -75,7 +99,7 @@ class ApnsCredentialInline(CredentialInline):
             "Certificate authentication",
             {"fields": ["certificate", "certificate_password", "certificate_expires"]},
         ),
-        ("Status", {"fields": ["secret_status", "validation"]}),
+        ("Status", {"fields": ["secret_status", "validation", "sending"]}),
     ]
     readonly_fields = [*CredentialInline.readonly_fields, "certificate_expires"]
 
@@ -87,13 +111,22 @@ class ApnsCredentialInline(CredentialInline):
 
 class FcmCredentialInline(CredentialInline):
     model = FcmCredential
+    platform = "android"
     form = forms.FcmCredentialForm
-    fields = ["service_account", "project_id", "client_email", "secret_status", "validation"]
+    fields = [
+        "service_account",
+        "project_id",
+        "client_email",
+        "secret_status",
+        "validation",
+        "sending",
+    ]
     readonly_fields = [*CredentialInline.readonly_fields, "project_id", "client_email"]
 
 
 class WnsCredentialInline(CredentialInline):
     model = WnsCredential
+    platform = "windows"
     form = forms.WnsCredentialForm
     fields = [
         "tenant_id",
@@ -103,6 +136,7 @@ class WnsCredentialInline(CredentialInline):
         "client_secret",
         "secret_status",
         "validation",
+        "sending",
     ]
 
 
@@ -177,9 +211,11 @@ class MobileAppAdmin(CountedDeletion, admin.ModelAdmin):
 
     def get_urls(self) -> list:
         validate = self.admin_site.admin_view(require_POST(self.validate_view))
+        trust = self.admin_site.admin_view(require_POST(self.trust_view))
         metrics = self.admin_site.admin_view(self.metrics_view)
         return [
             path("<int:pk>/validate/", validate, name="devices_mobileapp_validate"),
+            path("<int:pk>/trust/<str:platform>/", trust, name="devices_mobileapp_trust"),
             path("<int:pk>/metrics/", metrics, name="devices_mobileapp_metrics"),
             *super().get_urls(),
         ]
@@ -199,6 +235,23 @@ class MobileAppAdmin(CountedDeletion, admin.ModelAdmin):
             level = messages.SUCCESS if result.valid else messages.ERROR
             verdict = "valid" if result.valid else "refused"
             self.message_user(request, f"{result.provider}: {verdict}. {result.message}", level)
+        return HttpResponseRedirect(reverse("admin:devices_mobileapp_change", args=[app.pk]))
+
+    def trust_view(self, request: HttpRequest, pk: int, platform: str) -> HttpResponse:
+        """Let a held or paused provider send now: an administrator vouches for its credential.
+
+        For a day its answers retire devices again, even when most of a batch says so.
+        """
+        app = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_change_permission(request, app) or platform not in app.platforms():
+            raise PermissionDenied
+        provider_health.resume(app, platform, trusted=True)
+        name = sending.PROVIDER_NAMES[platform]
+        self.message_user(
+            request,
+            f"{name} sends again; for the next 24 hours the devices it says are gone are retired.",
+            messages.SUCCESS,
+        )
         return HttpResponseRedirect(reverse("admin:devices_mobileapp_change", args=[app.pk]))
 
     @admin.display(description="owner_name/app_name", ordering="name")

@@ -484,6 +484,12 @@ class ProviderHealth(models.Model):
     )
     paused_until = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
+    # Set when most of a batch's answers would have retired their devices: the credential is
+    # more likely wrong than the audience gone. Sends wait until the credential changes, or an
+    # administrator says it is right (trusted_until), so no device is retired meanwhile.
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspect_reason = models.TextField(blank=True)
+    trusted_until = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

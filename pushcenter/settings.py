@@ -292,6 +292,9 @@ DELIVERY_LEASE_SECONDS = env_int("PUSHCENTER_DELIVERY_LEASE_SECONDS", 300)
 # Sending tasks set on one notification at most: each claims batches until none is left, so
 # as many worker processes as this share a big send.
 SENDERS_PER_NOTIFICATION = env_int("PUSHCENTER_SENDERS_PER_NOTIFICATION", 8)
+# How long a delivery the provider answers "later" keeps trying, at most: its notification's
+# expiry ends it sooner. Long enough to outlast a provider's incident, not to nag a day later.
+RETRY_WINDOW_HOURS = env_int("PUSHCENTER_RETRY_WINDOW_HOURS", 24)
 
 # Push providers. The defaults are the real services; PUSHCENTER_SANDBOX=1 points every one at
 # the loopback sandbox gateways; a value set explicitly in the environment wins over both.

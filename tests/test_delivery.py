@@ -129,16 +129,26 @@ def test_a_retryable_answer_queues_the_delivery_again_after_a_back_off(sandbox, 
     assert not delivery.finish_if_done(scheduled.pk)
 
 
-def test_a_delivery_that_keeps_failing_ends_unknown(sandbox, retail, scheduled):
+def test_a_delivery_that_keeps_failing_ends_unknown_when_its_retry_window_closes(
+    sandbox, retail, scheduled, settings
+):
     ios(retail, "fa11" + "0" * 60)
     delivery.start(scheduled.pk)
-    for _ in range(delivery.MAX_ATTEMPTS):
+    for _ in range(3):
         Delivery.objects.update(not_before=None)
         ProviderHealth.objects.update(paused_until=None)
         delivery.send_batch(delivery.claim(scheduled.pk))
-
     [row] = scheduled.deliveries.all()
-    assert (row.status, row.attempts) == (DeliveryStatus.UNKNOWN, delivery.MAX_ATTEMPTS)
+    assert row.status == DeliveryStatus.QUEUED
+
+    window = timedelta(hours=settings.RETRY_WINDOW_HOURS)
+    Delivery.objects.update(not_before=None, retrying_since=timezone.now() - window)
+    delivery.send_batch(delivery.claim(scheduled.pk))
+
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (DeliveryStatus.UNKNOWN, 4)
+    assert row.reason.startswith("ServiceUnavailable")
+    assert [t.attempt for t in row.tries.all()] == [1, 2, 3]
     assert delivery.finish_if_done(scheduled.pk)
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from campaigns import delivery, local_time, services
 from campaigns.models import Delivery, DeliveryStatus, Notification, ScheduleKind, Status
-from devices.models import ProviderHealth, QuietHoursAction
+from devices.models import ApnsCredential, ProviderHealth, QuietHoursAction
 from devices.registration import register_device
 
 pytest_plugins = ["tests.sandbox"]
@@ -240,23 +240,51 @@ def test_quiet_hours_need_both_ends_that_differ(retail):
 
 
 def test_a_provider_that_keeps_failing_pauses_while_the_others_go_on(sandbox, no_caps):
-    for n in range(4):
+    for n in range(15):
         device(no_caps, "ios", f"fa11{n:060d}")
     device(no_caps, "android", "android-token-1")
     sale = notification(no_caps)
     delivery.start(sale.pk)
 
-    for _ in range(4):  # one device a batch: each batch fails as a whole
+    for _ in range(4):  # five devices a batch: each batch fails as a whole
         Delivery.objects.filter(notification=sale).update(not_before=None)
-        delivery.send_batch(delivery.claim(sale.pk, size=1))
+        delivery.send_batch(delivery.claim(sale.pk, size=5))
 
     health = ProviderHealth.objects.get(app=no_caps, platform="ios")
     assert health.failures == 3 and health.paused_until > timezone.now()
     assert "503" in health.last_error
-    paused = Delivery.objects.filter(notification=sale, reason__contains="paused")
+    paused = Delivery.objects.filter(notification=sale, reason__startswith="Paused:")
     assert paused.exists() and all(d.not_before == health.paused_until for d in paused)
     send_due(sale)
     assert rows(sale)["android-token-1"][0] == "sent"
+
+
+def test_one_device_that_keeps_failing_never_pauses_its_provider(sandbox, no_caps):
+    device(no_caps, "ios", "fa11" + "0" * 60)
+    sale = notification(no_caps)
+    delivery.start(sale.pk)
+
+    for _ in range(4):
+        Delivery.objects.filter(notification=sale).update(not_before=None)
+        delivery.send_batch(delivery.claim(sale.pk))
+
+    assert not ProviderHealth.objects.filter(app=no_caps, failures__gt=0).exists()
+
+
+def test_a_refused_credential_pauses_its_provider_even_for_one_device(sandbox, no_caps):
+    device(no_caps, "ios", "aa" * 32)
+    sale = notification(no_caps)
+    delivery.start(sale.pk)
+    # Changed behind the gateway's back, which knows no such team: InvalidProviderToken.
+    ApnsCredential.objects.filter(app=no_caps).update(team_id="OTHERTEAM1")
+
+    for _ in range(3):
+        Delivery.objects.filter(notification=sale).update(not_before=None)
+        delivery.send_batch(delivery.claim(sale.pk))
+
+    health = ProviderHealth.objects.get(app=no_caps, platform="ios")
+    assert health.paused_until > timezone.now()
+    assert "InvalidProviderToken" in health.last_error
 
 
 def test_one_batch_that_gets_through_resumes_the_provider(sandbox, no_caps):
@@ -273,18 +301,23 @@ def test_one_batch_that_gets_through_resumes_the_provider(sandbox, no_caps):
 # What reaches the device --------------------------------------------------------------------
 
 
-def test_each_message_carries_a_collapse_id_so_a_resend_replaces_it(sandbox, no_caps):
+def test_no_collapse_id_is_sent_unless_the_marketer_sets_one(sandbox, no_caps):
+    # FCM keeps at most four collapse keys per device: a default one per campaign would make an
+    # offline device lose older campaigns ("Non-collapsible and collapsible messages").
     device(no_caps, "ios", "aa" * 32)
     device(no_caps, "android", "android-token-1")
-    sale = notification(no_caps)
+    plain, replacing = notification(no_caps), notification(no_caps, collapse_id="score")
 
-    delivery.start(sale.pk)
-    send_due(sale)
+    for sale in (plain, replacing):
+        delivery.start(sale.pk)
+        send_due(sale)
 
-    [apns] = sandbox.received("apns")
-    assert apns["headers"]["apns-collapse-id"] == f"pushcenter-{sale.pk}"
-    [fcm] = sandbox.received("fcm")
-    assert fcm["payload"]["message"]["android"]["collapse_key"] == f"pushcenter-{sale.pk}"
+    first, second = sandbox.received("apns")
+    assert "apns-collapse-id" not in first["headers"]
+    assert second["headers"]["apns-collapse-id"] == "score"
+    first, second = sandbox.received("fcm")
+    assert "collapse_key" not in first["payload"]["message"]["android"]
+    assert second["payload"]["message"]["android"]["collapse_key"] == "score"
 
 
 def test_the_platform_is_kept_on_each_delivery(no_caps):

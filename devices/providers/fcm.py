@@ -21,7 +21,9 @@ UNREGISTERED           404    DEVICE_GONE    app uninstalled or token expired: r
 INVALID_ARGUMENT       400    DEVICE_GONE    when the message says the registration token is
                                              invalid / not a valid FCM registration token
 INVALID_ARGUMENT       400    MESSAGE_FAILED any other invalid field of the message
-SENDER_ID_MISMATCH     403    DEVICE_GONE    the token belongs to another Firebase project
+SENDER_ID_MISMATCH     403    AUTH_FAILED    the token belongs to another Firebase project
+                                             than the service account's: a credential
+                                             problem, never a reason to retire the device
 QUOTA_EXCEEDED         429    RETRY          Retry-After honoured
 UNAVAILABLE            503    RETRY          Retry-After honoured when given
 INTERNAL               500    RETRY
@@ -87,7 +89,9 @@ PERMANENT_TOKEN_ERRORS = frozenset({"invalid_grant", "unauthorized_client", "inv
 # The table above, for the reasons that classify without looking further.
 OUTCOMES: dict[str, Outcome] = {
     "UNREGISTERED": Outcome.DEVICE_GONE,
-    "SENDER_ID_MISMATCH": Outcome.DEVICE_GONE,
+    # A wrong service account answers this for every device; retiring them would empty the
+    # audience. The pause and the app page say so instead (devices/provider_health.py).
+    "SENDER_ID_MISMATCH": Outcome.AUTH_FAILED,
     "INVALID_ARGUMENT": Outcome.MESSAGE_FAILED,  # DEVICE_GONE when it blames the token
     "QUOTA_EXCEEDED": Outcome.RETRY,
     "RESOURCE_EXHAUSTED": Outcome.RETRY,  # error.status of QUOTA_EXCEEDED

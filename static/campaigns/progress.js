@@ -5,6 +5,7 @@
   const counts = document.querySelector("[data-progress-url]");
   if (!counts || counts.dataset.live !== "true") return;
   const paused = document.querySelector(".progress-paused");
+  const retries = document.querySelector(".progress-retries");
   const status = document.querySelector(".field-status .readonly");
   const INTERVAL_MS = 2000;
 
@@ -20,6 +21,7 @@
     }
     counts.textContent = report.text;
     if (paused) paused.textContent = " " + report.paused.join(" ");
+    if (retries) retries.textContent = report.retries;
     if (status) status.textContent = report.status_label;
     counts.dataset.live = report.live ? "true" : "false";
     if (report.live) setTimeout(refresh, INTERVAL_MS);

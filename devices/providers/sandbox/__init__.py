@@ -58,6 +58,7 @@ Failure injection, by the start of the device token (APNs: hex digits) or channe
 | APNs | `5105`  | 200 after 2 s |
 | FCM  | `dead-` | 404 NOT_FOUND, errorCode UNREGISTERED |
 | FCM  | `bad-`  | 400 INVALID_ARGUMENT, errorCode INVALID_ARGUMENT (not a valid FCM token) |
+| FCM  | `other-`| 403 PERMISSION_DENIED, errorCode SENDER_ID_MISMATCH (another project's token) |
 | FCM  | `busy-` | 429 RESOURCE_EXHAUSTED, errorCode QUOTA_EXCEEDED, Retry-After: 1 |
 | FCM  | `fail-` | 503 UNAVAILABLE |
 | FCM  | `flaky-`| 503 UNAVAILABLE for the first 2 requests to that token, then 200 |

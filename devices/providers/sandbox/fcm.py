@@ -54,6 +54,7 @@ MESSAGES = {
     "QUOTA_EXCEEDED": "Quota exceeded for quota metric 'Send requests' and limit "
     "'Send requests per minute' of service 'fcm.googleapis.com'.",
     "UNAVAILABLE": "The service is currently unavailable.",
+    "SENDER_ID_MISMATCH": "SenderId mismatch",
 }
 SEE = "See https://developers.google.com/identity/sign-in/web/devconsole-project."
 MISSING_CREDENTIAL = (
@@ -72,6 +73,8 @@ SHORT_LIVED = (
 FAULTS = (
     Fault("dead-", 404, "UNREGISTERED"),
     Fault("bad-", 400, "INVALID_ARGUMENT"),
+    # What every token answers when the service account is of another Firebase project.
+    Fault("other-", 403, "SENDER_ID_MISMATCH"),
     Fault("busy-", 429, "QUOTA_EXCEEDED", retry_after=1),
     Fault("fail-", 503, "UNAVAILABLE"),
     Fault("flaky-", 503, "UNAVAILABLE", first_requests=2),
