@@ -12,7 +12,10 @@ the provider refused our credential itself, which one answer proves.
 Hold. When the answers that retire a device (APNs BadDeviceToken, DeviceTokenNotForTopic,
 Unregistered; FCM UNREGISTERED; WNS 404/410) come back for most of a batch, the credential is
 more likely wrong than the audience gone: APNs answers BadDeviceToken for every token of the
-other environment, DeviceTokenNotForTopic for a wrong bundle ID. Nobody is retired; the
+other environment (Apple's "Handling notification responses from APNs": "Verify that the
+request contains a valid token and that the token matches the environment"),
+DeviceTokenNotForTopic for a wrong bundle ID, FCM SENDER_ID_MISMATCH for every token of another
+Firebase project (FCM "ErrorCode" reference). Nobody is retired; the
 provider is suspended with the provider's words and the likely cause, until the credential
 changes or an administrator says it is right (then retirements go on for TRUST_PERIOD).
 
