@@ -307,9 +307,14 @@ SANDBOX_DIR = VAR_DIR / "sandbox"
 
 
 def _provider_url(name: str, real: str, sandbox: str) -> str:
-    if is_set(name):
-        return env_str(name, real)
-    return sandbox if PUSHCENTER_SANDBOX else real
+    url = env_str(name, real) if is_set(name) else sandbox if PUSHCENTER_SANDBOX else real
+    # Every provider call carries a bearer token or a signed assertion: TLS or nothing.
+    if not url.lower().startswith("https://"):
+        raise ImproperlyConfigured(
+            f"{name} must be an https:// URL: bearer tokens are never sent in clear text; "
+            f"got {url!r}"
+        )
+    return url
 
 
 _APNS_SANDBOX = f"https://{SANDBOX_HOST}:{SANDBOX_APNS_PORT}"

@@ -20,6 +20,23 @@ Use it from a test module (this registers the module's fixtures with pytest):
   first; `provider` is "apns", "fcm", "wns", "fcm-token" or "wns-token".
 - `register(*credentials_or_apps)`: make credentials known to the gateways (see below).
 - `expire_access_tokens()`: every FCM and WNS access token issued so far is answered 401.
+- `wrong_environment(credential_or_app)`: from now on, every device token pushed with that APNs
+  credential (by its bundle ID, .voip and other variants included) is answered 400
+  BadDeviceToken, as Apple answers tokens of the other environment (a production credential
+  sending to development tokens, or the reverse) — after authentication and the other checks,
+  before the prefix faults. Use it to test what a misconfigured credential must not do, such as
+  retiring its whole audience:
+
+      def test_a_wrong_environment_does_not_retire_everyone(sandbox, retail):
+          sandbox.wrong_environment(retail)
+          ...  # every APNs push of retail now comes back BadDeviceToken
+
+- `wrong_topic(credential_or_app)`: the same, answering 400 DeviceTokenNotForTopic (the
+  credential's bundle ID is not the devices' app).
+- `gateways.apns.tokens_seen(team_id, key_id)`: how many distinct APNs provider tokens named
+  that team and key during this test. The APNs gateway answers a connection that switches a
+  key's token within 20 minutes 429 TooManyProviderTokenUpdates, judged by
+  `gateways.apns.clock` (Apple's wall clock; a test may replace it to move time on).
 - `gateways`: the `SandboxGateways` themselves (ports, recorder, the three gateway objects).
 
 `running_gateways()` returns the session's gateways without touching settings. They start on
@@ -33,8 +50,10 @@ every credential the test has: all ApnsCredential, FcmCredential and WnsCredenti
 when the fixture starts (if the test has database access), every one saved while the test runs
 (a post_save receiver), and whatever the test passes to `sandbox.register` (unsaved ones too).
 So `def test(sandbox, retail)` and `def test(retail, sandbox)` both work, on either database.
-Registrations, flaky-target counts and verified APNs provider tokens start over with each
-test; issued access tokens are kept, as the real services keep them, until expired.
+Registrations, flaky-target counts, verified and counted APNs provider tokens (and the
+token updates connections remember), wrong-environment and wrong-topic marks and the APNs
+gateway's clock start over with each test; issued access tokens are kept, as the real services
+keep them, until expired.
 (The management command's database path is tested with `django_db(transaction=True)`.)
 """
 
@@ -51,7 +70,7 @@ from typing import Any
 import pytest
 from django.db.models.signals import post_save
 
-from devices.models import ApnsCredential, FcmCredential, WnsCredential
+from devices.models import ApnsCredential, FcmCredential, MobileApp, WnsCredential
 from devices.providers.sandbox.directory import CredentialDirectory
 from devices.providers.sandbox.server import HOST, GatewayThread, SandboxGateways
 
@@ -139,6 +158,14 @@ class Sandbox:
     def expire_access_tokens(self) -> None:
         self.gateways.expire_access_tokens()
 
+    def wrong_environment(self, credential_or_app: ApnsCredential | MobileApp) -> None:
+        """Answer every device token of this APNs credential 400 BadDeviceToken."""
+        self.gateways.apns.wrong_environment(_bundle_id(credential_or_app))
+
+    def wrong_topic(self, credential_or_app: ApnsCredential | MobileApp) -> None:
+        """Answer every device token of this APNs credential 400 DeviceTokenNotForTopic."""
+        self.gateways.apns.wrong_topic(_bundle_id(credential_or_app))
+
 
 @pytest.fixture
 def sandbox(settings, request) -> Any:
@@ -190,6 +217,12 @@ def _has_database_access(request: pytest.FixtureRequest) -> bool:
     if request.node.get_closest_marker("django_db") is not None:
         return True
     return bool(DATABASE_FIXTURES & set(request.fixturenames))
+
+
+def _bundle_id(credential_or_app: ApnsCredential | MobileApp) -> str:
+    if isinstance(credential_or_app, MobileApp):
+        return credential_or_app.apns_credential.bundle_id
+    return credential_or_app.bundle_id
 
 
 def _uid(model: type) -> str:

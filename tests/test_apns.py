@@ -3,20 +3,26 @@
 Device tokens name the sandbox's injected faults by their first hex digits: ``dead`` 410
 Unregistered, ``bad0`` 400 BadDeviceToken, ``f00d`` 429, ``fa11`` 503, ``c0de`` 500 twice then
 200, ``5105`` 200 after two seconds. Provider tokens never reach received.jsonl (it keeps only
-"Bearer …"), so the tokens a test made are counted where the gateway verified them.
+"Bearer …"), so the tokens a test made are counted where the gateway saw them
+(``tokens_seen``). Time rules move the clocks the token cache and the gateway read (``clock``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import ssl
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import httpx
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from devices import sample_credentials
 from devices.models import ApnsCredential, MobileApp
@@ -54,6 +60,22 @@ def provider_tokens_seen(sandbox) -> list[str]:
     return list(sandbox.gateways.apns._verified)
 
 
+def tokens_seen(sandbox, credential: ApnsCredential) -> int:
+    """Return how many distinct provider tokens the gateway saw for the credential's key."""
+    return sandbox.gateways.apns.tokens_seen(credential.team_id, credential.key_id)
+
+
+def replaceable_at(result) -> datetime:
+    """Return the time a refused result says its provider token may be replaced."""
+    found = re.fullmatch(
+        r"the provider token cannot be replaced before (\S+) "
+        r"\(Apple allows one new token per 20 minutes\)",
+        result.detail,
+    )
+    assert found, result.detail
+    return datetime.fromisoformat(found[1])
+
+
 @pytest.fixture
 def client(sandbox, retail):
     apns_client = ApnsClient(retail.apns_credential)
@@ -62,23 +84,31 @@ def client(sandbox, retail):
 
 
 class Clock:
-    """The APNs module's clock: wall time set back by `behind`, monotonic time moved on."""
+    """The clocks the APNs module and the gateway read, moved on together by `later`.
+
+    `behind` sets only the host's wall clock back (a slow host clock: Apple finds its tokens
+    stale); Apple's clock is the gateway's.
+    """
 
     def __init__(self) -> None:
         self.behind = 0.0
         self.later = 0.0
 
     def time(self) -> float:
-        return time.time() - self.behind
+        return time.time() - self.behind + self.later
 
     def monotonic(self) -> float:
         return time.monotonic() + self.later
 
+    def apple(self) -> float:
+        return time.time() + self.later
+
 
 @pytest.fixture
-def clock(monkeypatch) -> Clock:
+def clock(monkeypatch, sandbox) -> Clock:
     fake = Clock()
     monkeypatch.setattr(apns, "time", fake)
+    monkeypatch.setattr(sandbox.gateways.apns, "clock", fake.apple)
     return fake
 
 
@@ -372,30 +402,97 @@ def test_it_keeps_a_token_per_key(sandbox, retail, organization, client):
     ]
 
 
-def test_it_resends_once_with_a_new_token_when_apple_says_the_cached_one_expired(
-    sandbox, client, clock
+def test_two_apps_with_one_key_share_one_provider_token(sandbox, retail, organization, client):
+    # Apple counts token updates per key, not per app ("Establishing a token-based connection to
+    # APNs": one token may serve all of a team's apps), so the second app must not make its own.
+    shop = MobileApp.objects.create(organization=organization, name="shop", display_name="Shop")
+    pem = retail.apns_credential.read_secret()["signing_key"]
+    other = ApnsCredential(
+        app=shop, key_id="ABCDE12345", team_id="TEAM123456", bundle_id="com.contoso.shop"
+    )
+    other.store_secret({"signing_key": pem.replace("\n", "\r\n")})  # same key, other layout
+    other.save()
+
+    [retail_result] = client.send([alert(device("ab"))])
+    with closing(ApnsClient(other)) as shop_client:
+        [shop_result] = shop_client.send([alert(device("cd"))])
+
+    assert (retail_result.outcome, shop_result.outcome) == (Outcome.SENT, Outcome.SENT)
+    assert [line["headers"]["apns-topic"] for line in sandbox.received("apns")] == [
+        TOPIC,
+        "com.contoso.shop",
+    ]
+    assert tokens_seen(sandbox, other) == 1
+
+
+def test_the_token_cache_is_keyed_by_a_digest_never_the_key(retail):
+    credential = retail.apns_credential
+    pem = credential.read_secret()["signing_key"]
+    public = (
+        serialization.load_pem_private_key(pem.encode(), password=None)
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+
+    cache_key = apns._signer(credential).cache_key
+
+    assert cache_key == ("apns", "TEAM123456", "ABCDE12345", hashlib.sha256(public).hexdigest())
+
+
+def test_threads_that_send_at_once_share_one_new_token(sandbox, retail):
+    def send_one(n: int) -> Outcome:
+        with closing(ApnsClient(retail.apns_credential)) as own:
+            return own.send([alert(device("ab", n))])[0].outcome
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(send_one, range(4)))
+
+    assert outcomes == [Outcome.SENT] * 4
+    assert tokens_seen(sandbox, retail.apns_credential) == 1
+
+
+def test_it_never_mints_twice_within_20_minutes_even_after_a_refusal(
+    sandbox, retail, client, clock
 ):
+    # "Establishing a token-based connection to APNs": a new token at most every 20 minutes,
+    # else 429 TooManyProviderTokenUpdates; an iat over an hour old is ExpiredProviderToken.
+    credential = retail.apns_credential
     clock.behind = 2 * 3600  # the host's clock is two hours slow: Apple finds the token stale
     [refused] = client.send([alert(device("ab", 1))])
     clock.behind = 0  # the clock is set right; the cached token is only minutes old to us
 
-    pushes = [alert(device("ab", 2)), alert(device("ab", 3))]
+    assert (refused.outcome, refused.status, refused.reason) == (
+        Outcome.AUTH_FAILED,
+        403,
+        "ExpiredProviderToken",
+    )
+    made_at = datetime.fromtimestamp(clock.time(), UTC) - timedelta(hours=2)
+    assert abs(replaceable_at(refused) - (made_at + timedelta(minutes=20))) < timedelta(seconds=5)
+
+    clock.later = 19 * 60
+    still = client.send([alert(device("ab", 2)), alert(device("ab", 3))])
+    assert [(result.outcome, result.reason) for result in still] == [
+        (Outcome.AUTH_FAILED, "ExpiredProviderToken")
+    ] * 2
+    assert tokens_seen(sandbox, credential) == 1
+
+    clock.later = 21 * 60
+    pushes = [alert(device("ab", 4)), alert(device("ab", 5))]
     results = client.send(pushes)
 
-    assert (refused.outcome, refused.reason) == (Outcome.AUTH_FAILED, "ExpiredProviderToken")
     assert [(result.key, result.outcome) for result in results] == [
         (pushes[0].key, Outcome.SENT),
         (pushes[1].key, Outcome.SENT),
     ]
     answers = [(line["status"], line.get("reason")) for line in sandbox.received("apns")]
     expired = (403, "ExpiredProviderToken")
-    # First send: the stale token, one new (still stale) token, then AUTH_FAILED.
-    # Second send: the cached stale token is refused, one new token delivers both.
-    assert answers == [expired, expired, expired, expired, (200, None), (200, None)]
-    assert len(provider_tokens_seen(sandbox)) == 3
+    # Each refused push went once with the stale token; after 20 minutes one new token
+    # delivers the last two, and the gateway never answered TooManyProviderTokenUpdates.
+    assert answers == [expired] * 5 + [(200, None)] * 2
+    assert tokens_seen(sandbox, credential) == 2
 
 
-def test_it_fails_auth_after_one_new_token_when_apple_does_not_know_the_key(sandbox, client):
+def test_it_fails_auth_at_once_when_apple_refuses_a_young_token(sandbox, retail, client):
     sandbox.gateways.credentials.forget_registered()  # as if the key were revoked at Apple
     pushes = [alert(device("ab", n)) for n in range(3)]
 
@@ -404,9 +501,120 @@ def test_it_fails_auth_after_one_new_token_when_apple_does_not_know_the_key(sand
     assert [(result.outcome, result.status, result.reason) for result in results] == [
         (Outcome.AUTH_FAILED, 403, "InvalidProviderToken")
     ] * 3
+    assert "cannot be replaced before" in results[0].detail
     lines = sandbox.received("apns")
-    assert len(lines) == 6  # each push sent twice: with the cached token and one new one
+    assert len(lines) == 3  # each push sent once: a new token now would be one too many
     assert {(line["status"], line["reason"]) for line in lines} == {(403, "InvalidProviderToken")}
+    assert tokens_seen(sandbox, retail.apns_credential) == 1
+
+
+def test_it_replaces_a_refused_token_20_minutes_old_and_resends_once(
+    sandbox, retail, client, clock, monkeypatch
+):
+    client.send([alert(device("ab", 1))])
+    clock.later = 20 * 60
+    # From now on Apple's clock runs two hours ahead of ours: it finds every token of ours stale.
+    monkeypatch.setattr(sandbox.gateways.apns, "clock", lambda: clock.apple() + 2 * 3600)
+
+    [result] = client.send([alert(device("ab", 2))])
+
+    assert (result.outcome, result.reason) == (Outcome.AUTH_FAILED, "ExpiredProviderToken")
+    statuses = [(line["status"], line.get("reason")) for line in sandbox.received("apns")]
+    assert statuses == [(200, None)] + [(403, "ExpiredProviderToken")] * 2
+    assert tokens_seen(sandbox, retail.apns_credential) == 2
+    # The new token is the one that cannot be replaced yet.
+    expected = datetime.fromtimestamp(clock.time(), UTC) + timedelta(minutes=20)
+    assert abs(replaceable_at(result) - expected) < timedelta(seconds=5)
+
+
+# What the sandbox holds clients to ------------------------------------------------------------
+
+
+def _provider_token(credential: ApnsCredential) -> str:
+    claims = {"iss": credential.team_id, "iat": int(time.time())}
+    pem = credential.read_secret()["signing_key"]
+    return jwt.encode(claims, pem, algorithm="ES256", headers={"kid": credential.key_id})
+
+
+def _push_with(connection: httpx.Client, token: str) -> httpx.Response:
+    headers = {"authorization": f"bearer {token}", "apns-topic": TOPIC, **RENDERED}
+    return connection.post(f"/3/device/{device()}", json=ALERT, headers=headers)
+
+
+def test_sandbox_answers_too_many_provider_token_updates(sandbox, retail, clock):
+    # "Handling notification responses from APNs": 429 TooManyProviderTokenUpdates, "the
+    # provider's authentication token is being updated too often"; Apple's engineers say a
+    # connection that switches tokens too soon is refused, so the sandbox judges per connection.
+    credential = retail.apns_credential
+    first, second = _provider_token(credential), _provider_token(credential)
+    assert first != second  # ES256 signatures differ each time, even within one second
+    tls = ssl.create_default_context(cafile=sandbox.ca_bundle)
+    with httpx.Client(http2=True, verify=tls, base_url=sandbox.apns_url) as connection:
+        assert _push_with(connection, first).status_code == 200
+        clock.later = 19 * 60
+        too_soon = _push_with(connection, second)
+        assert _push_with(connection, first).status_code == 200
+        clock.later = 20 * 60
+        assert _push_with(connection, second).status_code == 200
+
+    assert (too_soon.status_code, too_soon.json()) == (
+        429,
+        {"reason": "TooManyProviderTokenUpdates"},
+    )
+    assert tokens_seen(sandbox, credential) == 2
+
+
+@pytest.mark.parametrize(("apple_ahead", "outcome"), [(3599, Outcome.SENT), (3601, None)])
+def test_sandbox_expires_a_provider_token_an_hour_after_its_iat(
+    sandbox, client, monkeypatch, apple_ahead, outcome
+):
+    # "Establishing a token-based connection to APNs": a token whose iat is more than an hour
+    # old is refused, ExpiredProviderToken.
+    client.send([alert(device())])
+    monkeypatch.setattr(sandbox.gateways.apns, "clock", lambda: time.time() + apple_ahead)
+
+    [result] = client.send([alert(device())])
+
+    if outcome is None:
+        assert (result.outcome, result.status, result.reason) == (
+            Outcome.AUTH_FAILED,
+            403,
+            "ExpiredProviderToken",
+        )
+    else:
+        assert result.outcome == outcome
+
+
+# A credential of the wrong environment or app -------------------------------------------------
+
+
+def test_wrong_environment_answers_bad_device_token_for_every_token(sandbox, retail, kiosk):
+    # "Handling notification responses from APNs": BadDeviceToken also means the token is not
+    # for this environment (a development token sent to production, or the reverse).
+    sandbox.wrong_environment(retail)
+    pushes = [alert(device(prefix)) for prefix in ("ab", "dead", "f00d", "cd")]
+
+    with closing(ApnsClient(retail.apns_credential)) as client:
+        results = client.send(pushes)
+    with closing(ApnsClient(kiosk.apns_credential)) as other:
+        [elsewhere] = other.send([alert(device())])
+
+    assert [(result.outcome, result.status, result.reason) for result in results] == [
+        (Outcome.DEVICE_GONE, 400, "BadDeviceToken")
+    ] * 4
+    assert elsewhere.outcome == Outcome.SENT
+
+
+def test_wrong_topic_answers_device_token_not_for_topic_for_every_token(sandbox, kiosk):
+    sandbox.wrong_topic(kiosk.apns_credential)
+
+    with closing(ApnsClient(kiosk.apns_credential)) as client:
+        results = client.send([alert(device("ab", n)) for n in range(3)])
+
+    assert [(result.outcome, result.status, result.reason) for result in results] == [
+        (Outcome.DEVICE_GONE, 400, "DeviceTokenNotForTopic")
+    ] * 3
+    assert {line["reason"] for line in sandbox.received("apns")} == {"DeviceTokenNotForTopic"}
 
 
 # Transport failures ----------------------------------------------------------------------------
@@ -545,8 +753,11 @@ def test_validate_refuses_a_key_apple_does_not_know_with_apples_reason(sandbox, 
     valid, message = client.validate()
 
     assert valid is False
-    assert message == "APNs refused the credentials: InvalidProviderToken."
-    assert len(sandbox.received("apns")) == 2  # the check, and once more with a new token
+    assert message.startswith(
+        "APNs refused the credentials: InvalidProviderToken: "
+        "the provider token cannot be replaced before "
+    )
+    assert len(sandbox.received("apns")) == 1  # a new token now would be one too many
 
 
 def test_validate_refuses_a_bundle_id_the_key_may_not_push_to(sandbox, retail):

@@ -155,6 +155,33 @@ def test_an_explicit_endpoint_wins_over_the_sandbox_switch(variable, setting):
     assert settings_under(env, setting) == {setting: "https://gateway.test:1234"}
 
 
+@pytest.mark.parametrize(
+    ("variable", "url"),
+    [
+        ("PUSHCENTER_APNS_URL", "http://gateway.test:1234"),
+        ("PUSHCENTER_FCM_URL", "http://gateway.test:1234"),
+        ("PUSHCENTER_FCM_TOKEN_URL", "http://gateway.test:1234/token"),
+        ("PUSHCENTER_WNS_TOKEN_URL", "http://gateway.test:1234"),
+        ("PUSHCENTER_APNS_URL", "gateway.test"),
+    ],
+)
+def test_it_refuses_a_plain_http_provider_url(variable, url):
+    result = run_settings({variable: url}, "APNS_PRODUCTION_URL")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert (
+        f"{variable} must be an https:// URL: bearer tokens are never sent in clear text; "
+        f"got {url!r}"
+    ) in result.stderr
+
+
+def test_it_refuses_a_plain_http_provider_url_even_in_sandbox_mode():
+    env = {"PUSHCENTER_SANDBOX": "1", "PUSHCENTER_APNS_URL": "http://localhost:9441"}
+    result = run_settings(env, "APNS_PRODUCTION_URL")
+    assert result.returncode != 0
+    assert "PUSHCENTER_APNS_URL must be an https:// URL" in result.stderr
+
+
 def test_responses_carry_the_security_headers(client, db):
     response = client.get("/login/")
     assert response["X-Frame-Options"] == "DENY"

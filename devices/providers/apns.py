@@ -9,12 +9,17 @@ The host is ``settings.APNS_PRODUCTION_URL`` or ``settings.APNS_DEVELOPMENT_URL`
 credential's environment. Two ways to authenticate, by the credential's auth method:
 
 - token: an ES256 provider JWT (header ``kid`` = the Key ID, claims ``iss`` = the Team ID and
-  ``iat``) signed with the .p8 key, sent as ``authorization: bearer <jwt>``. Apple refuses a
-  token older than an hour and one replaced more often than every 20 minutes
-  (TooManyProviderTokenUpdates), so one token per credential serves every client of the process
-  and is replaced after 50 minutes. A token Apple refuses (403 ExpiredProviderToken or
-  InvalidProviderToken) is replaced once and the refused pushes are sent once more; a second
-  refusal is AUTH_FAILED.
+  ``iat``, never in the future) signed with the .p8 key, sent as ``authorization: bearer <jwt>``.
+  Apple's "Establishing a token-based connection to APNs": refresh a token no more often than
+  once every 20 minutes and no less than once every 60; a token whose iat is over an hour old
+  is refused (ExpiredProviderToken), and one replaced too often answers 429
+  TooManyProviderTokenUpdates. So the process keeps one token per (Team ID, Key ID, key),
+  shared by every app (credential) and client that signs with that key, and replaces it once
+  it is 50 minutes old. A token Apple refuses (403 ExpiredProviderToken or
+  InvalidProviderToken) is replaced, and the refused pushes sent once more, only when it is at
+  least 20 minutes old; a younger one is kept and the refused pushes are AUTH_FAILED with
+  Apple's reason and a detail saying when the token may be replaced. A second refusal is
+  AUTH_FAILED too.
 - certificate: TLS client authentication with the .p12's certificate and key, converted to PEM
   in memory and handed to the transport (which never writes the key to disk).
 
@@ -44,8 +49,8 @@ MethodNotAllowed                405    MESSAGE_FAILED
 BadCertificate,                 403    AUTH_FAILED    the certificate or key is refused
 BadCertificateEnvironment,
 Forbidden, MissingProviderToken
-ExpiredProviderToken,           403    AUTH_FAILED    after one new token and one resend
-InvalidProviderToken
+ExpiredProviderToken,           403    AUTH_FAILED    after one new token and one resend when
+InvalidProviderToken                                  the token is 20+ minutes old, else at once
 TooManyRequests                 429    RETRY          too many pushes to one device
 TooManyProviderTokenUpdates     429    RETRY
 IdleTimeout                     400    RETRY          the connection idled out: send again
@@ -69,6 +74,7 @@ pushes have left, every push gets a Result.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -92,8 +98,12 @@ from devices.providers.transport import Request, Response, Transport
 
 __all__ = ["ApnsClient", "classify"]
 
-# Apple: refresh a provider token no more often than every 20 minutes, no later than after 60.
-TOKEN_REFRESH_AFTER = 50 * 60  # seconds
+# Apple, "Establishing a token-based connection to APNs": refresh a provider token no more often
+# than once every 20 minutes and no less than once every 60 (an iat over an hour old is
+# ExpiredProviderToken; "Handling notification responses from APNs": a token updated too often
+# is 429 TooManyProviderTokenUpdates).
+TOKEN_REFRESH_AFTER = 50 * 60  # seconds: renew a token this old before using it again
+TOKEN_REPLACE_NOT_BEFORE = 20 * 60  # seconds: never a new token for a key sooner, refused or not
 # validate() pushes to this made-up device token: well-formed (64 hex digits) but issued to no
 # device, so APNs authenticates the request and then refuses only the token (BadDeviceToken;
 # the sandbox gateway answers tokens starting "bad0" the same way).
@@ -182,10 +192,9 @@ class ApnsClient:
         results = [
             classify(push.key, response) for push, response in zip(pushes, responses, strict=True)
         ]
-        if authority.signer is not None:
-            refused = [i for i, response in enumerate(responses) if _token_refused(response)]
-            if refused:
-                self._resend_with_new_token(authority, token, pushes, refused, results)
+        refused = [i for i, response in enumerate(responses) if _token_refused(response)]
+        if refused and authority.signer is not None:
+            self._answer_token_refusal(authority, authority.signer, token, pushes, refused, results)
         return results
 
     def validate(self) -> tuple[bool, str]:
@@ -214,20 +223,31 @@ class ApnsClient:
             self._transport.close()
             self._transport = None
 
-    def _resend_with_new_token(
+    def _answer_token_refusal(
         self,
         authority: _Authority,
+        signer: _Signer,
         refused_token: str,
         pushes: Sequence[Push],
         refused: list[int],
         results: list[Result],
     ) -> None:
-        """Replace the provider token Apple refused and send the refused pushes once more."""
-        assert authority.signer is not None
-        token = _TOKENS.replace(authority.signer, refused_token)
-        again = self._post(authority, token, [pushes[i] for i in refused])
-        for i, response in zip(refused, again, strict=True):
-            results[i] = classify(pushes[i].key, response)
+        """Resend the pushes Apple refused for our token with a newer one, if one may be had.
+
+        A token younger than 20 minutes is kept (a new one would be TooManyProviderTokenUpdates):
+        its refused pushes stay AUTH_FAILED and say when the token may be replaced.
+        """
+        newer = _TOKENS.replace(signer, refused_token)
+        if newer is not None:
+            again = self._post(authority, newer, [pushes[i] for i in refused])
+            for i, response in zip(refused, again, strict=True):
+                results[i] = classify(pushes[i].key, response)
+            refused = [i for i, seen in zip(refused, again, strict=True) if _token_refused(seen)]
+        if not refused:
+            return
+        detail = _not_replaceable_before(_TOKENS.replaceable_at(signer))
+        for i in refused:
+            results[i] = dataclasses.replace(results[i], detail=detail)
 
     def _post(self, authority: _Authority, token: str, pushes: Sequence[Push]) -> list[Response]:
         prefix = f"{authority.url}/3/device/"
@@ -306,6 +326,13 @@ def _token_refused(response: Response) -> bool:
     return _document(response.body).get("reason") in TOKEN_REFUSALS
 
 
+def _not_replaceable_before(when: datetime) -> str:
+    return (
+        f"the provider token cannot be replaced before {when.isoformat(timespec='seconds')} "
+        "(Apple allows one new token per 20 minutes)"
+    )
+
+
 def _document(body: bytes) -> dict[str, object]:
     try:
         document = json.loads(body)
@@ -361,7 +388,12 @@ def _judge_validation(result: Result, credential: ApnsCredential) -> tuple[bool,
 
 @dataclass(frozen=True, repr=False)
 class _Signer:
-    """What a provider token needs; the cache key says whose key it is (never the key itself)."""
+    """What a provider token needs; the cache key says whose key it is (never the key itself).
+
+    Apps that sign with the same key share its token: Apple counts token updates per key, not
+    per app ("Establishing a token-based connection to APNs": one token may serve all of a
+    team's apps).
+    """
 
     cache_key: tuple[str, ...]
     key_id: str
@@ -372,6 +404,7 @@ class _Signer:
         return f"_Signer(key_id={self.key_id!r}, team_id={self.team_id!r})"
 
     def provider_token(self) -> str:
+        # Whole seconds, rounded down: Apple refuses an iat in the future.
         claims = {"iss": self.team_id, "iat": int(time.time())}
         return jwt.encode(claims, self.private_key, algorithm="ES256", headers={"kid": self.key_id})
 
@@ -422,9 +455,16 @@ def _signer(credential: ApnsCredential) -> _Signer:
             f"{credential}'s signing key is not an APNs key (ES256 needs EC P-256).",
             permanent=True,
         )
-    digest = hashlib.sha256(pem.encode()).hexdigest()
-    identity = ("ApnsCredential", str(credential.pk), credential.key_id, credential.team_id, digest)
+    identity = ("apns", credential.team_id, credential.key_id, _key_digest(key))
     return _Signer(identity, credential.key_id, credential.team_id, key)
+
+
+def _key_digest(key: ec.EllipticCurvePrivateKey) -> str:
+    """Name the key pair by a digest of its public half, however its PEM is laid out."""
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(public).hexdigest()
 
 
 def _client_certificate(credential: ApnsCredential) -> tuple[bytes, bytes]:
@@ -473,7 +513,8 @@ class _ProviderTokens:
     """Keep one provider token per signing key for the whole process, thread-safe.
 
     Making a token is local work (one ES256 signature), so one lock serves every key, and
-    threads that find a token stale together make one new token, not one each.
+    threads that find a token stale together make one new token, not one each. A key's token is
+    never replaced sooner than TOKEN_REPLACE_NOT_BEFORE after it was made.
     """
 
     def __init__(self) -> None:
@@ -484,17 +525,30 @@ class _ProviderTokens:
         """Return the key's current token, making a new one once it is 50 minutes old."""
         with self._lock:
             cached = self._tokens.get(signer.cache_key)
-            if cached is not None and time.monotonic() - cached.made_at < TOKEN_REFRESH_AFTER:
+            if cached is not None and _age(cached) < TOKEN_REFRESH_AFTER:
                 return cached.value
             return self._make(signer)
 
-    def replace(self, signer: _Signer, refused: str) -> str:
-        """Return a new token in place of one Apple refused (unless another thread replaced it)."""
+    def replace(self, signer: _Signer, refused: str) -> str | None:
+        """Return a token to use in place of one Apple refused, or None to keep the refused one.
+
+        Another thread may have replaced it already: that token is returned. Otherwise a new
+        one is made only if the refused one is at least 20 minutes old.
+        """
         with self._lock:
             cached = self._tokens.get(signer.cache_key)
             if cached is not None and cached.value != refused:
                 return cached.value
+            if cached is not None and _age(cached) < TOKEN_REPLACE_NOT_BEFORE:
+                return None
             return self._make(signer)
+
+    def replaceable_at(self, signer: _Signer) -> datetime:
+        """Return when the key's current token may be replaced, by the wall clock (UTC)."""
+        with self._lock:
+            cached = self._tokens.get(signer.cache_key)
+            wait = TOKEN_REPLACE_NOT_BEFORE - _age(cached) if cached is not None else 0.0
+        return datetime.fromtimestamp(time.time() + max(wait, 0.0), UTC)
 
     def clear(self) -> None:
         with self._lock:
@@ -504,6 +558,10 @@ class _ProviderTokens:
         token = _ProviderToken(signer.provider_token(), time.monotonic())
         self._tokens[signer.cache_key] = token
         return token.value
+
+
+def _age(token: _ProviderToken) -> float:
+    return time.monotonic() - token.made_at
 
 
 _TOKENS = _ProviderTokens()

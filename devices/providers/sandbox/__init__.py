@@ -15,7 +15,9 @@ registered by the fixture in tests/sandbox.py):
 
 - APNs `POST /3/device/{token}`: a bearer JWT signed ES256 by the .p8 key whose Key ID is the
   header's kid and Team ID the claim iss, iat within the last hour (403 InvalidProviderToken,
-  ExpiredProviderToken, MissingProviderToken); apns-topic is that credential's bundle ID or
+  ExpiredProviderToken, MissingProviderToken), and no new token for a key on a connection
+  that took another for it less than 20 minutes before (429 TooManyProviderTokenUpdates; Apple's
+  "Establishing a token-based connection to APNs"); apns-topic is that credential's bundle ID or
   one of its .voip/.complication/... variants (400 MissingTopic, TopicDisallowed); apns-push-type
   present and known (InvalidPushType); apns-id a UUID, apns-priority 10/5/1, apns-expiration a
   number, apns-collapse-id at most 64 bytes; the token 64-200 hex digits (BadDeviceToken); a
@@ -70,6 +72,13 @@ Failure injection, by the start of the device token (APNs: hex digits) or channe
 | WNS  | `fail`  | 503 |
 | WNS  | `flaky` | 500 for the first 2 requests to that channel, then 200 |
 | WNS  | `slow`  | 200 after 2 s |
+
+APNs also answers for a whole credential, by its bundle ID, when a test asks the gateway
+(`ApnsGateway.wrong_environment(bundle_id)`, `.wrong_topic(bundle_id)`; tests/sandbox.py's
+`sandbox.wrong_environment(app)`): every device token then gets 400 BadDeviceToken, as Apple
+answers a token of the other environment, or 400 DeviceTokenNotForTopic, as for a wrong bundle
+ID. `ApnsGateway.tokens_seen(team_id, key_id)` counts the distinct provider tokens that named a
+team and key. The test fixture starts all of these over with each test.
 
 Injected faults apply after every check passed, so a refused request is refused for its own
 reason; FCM's apply to validate_only requests too. Flaky counts are per target and per

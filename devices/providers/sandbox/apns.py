@@ -2,15 +2,29 @@
 
 Checks, in Apple's order of concern: the method and path; the provider authentication (a
 bearer JWT, or else a TLS client certificate); the apns-* headers; the topic against the
-credential; the device token; the payload; then the injected fault for the token's prefix.
+credential; the device token (and a credential a test marked as the wrong environment or app);
+the payload; then the injected fault for the token's prefix.
+
+Provider tokens follow Apple's "Establishing a token-based connection to APNs": an iat more
+than an hour old is 403 ExpiredProviderToken, and a connection that carried one token for a key
+answers a different token for that key within 20 minutes with 429 TooManyProviderTokenUpdates
+("Handling notification responses from APNs"). Apple's engineers describe that limit per
+connection, and it is kept per connection here: Push Center's worker processes each make their
+own token and open their own connections, which Apple accepts. `tokens_seen` counts, across
+connections, the distinct tokens that named a team and key, so a test can tell how many a
+client made.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import time
 import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import jwt
 from cryptography import x509
@@ -45,6 +59,8 @@ MAX_PAYLOAD = 4096
 MAX_VOIP_PAYLOAD = 5120
 MAX_COLLAPSE_ID = 64
 TOKEN_LIFETIME = 3600  # Apple refuses a provider token whose iat is older than an hour
+TOKEN_UPDATE_INTERVAL = 20 * 60  # and a key's token replaced sooner than this on a connection
+SEEN_TOKENS_KEPT = 100_000  # tokens counted by tokens_seen before the count starts over
 CLOCK_SKEW = 60
 VERIFIED_TOKENS_KEPT = 1024
 REVERIFY_SECONDS = CACHE_SECONDS
@@ -57,6 +73,23 @@ FAULTS = (
     Fault("c0de", 500, "InternalServerError", first_requests=2),
     Fault("5105", delay=2.0),
 )
+
+
+# What a test can make every device token of a credential (by its bundle ID) answer: the
+# reasons Apple gives a token of the other environment, and a token of another app.
+WRONG_ENVIRONMENT = "BadDeviceToken"
+WRONG_TOPIC = "DeviceTokenNotForTopic"
+
+
+@dataclass(frozen=True)
+class ProviderTokenFacts:
+    """What verifying a provider token established: whose key signed it, when, for which apps."""
+
+    team_id: str
+    key_id: str
+    key_fingerprint: str  # SHA-256 of the public key: a Key ID replaced with a new key is new
+    issued_at: int
+    topics: frozenset[str]
 
 
 class Refusal(Exception):
@@ -74,9 +107,17 @@ class ApnsGateway(Gateway):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
+        # Apple's clock, for the iat and token-update rules: tests move it (with the client's)
+        # to check time rules without sleeping; reset() sets it right again.
+        self.clock: Callable[[], float] = time.time
         # A client reuses its provider token for up to an hour: verify each one once, and again
         # after REVERIFY_SECONDS, so a key removed from the database stops working.
-        self._verified: dict[str, tuple[float, int, frozenset[str]]] = {}
+        self._verified: dict[str, tuple[float, ProviderTokenFacts]] = {}
+        self._seen_digests: set[bytes] = set()
+        self._seen: Counter[tuple[str, str]] = Counter()
+        self._misdirected: dict[str, str] = {}  # bundle ID -> the reason every token gets
+        # Connections outlive a test; token updates they remember count only within one.
+        self._generation = 0
 
     async def handle(self, request: Request, note: Note) -> Answer:
         apns_id = request.header("apns-id") or ""
@@ -92,7 +133,7 @@ class ApnsGateway(Gateway):
             topics = await self._authenticate(request)
             self._check_headers(request)
             self._check_topic(request, topics, certificate=request.bearer_token() is None)
-            self._check_device_token(note.target or "")
+            self._check_device_token(note.target or "", request.header("apns-topic") or "")
             self._check_payload(request)
             await self._inject_fault(note.target or "")
         except Refusal as refusal:
@@ -102,7 +143,31 @@ class ApnsGateway(Gateway):
 
     def reset(self) -> None:
         super().reset()
+        self.clock = time.time
         self._verified.clear()
+        self._seen_digests.clear()
+        self._seen.clear()
+        self._misdirected.clear()
+        self._generation += 1
+
+    def tokens_seen(self, team_id: str, key_id: str) -> int:
+        """Return how many distinct provider tokens named this team and key (since reset)."""
+        return self._seen[(team_id, key_id)]
+
+    def wrong_environment(self, bundle_id: str) -> None:
+        """Answer every device token pushed to this app 400 BadDeviceToken.
+
+        That is what Apple answers a token of the other environment (a production credential
+        sending to development tokens, or the reverse).
+        """
+        self._misdirected[bundle_id] = WRONG_ENVIRONMENT
+
+    def wrong_topic(self, bundle_id: str) -> None:
+        """Answer every device token pushed to this app 400 DeviceTokenNotForTopic.
+
+        That is what Apple answers tokens of another app: the credential's bundle ID is wrong.
+        """
+        self._misdirected[bundle_id] = WRONG_TOPIC
 
     def _check_route(self, request: Request, match: re.Match | None) -> None:
         if request.method != "POST":
@@ -116,26 +181,47 @@ class ApnsGateway(Gateway):
         """Return the topics the request's provider token or client certificate may push to."""
         token = request.bearer_token()
         if token is not None:
-            return await self._verify_provider_token(token)
+            self._count(token)
+            facts = await self._verify_provider_token(token)
+            self._check_token_update(request, token, facts)
+            return facts.topics
         if request.client_certificate is not None:
             return await self._certificate_topics(request.client_certificate)
         raise Refusal(403, "MissingProviderToken")
 
-    async def _verify_provider_token(self, token: str) -> frozenset[str]:
-        verified_at, issued_at, topics = self._verified.get(token, (0.0, 0, frozenset()))
-        if time.monotonic() - verified_at > REVERIFY_SECONDS:
-            issued_at, topics = await self._verify_signature(token)
+    def _count(self, token: str) -> None:
+        """Count a token not seen before under the team and key it names, valid or not."""
+        digest = hashlib.sha256(token.encode()).digest()
+        if digest in self._seen_digests:
+            return
+        try:
+            key_id = jwt.get_unverified_header(token).get("kid")
+            team_id = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        except jwt.InvalidTokenError:
+            return
+        if not isinstance(key_id, str) or not isinstance(team_id, str):
+            return
+        if len(self._seen_digests) >= SEEN_TOKENS_KEPT:
+            self._seen_digests.clear()
+            self._seen.clear()
+        self._seen_digests.add(digest)
+        self._seen[(team_id, key_id)] += 1
+
+    async def _verify_provider_token(self, token: str) -> ProviderTokenFacts:
+        verified_at, facts = self._verified.get(token, (0.0, None))
+        if facts is None or time.monotonic() - verified_at > REVERIFY_SECONDS:
+            facts = await self._verify_signature(token)
             if len(self._verified) >= VERIFIED_TOKENS_KEPT:
                 self._verified.clear()
-            self._verified[token] = (time.monotonic(), issued_at, topics)
-        now = time.time()
-        if issued_at > now + CLOCK_SKEW:
+            self._verified[token] = (time.monotonic(), facts)
+        now = self.clock()
+        if facts.issued_at > now + CLOCK_SKEW:
             raise Refusal(403, "InvalidProviderToken")
-        if now - issued_at > TOKEN_LIFETIME:
+        if now - facts.issued_at > TOKEN_LIFETIME:
             raise Refusal(403, "ExpiredProviderToken")
-        return topics
+        return facts
 
-    async def _verify_signature(self, token: str) -> tuple[int, frozenset[str]]:
+    async def _verify_signature(self, token: str) -> ProviderTokenFacts:
         try:
             header = jwt.get_unverified_header(token)
             claims = jwt.decode(token, options={"verify_signature": False})
@@ -148,10 +234,24 @@ class ApnsGateway(Gateway):
             raise Refusal(403, "InvalidProviderToken")
         for fresh in (False, True):
             keys = await self.directory.apns_signing_keys(key_id, team_id, fresh=fresh)
-            topics = frozenset(k.bundle_id for k in keys if _signed_by(token, k.public_key))
-            if topics:
-                return issued_at, topics
+            signers = [k for k in keys if _signed_by(token, k.public_key)]
+            if signers:
+                topics = frozenset(k.bundle_id for k in signers)
+                fingerprint = _fingerprint(signers[0].public_key)
+                return ProviderTokenFacts(team_id, key_id, fingerprint, issued_at, topics)
         raise Refusal(403, "InvalidProviderToken")
+
+    def _check_token_update(self, request: Request, token: str, facts: ProviderTokenFacts) -> None:
+        """Refuse a key's new token on a connection that took another one under 20 minutes ago."""
+        carried = request.connection.setdefault("apns-provider-tokens", {})
+        key = (self._generation, facts.team_id, facts.key_id, facts.key_fingerprint)
+        previous = carried.get(key)
+        if previous is not None and previous[0] == token:
+            return
+        now = self.clock()
+        if previous is not None and now - previous[1] < TOKEN_UPDATE_INTERVAL:
+            raise Refusal(429, "TooManyProviderTokenUpdates")
+        carried[key] = (token, now)
 
     async def _certificate_topics(self, pem: str) -> frozenset[str]:
         der = x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
@@ -183,9 +283,12 @@ class ApnsGateway(Gateway):
             # A key may push to its team's apps; a certificate only to the app it was made for.
             raise Refusal(400, "DeviceTokenNotForTopic" if certificate else "TopicDisallowed")
 
-    def _check_device_token(self, device_token: str) -> None:
+    def _check_device_token(self, device_token: str, topic: str) -> None:
         if not DEVICE_TOKEN_RE.match(device_token):
             raise Refusal(400, "BadDeviceToken")
+        reason = self._misdirected.get(_bundle_of(topic))
+        if reason is not None:
+            raise Refusal(400, reason)
 
     def _check_payload(self, request: Request) -> None:
         if not request.body:
@@ -218,6 +321,20 @@ def _signed_by(token: str, public_key: ec.EllipticCurvePublicKey) -> bool:
     except jwt.InvalidTokenError:
         return False
     return True
+
+
+def _bundle_of(topic: str) -> str:
+    for suffix in TOPIC_SUFFIXES:
+        if suffix and topic.endswith(suffix):
+            return topic.removesuffix(suffix)
+    return topic
+
+
+def _fingerprint(public_key: ec.EllipticCurvePublicKey) -> str:
+    der = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(der).hexdigest()
 
 
 def _refusal_answer(refusal: Refusal, apns_id: str) -> Answer:

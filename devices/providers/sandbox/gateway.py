@@ -15,6 +15,8 @@ from devices.providers.sandbox.recorder import Recorder
 
 logger = logging.getLogger(__name__)
 
+# The ASGI extension under which the server hands each request its connection's state (a dict).
+CONNECTION_EXTENSION = "pushcenter.connection"
 # Read no more than this of a body: every provider's limit is far below, and answers 413 above.
 MAX_BODY_READ = 64 * 1024
 
@@ -30,6 +32,8 @@ class Request:
     body: bytes
     http_version: str
     client_certificate: str | None  # PEM of the TLS client certificate, when one was presented
+    # What a gateway keeps about the TLS connection the request came on; it ends with it.
+    connection: dict[str, Any] = field(default_factory=dict)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
@@ -125,7 +129,8 @@ async def _read_request(scope: dict, receive: Any) -> Request:
     for raw_name, raw_value in scope["headers"]:
         name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    tls = scope.get("extensions", {}).get("tls") or {}
+    extensions = scope.get("extensions") or {}
+    tls = extensions.get("tls") or {}
     chain = tls.get("client_cert_chain") or []
     return Request(
         method=scope["method"],
@@ -135,6 +140,7 @@ async def _read_request(scope: dict, receive: Any) -> Request:
         body=b"".join(chunks),
         http_version=scope.get("http_version", "1.1"),
         client_certificate=chain[0] if chain else None,
+        connection=extensions.get(CONNECTION_EXTENSION, {}),
     )
 
 

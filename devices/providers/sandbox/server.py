@@ -4,7 +4,10 @@ Each gateway listens on 127.0.0.1 on its own port ("localhost" in the URLs resol
 with the sandbox CA's localhost certificate; APNs offers only h2 in ALPN, FCM and WNS offer h2
 and http/1.1. Connections are accepted here rather than by `hypercorn.asyncio.serve` so that
 each connection's TLS client certificate reaches the APNs gateway, as the ASGI TLS extension
-(`scope["extensions"]["tls"]["client_cert_chain"]`): hypercorn does not pass it on itself.
+(`scope["extensions"]["tls"]["client_cert_chain"]`): hypercorn does not pass it on itself. Each
+request also carries a dict that lives as long as its connection
+(`scope["extensions"]["pushcenter.connection"]`), where the APNs gateway remembers the provider
+tokens that connection carried.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from devices.providers.sandbox.apns import ApnsGateway
 from devices.providers.sandbox.certificates import SandboxCertificates, ensure_certificates
 from devices.providers.sandbox.directory import ApnsClientCertificate, CredentialDirectory
 from devices.providers.sandbox.fcm import FcmGateway
-from devices.providers.sandbox.gateway import Gateway
+from devices.providers.sandbox.gateway import CONNECTION_EXTENSION, Gateway
 from devices.providers.sandbox.recorder import Recorder
 from devices.providers.sandbox.wns import WnsGateway
 
@@ -229,12 +232,15 @@ async def _accept(
 def _with_client_certificate(gateway: Gateway, ssl_object: ssl.SSLObject | None) -> Any:
     der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
     chain = [ssl.DER_cert_to_PEM_cert(der)] if der else []
+    # One per connection: APNs judges provider-token updates per connection.
+    connection: dict[str, Any] = {}
 
     async def app(scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             scope["extensions"] = {
                 **(scope.get("extensions") or {}),
                 "tls": {"client_cert_chain": chain, "client_cert_error": None},
+                CONNECTION_EXTENSION: connection,
             }
         await gateway(scope, receive, send)
 
