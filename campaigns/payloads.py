@@ -25,7 +25,9 @@ from xml.etree import ElementTree
 
 APNS_LIMIT = 4096
 FCM_LIMIT = 4096
-WNS_LIMIT = 5120
+# Microsoft's "Push notification service request and response headers": WNS answers
+# 413 "The notification payload exceeds the 5000 byte size limit." (5,000, not 5 KiB).
+WNS_LIMIT = 5000
 
 KINDS = ("standard", "toast", "tile")
 ACTIVATION_TYPES = ("foreground", "background", "protocol")

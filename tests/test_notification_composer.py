@@ -423,6 +423,14 @@ def test_a_translation_too_long_for_apns_is_refused_naming_its_language(bob, ret
     assert "French: The APNs payload is" in message and "English:" not in message
 
 
+def test_a_toast_over_5000_bytes_is_refused_naming_wns(bob, news):
+    # About 5,014 bytes: within the 5,120 once assumed, over the 5,000 WNS's 413 names.
+    response = schedule(logged_in(bob), form_data(news, body_en="日" * 1600))
+    message = refused(response, "__all__")
+    assert "English: The WNS payload is 5,0" in message
+    assert "WNS accepts at most 5,000 bytes." in message
+
+
 def test_the_preview_shows_each_platforms_size_and_limit(bob, retail, news):
     client = logged_in(bob)
     phone = client.post(PREVIEW, form_data(retail)).json()["previews"]["en"]["payloads"]
@@ -430,7 +438,7 @@ def test_the_preview_shows_each_platforms_size_and_limit(bob, retail, news):
     assert (phone["android"]["provider"], phone["android"]["limit"]) == ("FCM", 4096)
     assert phone["ios"]["size"] == len(phone["ios"]["text"].encode())
     pc = client.post(PREVIEW, form_data(news)).json()["previews"]["en"]["payloads"]
-    assert (pc["windows"]["provider"], pc["windows"]["limit"]) == ("WNS", 5120)
+    assert (pc["windows"]["provider"], pc["windows"]["limit"]) == ("WNS", 5000)
 
 
 def test_the_preview_flags_a_payload_over_its_limit(bob, retail):

@@ -503,6 +503,15 @@ def test_it_refuses_a_payload_one_byte_over_the_limit(
     )
 
 
+def test_it_refuses_a_toast_over_5000_bytes() -> None:
+    # Microsoft's "Push notification service request and response headers": 413, "The
+    # notification payload exceeds the 5000 byte size limit." 5,000 bytes, not 5 KiB.
+    check_size(sized("windows", 5000))
+    with pytest.raises(PayloadTooLarge) as error:
+        check_size(sized("windows", 5001))
+    assert str(error.value) == "The WNS payload is 5,001 bytes; WNS accepts at most 5,000 bytes."
+
+
 def test_a_collapse_id_reaches_each_providers_own_field():
     message = Message(
         title="Sale",

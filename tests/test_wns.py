@@ -279,6 +279,27 @@ def test_it_fails_the_message_on_413_payload_too_large(sandbox, client):
     )
 
 
+def test_the_gateway_takes_5000_bytes_and_refuses_a_toast_over_5000_bytes(sandbox, client):
+    # Microsoft's 413 reads "The notification payload exceeds the 5000 byte size limit."
+    base = render_wns(Message(body="x")).size
+    pushes = [
+        Push(str(size), sandbox.channel_uri("c-1"), payload.body, payload.headers)
+        for size in (5000, 5001)
+        for payload in [render_wns(Message(body="x" * (1 + size - base)))]
+    ]
+
+    exact, over = client.send(pushes)
+
+    assert exact.outcome == Outcome.SENT
+    assert (over.outcome, over.status, over.reason) == (
+        Outcome.MESSAGE_FAILED,
+        413,
+        "Request Entity Too Large",
+    )
+    assert over.detail.startswith("The notification payload exceeds the 5000 byte size limit.")
+    assert sorted(len(line["payload"].encode()) for line in sandbox.received("wns")) == [5000, 5001]
+
+
 @pytest.mark.parametrize(
     ("path", "outcome", "reason"),
     [

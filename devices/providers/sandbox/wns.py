@@ -6,7 +6,7 @@
   quickstart writes it). Errors are Azure AD's JSON.
 - Any other path is a channel URI, `https://localhost:{port}/?token={channel token}`: a POST
   with a token this gateway issued, X-WNS-Type and its Content-Type, well-formed XML whose root
-  matches the type, at most 5120 bytes. Answers carry WNS's X-WNS-* headers.
+  matches the type, at most 5000 bytes. Answers carry WNS's X-WNS-* headers.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ SCOPES = (
     "https://wns.windows.com/.default/",
 )
 ACCESS_TOKEN_LIFETIME = 86399
-MAX_NOTIFICATION = 5120
+# WNS's 413: "The notification payload exceeds the 5000 byte size limit."
+MAX_NOTIFICATION = 5000
 MAX_TAG = 64
 # X-WNS-Type: the Content-Type it needs and the root element its XML must have.
 TYPES = {
