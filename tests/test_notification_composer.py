@@ -510,6 +510,34 @@ def test_a_collapse_id_and_channel_are_kept(bob, retail):
     assert (stored.collapse_id, stored.android_channel) == ("sale-42", "offers")
 
 
+def tile_data(news, collapse_id: str) -> dict:
+    binding = json.dumps([{"size": "medium", "texts": ["Sale"]}])
+    return form_data(news, template="tile", tile_bindings=binding, collapse_id=collapse_id)
+
+
+@pytest.mark.parametrize("collapse_id", ["sale-42", "sale_42", "sale.42"])
+def test_a_tiles_collapse_id_wns_would_refuse_is_refused_at_its_field(bob, news, collapse_id):
+    # Microsoft's "Push notification service request and response headers": X-WNS-Tag is "An
+    # alphanumeric string of no more than 16 characters", used only with tile notifications.
+    message = refused(schedule(logged_in(bob), tile_data(news, collapse_id)), "collapse_id")
+
+    assert message == (
+        "A tile's collapse ID is sent to Windows as X-WNS-Tag, which WNS takes as letters and "
+        "digits only, at most 16 characters."
+    )
+
+
+def test_a_tiles_collapse_id_of_letters_and_digits_is_kept(bob, news):
+    assert schedule(logged_in(bob), tile_data(news, "sale42")).status_code == 302
+    assert Notification.objects.get().collapse_id == "sale42"
+
+
+def test_a_toasts_collapse_id_needs_no_wns_tag_rule(bob, news):
+    # A toast carries no X-WNS-Tag, so the id only has to suit APNs and FCM.
+    assert schedule(logged_in(bob), form_data(news, collapse_id="sale-42")).status_code == 302
+    assert Notification.objects.get().collapse_id == "sale-42"
+
+
 def test_a_collapse_id_with_spaces_is_refused_at_its_field(bob, retail):
     response = save_draft(logged_in(bob), form_data(retail, collapse_id="sale 42"))
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 import socket
+import ssl
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
-from campaigns.payloads import Message, render_wns
+from campaigns.payloads import Message, TileBinding, WindowsOptions, render_wns
 from devices.models import WnsCredential
 from devices.providers import tokens
 from devices.providers.base import Outcome, ProviderError, Push
@@ -105,6 +107,67 @@ def test_it_passes_tag_and_group_and_no_header_but_wns_ones(sandbox, client):
     headers = sandbox.received("wns")[0]["headers"]
     assert (headers["x-wns-tag"], headers["x-wns-group"]) == ("sale", "offers")
     assert "x-debug" not in headers
+
+
+def sale_tile(collapse_id: str = "") -> Message:
+    tiles = (TileBinding("medium", texts=("Sale",)),)
+    return Message(kind="tile", collapse_id=collapse_id, windows=WindowsOptions(tiles=tiles))
+
+
+def rendered(sandbox, message: Message, channel: str = "c-1", key: str = "d-1") -> Push:
+    payload = render_wns(message)
+    return Push(key, sandbox.channel_uri(channel), payload.body, payload.headers)
+
+
+def test_it_sends_no_tag_without_a_collapse_id(sandbox, client):
+    # Microsoft's "Push notification service request and response headers": X-WNS-Tag is
+    # optional, for tiles only; a tile without a collapse id carries none.
+    results = client.send(
+        [
+            rendered(sandbox, sale_tile(), key="untagged"),
+            rendered(
+                sandbox, Message(kind="toast", title="Sale", collapse_id="sale42"), key="toast"
+            ),
+            rendered(sandbox, sale_tile("sale42"), key="tagged"),
+        ]
+    )
+
+    assert [r.outcome for r in results] == [Outcome.SENT] * 3
+    tags = sorted(line["headers"].get("x-wns-tag", "") for line in sandbox.received("wns"))
+    assert tags == ["", "", "sale42"]
+
+
+def test_the_gateway_refuses_a_tag_wns_would_refuse_with_400(sandbox, client):
+    with httpx.Client(verify=tls_context_for(sandbox), timeout=10) as http:
+        token = http.post(
+            f"{sandbox.wns_token_url}/{client.credential.tenant_id}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client.credential.client_id,
+                "client_secret": SECRET,
+                "scope": "https://wns.windows.com/.default",
+            },
+        ).json()["access_token"]
+        answer = http.post(
+            sandbox.channel_uri("c-1"),
+            content=b"<tile/>",
+            headers={
+                "Authorization": f"Bearer {token}",
+                "X-WNS-Type": "wns/tile",
+                "Content-Type": "text/xml",
+                "X-WNS-Tag": "pushcenter-42",
+            },
+        )
+
+    assert answer.status_code == 400
+    assert answer.headers["x-wns-error-description"] == (
+        "X-WNS-Tag must be an alphanumeric string of no more than 16 characters."
+    )
+    assert answer.headers["x-wns-msg-id"] and answer.headers["x-wns-debug-trace"]
+
+
+def tls_context_for(sandbox) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=sandbox.ca_bundle)
 
 
 def test_it_requests_the_token_as_the_quickstart_shows(sandbox, client, credential):
@@ -409,8 +472,16 @@ def test_it_sends_the_allowed_pushes_of_a_mixed_batch(sandbox, client):
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"X-WNS-Type": "wns/shout"}, {"X-WNS-Type": "wns/toast", "X-WNS-Tag": "a\r\nX-Evil: 1"}],
-    ids=["no-type", "unknown-type", "header-injection"],
+    [
+        {},
+        {"X-WNS-Type": "wns/shout"},
+        {"X-WNS-Type": "wns/toast", "X-WNS-Tag": "a\r\nX-Evil: 1"},
+        # Microsoft: X-WNS-Tag and X-WNS-Group are alphanumeric, at most 16 characters.
+        {"X-WNS-Type": "wns/tile", "X-WNS-Tag": "pushcenter-42"},
+        {"X-WNS-Type": "wns/tile", "X-WNS-Tag": "x" * 17},
+        {"X-WNS-Type": "wns/toast", "X-WNS-Group": "special_offers"},
+    ],
+    ids=["no-type", "unknown-type", "header-injection", "tag-hyphen", "tag-17", "group-underscore"],
 )
 def test_it_never_sends_a_notification_wns_cannot_take(sandbox, client, headers):
     [result] = client.send([Push("x", sandbox.channel_uri("c-1"), TOAST, headers)])

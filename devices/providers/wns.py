@@ -12,6 +12,8 @@ Channel URIs come from devices, so the host allowlist (``settings.WNS_HOSTS``, c
 sent to. Each request carries the renderer's ``X-WNS-Type`` with the Content-Type WNS requires
 for it, the renderer's other ``X-WNS-*`` headers (``X-WNS-TTL``, ``X-WNS-Tag``,
 ``X-WNS-Group``, ...) and ``X-WNS-RequestForStatus: true``; no other header of the push is sent.
+A tag or group that breaks Microsoft's rule (``is_valid_tag``) is never sent: WNS would refuse
+the whole notification with 400 for it.
 
 How WNS's answers are classified (Microsoft's "WNS HTTP response codes"; WNS has no reason
 codes, so ``reason`` is the documented status phrase and ``detail`` the answer's
@@ -43,8 +45,10 @@ other  any other                MESSAGE_FAILED 3xx included: redirects are never
                                                in detail
 --     ChannelNotAllowed (ours) MESSAGE_FAILED the channel URI fails the host allowlist;
                                                never sent
---     InvalidNotification      MESSAGE_FAILED no or an unknown X-WNS-Type, or a header value
-       (ours)                                  with a line break; never sent
+--     InvalidNotification      MESSAGE_FAILED no or an unknown X-WNS-Type, a header value
+       (ours)                                  with a line break, or an X-WNS-Tag or
+                                               X-WNS-Group that is not alphanumeric and at
+                                               most 16 characters; never sent
 ====== ======================== ============== ================================================
 
 ``send`` raises ProviderError only before any notification left: an unreadable client secret
@@ -82,7 +86,7 @@ from devices.providers.base import (
 from devices.providers.tokens import AccessTokenCache
 from devices.providers.transport import Request, Response, Transport
 
-__all__ = ["WnsClient", "classify", "clear_token_cache"]
+__all__ = ["TAG_RULE", "WnsClient", "classify", "clear_token_cache", "is_valid_tag"]
 
 # The scope wns-push-quickstart.md requests (Windows App SDK push, Azure AD app registrations).
 SCOPE = "https://wns.windows.com/.default"
@@ -99,6 +103,11 @@ CONTENT_TYPES = {
 }
 # Headers this client sets itself; a push's own values for them are ignored.
 OWN_HEADERS = frozenset({"authorization", "content-type", "x-wns-type", "x-wns-requestforstatus"})
+# Microsoft's "Push notification service request and response headers": X-WNS-Tag and
+# X-WNS-Group are each "An alphanumeric string of no more than 16 characters".
+TAG_RE = re.compile(r"[A-Za-z0-9]{1,16}")
+TAG_RULE = "letters and digits only, at most 16 characters"
+LABEL_HEADERS = ("x-wns-tag", "x-wns-group")
 
 # The table above: status → (Microsoft's phrase, outcome).
 STATUSES: dict[int, tuple[str, Outcome]] = {
@@ -236,6 +245,11 @@ def _refusal(push: Push) -> Result | None:
     return None
 
 
+def is_valid_tag(value: str) -> bool:
+    """Tell whether WNS takes the value as an X-WNS-Tag (or X-WNS-Group): TAG_RULE."""
+    return TAG_RE.fullmatch(value) is not None
+
+
 def _header_problem(headers: dict[str, str]) -> str:
     kind = _wns_type(headers)
     if kind not in CONTENT_TYPES:
@@ -244,6 +258,8 @@ def _header_problem(headers: dict[str, str]) -> str:
     for name, value in headers.items():
         if any(c in f"{name}{value}" for c in "\r\n\0"):
             return f"not sent: the header {name.strip()[:40]!r} contains a line break"
+        if name.lower() in LABEL_HEADERS and not is_valid_tag(value):
+            return f"not sent: {name} {value[:40]!r} breaks WNS's rule: {TAG_RULE}"
     return ""
 
 

@@ -43,7 +43,8 @@ registered by the fixture in tests/sandbox.py):
   (`https://localhost:9443/?token={channel token}`): a token it issued (401), X-WNS-Type
   wns/toast|tile|badge|raw with Content-Type text/xml (application/octet-stream for raw) (400),
   well-formed XML without a DTD whose root is <toast>, <tile> or <badge> (400), X-WNS-TTL a
-  number, at most 5000 bytes (413). Success: 200 with X-WNS-Status: received, X-WNS-Msg-ID and
+  number, X-WNS-Tag and X-WNS-Group alphanumeric and at most 16 characters (400), at most 5000
+  bytes (413). Success: 200 with X-WNS-Status: received, X-WNS-Msg-ID and
   X-WNS-Debug-Trace; errors carry X-WNS-Error-Description.
 
 Failure injection, by the start of the device token (APNs: hex digits) or channel token:

@@ -6,7 +6,8 @@
   quickstart writes it). Errors are Azure AD's JSON.
 - Any other path is a channel URI, `https://localhost:{port}/?token={channel token}`: a POST
   with a token this gateway issued, X-WNS-Type and its Content-Type, well-formed XML whose root
-  matches the type, at most 5000 bytes. Answers carry WNS's X-WNS-* headers.
+  matches the type, at most 5000 bytes, X-WNS-Tag and X-WNS-Group alphanumeric and at most 16
+  characters. Answers carry WNS's X-WNS-* headers.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ SCOPES = (
 ACCESS_TOKEN_LIFETIME = 86399
 # WNS's 413: "The notification payload exceeds the 5000 byte size limit."
 MAX_NOTIFICATION = 5000
-MAX_TAG = 64
+# Microsoft's "Push notification service request and response headers": X-WNS-Tag and
+# X-WNS-Group are each "An alphanumeric string of no more than 16 characters".
+TAG_RE = re.compile(r"[A-Za-z0-9]{1,16}")
 # X-WNS-Type: the Content-Type it needs and the root element its XML must have.
 TYPES = {
     "wns/toast": ("text/xml", "toast"),
@@ -246,10 +249,14 @@ class WnsGateway(Gateway):
         policy = request.header("x-wns-cache-policy")
         if policy is not None and policy.lower() not in ("cache", "no-cache"):
             raise _wns_error(400, "BadRequest", detail="X-WNS-Cache-Policy is not valid.")
-        for name in ("x-wns-tag", "x-wns-group"):
-            value = request.header(name)
-            if value is not None and len(value) > MAX_TAG:
-                raise _wns_error(400, "BadRequest", detail=f"{name} is too long.")
+        for name in ("X-WNS-Tag", "X-WNS-Group"):
+            value = request.header(name.lower())
+            if value is not None and not TAG_RE.fullmatch(value):
+                raise _wns_error(
+                    400,
+                    "BadRequest",
+                    detail=f"{name} must be an alphanumeric string of no more than 16 characters.",
+                )
 
     def _check_body(self, body: bytes, kind: str) -> None:
         if len(body) > MAX_NOTIFICATION:
