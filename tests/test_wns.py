@@ -540,10 +540,29 @@ def test_it_reports_a_tls_failure_of_a_channel_in_the_result(sandbox, client, se
     finally:
         other.close()
 
-    assert (result.outcome, result.status) == (Outcome.RETRY, 0)
+    assert (result.outcome, result.status) == (Outcome.DEVICE_RETRY, 0)
     assert result.detail.startswith("TLS handshake failed: ")
     assert "certificate" in result.detail.lower()
     assert len(sandbox.received("wns")) == 1  # only the first push got through
+
+
+@pytest.mark.parametrize("unreachable", ["refuses-connections", "does-not-resolve"])
+def test_an_unreachable_channel_host_is_a_device_retry(sandbox, client, settings, unreachable):
+    host = {
+        "refuses-connections": f"localhost:{unused_port()}",
+        "does-not-resolve": "db5p.channel.invalid",  # RFC 6761: .invalid never resolves
+    }[unreachable]
+    settings.WNS_HOSTS = [*settings.WNS_HOSTS, host]
+    pushes = [Push("dead-host", f"https://{host}/?token=abc", TOAST, TOAST_HEADERS)]
+    pushes.append(toast(sandbox, "c-1", key="healthy"))
+
+    unreachable, healthy = client.send(pushes)
+
+    # Each channel URI names its own host: one that does not answer is this device's trouble,
+    # retried later without counting against WNS.
+    assert (unreachable.outcome, unreachable.status) == (Outcome.DEVICE_RETRY, 0)
+    assert unreachable.detail
+    assert healthy.outcome == Outcome.SENT
 
 
 def test_it_reports_an_unreachable_token_endpoint_as_temporary(sandbox, client, settings):

@@ -16,6 +16,9 @@ class Outcome(StrEnum):
 
     SENT = "sent"
     RETRY = "retry"  # 429, 5xx, WNS 406, timeouts: the same push may succeed later
+    # retry later; this device's trouble, not the provider's (APNs 429 for one token, a WNS
+    # channel host that does not answer)
+    DEVICE_RETRY = "device_retry"
     MESSAGE_FAILED = "message_failed"  # permanent for this message: too large, bad topic, ...
     DEVICE_GONE = "device_gone"  # permanent for this device: retire its token or channel
     AUTH_FAILED = "auth_failed"  # our credentials were refused, even after one refresh

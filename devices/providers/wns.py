@@ -41,8 +41,11 @@ status reason                   outcome        why
 other  2xx                      SENT
 other  5xx                      RETRY
 other  any other                MESSAGE_FAILED 3xx included: redirects are never followed
-0      (transport's error)      RETRY          timeouts, connection and TLS errors, their text
-                                               in detail
+0      (transport's error)      DEVICE_RETRY   the channel's host refused the connection,
+                                               timed out, did not resolve or failed TLS: each
+                                               channel names its own host, so this is the
+                                               device's trouble, not WNS's; the transport's
+                                               text in detail
 --     ChannelNotAllowed (ours) MESSAGE_FAILED the channel URI fails the host allowlist;
                                                never sent
 --     InvalidNotification      MESSAGE_FAILED no or an unknown X-WNS-Type, a header value
@@ -287,7 +290,9 @@ def _headers(push: Push, token: str) -> dict[str, str]:
 def classify(key: str, response: Response) -> Result:
     """Classify WNS's answer to one notification by the table in the module docstring."""
     if response.status == 0:
-        return Result(key, Outcome.RETRY, 0, "", response.error)
+        # A channel URI names its own host (db5p.notify.windows.com, ...); one that does not
+        # answer says nothing about WNS as a whole, so it must not count against the provider.
+        return Result(key, Outcome.DEVICE_RETRY, 0, "", response.error)
     headers = response.headers
     message_id = headers.get("x-wns-msg-id", "")
     if 200 <= response.status < 300:
