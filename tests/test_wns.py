@@ -10,6 +10,7 @@ import re
 import socket
 import ssl
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,11 +18,13 @@ import httpx
 import pytest
 
 from campaigns.payloads import Message, TileBinding, WindowsOptions, render_wns
-from devices.models import WnsCredential
+from devices.models import DeviceStatus, WnsCredential
 from devices.providers import tokens
 from devices.providers.base import Outcome, ProviderError, Push
 from devices.providers.sandbox.wns import DESCRIPTIONS
 from devices.providers.wns import WnsClient, clear_token_cache
+from devices.registration import register_device
+from devices.sending import send_now
 from tests.h2_server import Authority, H2Server
 
 pytest_plugins = ["tests.sandbox"]
@@ -74,7 +77,11 @@ def test_it_delivers_a_rendered_toast_with_the_renderers_headers(sandbox, client
     assert result.outcome == Outcome.SENT
     assert (result.key, result.status, result.reason) == ("delivery-1", 200, "")
     assert re.fullmatch(r"[0-9A-F]{16}", result.provider_id)
-    assert result.detail == "X-WNS-Status: received; X-WNS-DeviceConnectionStatus: connected"
+    assert re.fullmatch(
+        r"X-WNS-Status: received; X-WNS-DeviceConnectionStatus: connected; "
+        r"X-WNS-Debug-Trace: SANDBOX\d{9}",
+        result.detail,
+    )
     [line] = sandbox.received("wns")
     assert line["target"] == sandbox.channel_uri("c-1")
     headers = line["headers"]
@@ -381,6 +388,107 @@ def test_it_classifies_answers_the_sandbox_never_gives(
     assert (result.outcome, result.reason) == (outcome, reason)
     assert len(scripted.server.seen) == 1  # 403 is our identity, not the token: no refresh
     assert len(token_requests(sandbox)) == 1
+
+
+# Microsoft's "Push notification service request and response headers": WNS may answer 200 with
+# X-WNS-Status "received", "dropped" or "channelthrottled"; only "received" was taken.
+
+
+def test_it_retries_channelthrottled(sandbox, client):
+    # "The notification was dropped because the app server exceeded the rate limit for this
+    # specific channel."; X-WNS-Continue-After says how long to wait.
+    [result] = client.send([toast(sandbox, "channelthrottled-1")])
+
+    assert (result.outcome, result.status, result.reason) == (
+        Outcome.RETRY,
+        200,
+        "channelthrottled",
+    )
+    assert result.retry_after == 1.0
+    assert result.detail.startswith(
+        "X-WNS-Status: channelthrottled (WNS dropped it because we exceeded the rate limit for "
+        "this channel; retry later)"
+    )
+    assert "X-WNS-Debug-Trace: SANDBOX" in result.detail
+    assert re.fullmatch(r"[0-9A-F]{16}", result.provider_id)
+
+
+def test_it_records_dropped_as_not_delivered(sandbox, client):
+    # "The notification was explicitly dropped because of an error or because the client has
+    # explicitly rejected these notifications. Toast notifications will also be dropped if the
+    # device is offline."
+    [result] = client.send([toast(sandbox, "dropped-1")])
+
+    assert (result.outcome, result.status, result.reason) == (
+        Outcome.MESSAGE_FAILED,
+        200,
+        "dropped",
+    )
+    assert result.retry_after is None
+    assert result.detail.startswith(
+        "X-WNS-Status: dropped (WNS dropped it because of an error or because the app on the "
+        "device rejects these notifications; a toast is also dropped while the device is offline)"
+    )
+    assert "X-WNS-Debug-Trace: SANDBOX" in result.detail
+    assert re.fullmatch(r"[0-9A-F]{16}", result.provider_id)
+
+
+def test_received_among_dropped_and_throttled_is_the_only_sent(sandbox, client):
+    channels = ["c-1", "dropped-2", "channelthrottled-2"]
+    results = client.send([toast(sandbox, c, key=c) for c in channels])
+
+    assert [(r.key, r.outcome) for r in results] == [
+        ("c-1", Outcome.SENT),
+        ("dropped-2", Outcome.MESSAGE_FAILED),
+        ("channelthrottled-2", Outcome.RETRY),
+    ]
+
+
+def test_domain_blocked_is_a_credential_failure(sandbox, client):
+    # Microsoft's table: "410 Domain Blocked | The sending domain has been blocked by WNS."
+    [result] = client.send([toast(sandbox, "blocked-1")])
+
+    assert (result.outcome, result.status, result.reason) == (
+        Outcome.AUTH_FAILED,
+        410,
+        "Domain Blocked",
+    )
+    assert result.detail.startswith("The sending domain has been blocked by WNS.")
+    assert "X-WNS-Debug-Trace: SANDBOX" in result.detail
+    assert len(token_requests(sandbox)) == 1  # our sender is blocked: a new token changes nothing
+
+
+@pytest.mark.parametrize(
+    ("channel", "outcome", "status"),
+    [
+        ("blocked-1", Outcome.AUTH_FAILED, DeviceStatus.ACTIVE),
+        ("expired-1", Outcome.DEVICE_GONE, DeviceStatus.CHANNEL_EXPIRED),
+    ],
+    ids=["domain-blocked-keeps-it", "channel-expired-retires-it"],
+)
+def test_domain_blocked_never_retires_the_device(sandbox, news, channel, outcome, status):
+    device, _ = register_device(
+        news, uuid.uuid4(), {"platform": "windows", "channel_uri": sandbox.channel_uri(channel)}
+    )
+
+    result = send_now(device, TOAST, TOAST_HEADERS, key="test-send")
+
+    device.refresh_from_db()
+    assert (result.outcome, result.status) == (outcome, 410)
+    assert device.status == status
+
+
+def test_403_never_retires_the_device(sandbox, scripted, news):
+    # "The cloud service is not authorized to send a notification to this URI even though they
+    # are authenticated": our credentials are at fault, not the device.
+    channel = scripted.channel("/status/403")
+    device, _ = register_device(news, uuid.uuid4(), {"platform": "windows", "channel_uri": channel})
+
+    result = send_now(device, TOAST, TOAST_HEADERS, key="test-send")
+
+    device.refresh_from_db()
+    assert (result.outcome, result.status, result.reason) == (Outcome.AUTH_FAILED, 403, "Forbidden")
+    assert device.status == DeviceStatus.ACTIVE
 
 
 def test_it_answers_a_flaky_channel_with_retry_then_delivers_on_the_callers_retry(sandbox, client):

@@ -45,7 +45,7 @@ TYPES = {
     "wns/badge": ("text/xml", "badge"),
     "wns/raw": ("application/octet-stream", None),
 }
-DESCRIPTIONS = {
+DESCRIPTIONS: dict[int | str, str] = {
     400: "One or more headers were specified incorrectly or conflict with another header.",
     401: "The cloud service did not present a valid authentication ticket.",
     404: "The channel URI is not valid or is not recognized by WNS.",
@@ -53,13 +53,20 @@ DESCRIPTIONS = {
     406: "The cloud service exceeded its throttle limit.",
     410: "The channel expired.",
     413: "The notification payload exceeds the 5000 byte size limit.",
+    # Microsoft's table lists this 410 beside "The channel expired.": the sender's fault.
+    "DomainBlocked": "The sending domain has been blocked by WNS.",
     429: "Too many requests.",
     500: "An internal failure caused notification delivery to fail.",
     503: "The server is currently unavailable.",
 }
 
+# X-WNS-Status values of a 200 that a fault answers instead of "received".
+DROPPING = ("channelthrottled", "dropped")
 FAULTS = (
     Fault("expired", 410, "ChannelExpired"),
+    Fault("blocked", 410, "DomainBlocked"),
+    Fault("channelthrottled", 200, "channelthrottled", retry_after=1),
+    Fault("dropped", 200, "dropped"),
     Fault("gone", 404, "NotFound"),
     Fault("throttled", 406, "Throttled"),
     Fault("busy", 429, "TooManyRequests", retry_after=1),
@@ -219,14 +226,9 @@ class WnsGateway(Gateway):
         fault = self.fault_plan.fault_for(channel_token)
         if fault is not None:
             await _inject(fault)
-        headers = [
-            ("x-wns-status", "received"),
-            ("x-wns-msg-id", secrets.token_hex(8).upper()),
-            ("x-wns-debug-trace", _debug_trace()),
-        ]
-        if (request.header("x-wns-requestforstatus") or "").lower() == "true":
-            headers.append(("x-wns-deviceconnectionstatus", "connected"))
-        return Answer(200, headers)
+            if fault.reason in DROPPING:
+                note.facts["reason"] = fault.reason  # answered 200, yet not delivered
+        return Answer(200, _accepted_headers(request, fault))
 
     def _authorize(self, request: Request) -> None:
         token = request.bearer_token()
@@ -296,13 +298,33 @@ def _xml_root(body: bytes) -> str | None:
     return names[0] if names else None
 
 
+def _accepted_headers(request: Request, fault: Fault | None) -> list[tuple[str, str]]:
+    """Return the headers of a 200.
+
+    X-WNS-Status (received unless a fault drops it), X-WNS-Msg-ID and X-WNS-Debug-Trace always;
+    X-WNS-DeviceConnectionStatus when X-WNS-RequestForStatus asks for it.
+    """
+    status = fault.reason if fault is not None and fault.reason in DROPPING else "received"
+    headers = [
+        ("x-wns-status", status),
+        ("x-wns-msg-id", secrets.token_hex(8).upper()),
+        ("x-wns-debug-trace", _debug_trace()),
+    ]
+    if status == "channelthrottled" and fault is not None and fault.retry_after:
+        # Microsoft: X-WNS-Continue-After "is sent ... when a WNS channel is being throttled".
+        headers.append(("x-wns-continue-after", str(fault.retry_after)))
+    if (request.header("x-wns-requestforstatus") or "").lower() == "true":
+        headers.append(("x-wns-deviceconnectionstatus", "connected"))
+    return headers
+
+
 async def _inject(fault: Fault) -> None:
     if fault.delay:
         await asyncio.sleep(fault.delay)
     if fault.status == 200:
         return
     headers = [("retry-after", str(fault.retry_after))] if fault.retry_after else []
-    raise _wns_error(fault.status, fault.reason, headers)
+    raise _wns_error(fault.status, fault.reason, headers, detail=DESCRIPTIONS.get(fault.reason, ""))
 
 
 def _wns_error(
