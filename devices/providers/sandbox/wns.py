@@ -45,7 +45,7 @@ TYPES = {
     "wns/badge": ("text/xml", "badge"),
     "wns/raw": ("application/octet-stream", None),
 }
-DESCRIPTIONS: dict[int | str, str] = {
+DESCRIPTIONS = {
     400: "One or more headers were specified incorrectly or conflict with another header.",
     401: "The cloud service did not present a valid authentication ticket.",
     404: "The channel URI is not valid or is not recognized by WNS.",
@@ -53,13 +53,14 @@ DESCRIPTIONS: dict[int | str, str] = {
     406: "The cloud service exceeded its throttle limit.",
     410: "The channel expired.",
     413: "The notification payload exceeds the 5000 byte size limit.",
-    # Microsoft's table lists this 410 beside "The channel expired.": the sender's fault.
-    "DomainBlocked": "The sending domain has been blocked by WNS.",
     429: "Too many requests.",
     500: "An internal failure caused notification delivery to fail.",
     503: "The server is currently unavailable.",
 }
 
+# Descriptions of a fault that shares its status with another answer: Microsoft's table lists
+# "410 Domain Blocked" (the sender's fault) beside "410 Gone" (the channel's).
+FAULT_DESCRIPTIONS = {"DomainBlocked": "The sending domain has been blocked by WNS."}
 # X-WNS-Status values of a 200 that a fault answers instead of "received".
 DROPPING = ("channelthrottled", "dropped")
 FAULTS = (
@@ -324,7 +325,9 @@ async def _inject(fault: Fault) -> None:
     if fault.status == 200:
         return
     headers = [("retry-after", str(fault.retry_after))] if fault.retry_after else []
-    raise _wns_error(fault.status, fault.reason, headers, detail=DESCRIPTIONS.get(fault.reason, ""))
+    raise _wns_error(
+        fault.status, fault.reason, headers, detail=FAULT_DESCRIPTIONS.get(fault.reason, "")
+    )
 
 
 def _wns_error(
