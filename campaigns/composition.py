@@ -104,7 +104,7 @@ def _edited(submitted: dict[str, str], before: dict | None, now: dict[str, str])
 def problems(notification: Notification) -> dict[str, list[str]]:
     """Return every rule the notification breaks, by field (None for the whole form)."""
     found: dict[str, list[str]] = {}
-    for check in (_content_problems, _link_problems, _size_problems):
+    for check in (_content_problems, _link_problems, _tag_problems, _size_problems):
         for name, message in check(notification):
             found.setdefault(name, []).append(message)
     return found
@@ -184,6 +184,22 @@ def _windows_links(notification: Notification, resources: object) -> list[tuple]
     elif notification_templates.placeholders(notification.launch):
         links.append(("launch", notification.launch, lambda: (), "The launch arguments"))
     return links
+
+
+def _tag_problems(notification: Notification) -> list[tuple[str, str]]:
+    """Refuse a tile's collapse id that WNS would not take as its X-WNS-Tag.
+
+    Microsoft's "Push notification service request and response headers" uses X-WNS-Tag "only
+    when sending tile notifications", so a toast's collapse id never reaches WNS and needs only
+    the rule every provider shares (options.check_identifier).
+    """
+    if notification.template != Template.TILE or "windows" not in notification.platforms:
+        return []
+    try:
+        options.check_wns_tag(notification.collapse_id, "A tile's collapse ID")
+    except ValidationError as error:
+        return [("collapse_id", error.messages[0])]
+    return []
 
 
 def _size_problems(notification: Notification) -> list[tuple[None, str]]:

@@ -133,7 +133,12 @@ class NotificationForm(forms.ModelForm):
             "windows_image": "Image",
             "ios_url": "iOS URL",
         }
-        help_texts = JSON_HELP
+        help_texts = {
+            **JSON_HELP,
+            "collapse_id": "A newer notification with the same ID replaces this one on the "
+            "device. On Windows only a tile takes it (as X-WNS-Tag: letters and digits, at "
+            "most 16).",
+        }
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

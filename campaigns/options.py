@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 
 from devices.models import MobileApp
+from devices.providers.wns import TAG_RULE, is_valid_tag
 
 # Links a tap may open besides https: the stores and Feedback Hub.
 STORE_SCHEMES = ("itms-apps", "itms-appss", "market", "ms-windows-store", "feedback-hub")
@@ -85,6 +86,14 @@ def check_identifier(value: str, what: str) -> None:
     """Refuse an identifier the providers would not take as a header or key."""
     if value and not IDENTIFIER_RE.match(value):
         raise ValidationError(f"{what} may hold only letters, digits, '_', '.' and '-'.")
+
+
+def check_wns_tag(value: str, what: str) -> None:
+    """Refuse a value WNS would not take as X-WNS-Tag (it would answer 400 for the whole push)."""
+    if value and not is_valid_tag(value):
+        raise ValidationError(
+            f"{what} is sent to Windows as X-WNS-Tag, which WNS takes as {TAG_RULE}."
+        )
 
 
 def check_windows_audio(value: str) -> None:

@@ -23,9 +23,13 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 from xml.etree import ElementTree
 
+from devices.providers.wns import is_valid_tag
+
 APNS_LIMIT = 4096
 FCM_LIMIT = 4096
-WNS_LIMIT = 5120
+# Microsoft's "Push notification service request and response headers": WNS answers
+# 413 "The notification payload exceeds the 5000 byte size limit." (5,000, not 5 KiB).
+WNS_LIMIT = 5000
 
 KINDS = ("standard", "toast", "tile")
 ACTIVATION_TYPES = ("foreground", "background", "protocol")
@@ -143,7 +147,7 @@ class Message:
     tracking_id: str = ""
     expires_at: datetime | None = None
     # A newer message with the same collapse id replaces an undelivered or shown older one:
-    # apns-collapse-id, FCM's android.collapse_key, WNS's X-WNS-Tag.
+    # apns-collapse-id, FCM's android.collapse_key, a Windows tile's X-WNS-Tag.
     collapse_id: str = ""
     android_channel: str = ""  # the Android notification channel the app created
     android_click_action: str = ""  # the intent action an activity of the app filters on
@@ -340,11 +344,26 @@ def render_wns(message: Message, now: datetime | None = None) -> Payload:
 def _wns_headers(wns_type: str, message: Message, now: datetime | None) -> dict[str, str]:
     """Build the headers; without X-WNS-TTL WNS keeps the notification until it is delivered."""
     headers = {"X-WNS-Type": wns_type, "Content-Type": "text/xml"}
-    if message.collapse_id:
-        headers["X-WNS-Tag"] = message.collapse_id
+    tag = _wns_tag(wns_type, message.collapse_id)
+    if tag:
+        headers["X-WNS-Tag"] = tag
     if message.expires_at is not None:
         headers["X-WNS-TTL"] = str(_seconds_until(message.expires_at, now))
     return headers
+
+
+def _wns_tag(wns_type: str, collapse_id: str) -> str:
+    """Return the X-WNS-Tag to send, or "" for none.
+
+    Microsoft's "Push notification service request and response headers" says X-WNS-Tag is
+    "used only when sending tile notifications" and is "An alphanumeric string of no more than
+    16 characters". The composer refuses a tile's collapse id that breaks the rule; one that
+    still does (stored before the rule) is left off, since WNS answers 400 for the whole
+    notification and a tag only decides which queued tile a newer one replaces.
+    """
+    if wns_type != "wns/tile" or not is_valid_tag(collapse_id):
+        return ""
+    return collapse_id
 
 
 def _element(

@@ -423,6 +423,14 @@ def test_a_translation_too_long_for_apns_is_refused_naming_its_language(bob, ret
     assert "French: The APNs payload is" in message and "English:" not in message
 
 
+def test_a_toast_over_5000_bytes_is_refused_naming_wns(bob, news):
+    # About 5,014 bytes: within the 5,120 once assumed, over the 5,000 WNS's 413 names.
+    response = schedule(logged_in(bob), form_data(news, body_en="日" * 1600))
+    message = refused(response, "__all__")
+    assert "English: The WNS payload is 5,0" in message
+    assert "WNS accepts at most 5,000 bytes." in message
+
+
 def test_the_preview_shows_each_platforms_size_and_limit(bob, retail, news):
     client = logged_in(bob)
     phone = client.post(PREVIEW, form_data(retail)).json()["previews"]["en"]["payloads"]
@@ -430,7 +438,7 @@ def test_the_preview_shows_each_platforms_size_and_limit(bob, retail, news):
     assert (phone["android"]["provider"], phone["android"]["limit"]) == ("FCM", 4096)
     assert phone["ios"]["size"] == len(phone["ios"]["text"].encode())
     pc = client.post(PREVIEW, form_data(news)).json()["previews"]["en"]["payloads"]
-    assert (pc["windows"]["provider"], pc["windows"]["limit"]) == ("WNS", 5120)
+    assert (pc["windows"]["provider"], pc["windows"]["limit"]) == ("WNS", 5000)
 
 
 def test_the_preview_flags_a_payload_over_its_limit(bob, retail):
@@ -500,6 +508,34 @@ def test_a_collapse_id_and_channel_are_kept(bob, retail):
     assert save_draft(logged_in(bob), data).status_code == 302
     stored = Notification.objects.get()
     assert (stored.collapse_id, stored.android_channel) == ("sale-42", "offers")
+
+
+def tile_data(news, collapse_id: str) -> dict:
+    binding = json.dumps([{"size": "medium", "texts": ["Sale"]}])
+    return form_data(news, template="tile", tile_bindings=binding, collapse_id=collapse_id)
+
+
+@pytest.mark.parametrize("collapse_id", ["sale-42", "sale_42", "sale.42"])
+def test_a_tiles_collapse_id_wns_would_refuse_is_refused_at_its_field(bob, news, collapse_id):
+    # Microsoft's "Push notification service request and response headers": X-WNS-Tag is "An
+    # alphanumeric string of no more than 16 characters", used only with tile notifications.
+    message = refused(schedule(logged_in(bob), tile_data(news, collapse_id)), "collapse_id")
+
+    assert message == (
+        "A tile's collapse ID is sent to Windows as X-WNS-Tag, which WNS takes as letters and "
+        "digits only, at most 16 characters."
+    )
+
+
+def test_a_tiles_collapse_id_of_letters_and_digits_is_kept(bob, news):
+    assert schedule(logged_in(bob), tile_data(news, "sale42")).status_code == 302
+    assert Notification.objects.get().collapse_id == "sale42"
+
+
+def test_a_toasts_collapse_id_needs_no_wns_tag_rule(bob, news):
+    # A toast carries no X-WNS-Tag, so the id only has to suit APNs and FCM.
+    assert schedule(logged_in(bob), form_data(news, collapse_id="sale-42")).status_code == 302
+    assert Notification.objects.get().collapse_id == "sale-42"
 
 
 def test_a_collapse_id_with_spaces_is_refused_at_its_field(bob, retail):

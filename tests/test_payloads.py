@@ -503,6 +503,20 @@ def test_it_refuses_a_payload_one_byte_over_the_limit(
     )
 
 
+def test_it_refuses_a_toast_over_5000_bytes() -> None:
+    # Microsoft's "Push notification service request and response headers": 413, "The
+    # notification payload exceeds the 5000 byte size limit." 5,000 bytes, not 5 KiB.
+    check_size(sized("windows", 5000))
+    with pytest.raises(PayloadTooLarge) as error:
+        check_size(sized("windows", 5001))
+    assert str(error.value) == "The WNS payload is 5,001 bytes; WNS accepts at most 5,000 bytes."
+
+
+def sale_tile(collapse_id: str = "") -> Message:
+    tiles = (TileBinding("medium", texts=("Sale",)),)
+    return Message(kind="tile", collapse_id=collapse_id, windows=WindowsOptions(tiles=tiles))
+
+
 def test_a_collapse_id_reaches_each_providers_own_field():
     message = Message(
         title="Sale",
@@ -516,10 +530,7 @@ def test_a_collapse_id_reaches_each_providers_own_field():
     assert android["collapse_key"] == "sale-42"
     assert android["notification"]["channel_id"] == "offers"
     assert android["notification"]["click_action"] == "OPEN_SALE"
-    assert (
-        render_wns(Message(kind="toast", title="Sale", collapse_id="sale-42")).headers["X-WNS-Tag"]
-        == "sale-42"
-    )
+    assert render_wns(sale_tile("sale42")).headers["X-WNS-Tag"] == "sale42"
 
 
 def test_without_a_collapse_id_no_provider_gets_one():
@@ -527,4 +538,25 @@ def test_without_a_collapse_id_no_provider_gets_one():
 
     assert "apns-collapse-id" not in render_apns(message).headers
     assert "collapse_key" not in fcm_json(message)["android"]
-    assert "X-WNS-Tag" not in render_wns(Message(kind="toast", title="Sale")).headers
+    assert "X-WNS-Tag" not in render_wns(sale_tile()).headers
+
+
+def test_it_sends_no_tag_with_a_toast():
+    # Microsoft's "Push notification service request and response headers": X-WNS-Tag "is
+    # optional and used only when sending tile notifications".
+    toast = Message(kind="toast", title="Sale", collapse_id="sale42")
+
+    assert "X-WNS-Tag" not in render_wns(toast).headers
+
+
+@pytest.mark.parametrize(
+    "collapse_id",
+    ["sale-42", "sale_42", "sale.42", "x" * 17, "pushcenter-12", "Zoë", "日本"],
+)
+def test_it_never_renders_a_tag_wns_would_refuse(collapse_id: str):
+    # The same page: X-WNS-Tag is "An alphanumeric string of no more than 16 characters".
+    assert "X-WNS-Tag" not in render_wns(sale_tile(collapse_id)).headers
+
+
+def test_it_renders_a_tag_of_16_letters_and_digits():
+    assert render_wns(sale_tile("Sale2030" * 2)).headers["X-WNS-Tag"] == "Sale2030Sale2030"

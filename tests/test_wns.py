@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import re
 import socket
+import ssl
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
-from campaigns.payloads import Message, render_wns
-from devices.models import WnsCredential
+from campaigns.payloads import Message, TileBinding, WindowsOptions, render_wns
+from devices.models import DeviceStatus, WnsCredential
 from devices.providers import tokens
 from devices.providers.base import Outcome, ProviderError, Push
 from devices.providers.sandbox.wns import DESCRIPTIONS
 from devices.providers.wns import WnsClient, clear_token_cache
+from devices.registration import register_device
+from devices.sending import send_now
 from tests.h2_server import Authority, H2Server
 
 pytest_plugins = ["tests.sandbox"]
@@ -72,7 +77,11 @@ def test_it_delivers_a_rendered_toast_with_the_renderers_headers(sandbox, client
     assert result.outcome == Outcome.SENT
     assert (result.key, result.status, result.reason) == ("delivery-1", 200, "")
     assert re.fullmatch(r"[0-9A-F]{16}", result.provider_id)
-    assert result.detail == "X-WNS-Status: received; X-WNS-DeviceConnectionStatus: connected"
+    assert re.fullmatch(
+        r"X-WNS-Status: received; X-WNS-DeviceConnectionStatus: connected; "
+        r"X-WNS-Debug-Trace: SANDBOX\d{9}",
+        result.detail,
+    )
     [line] = sandbox.received("wns")
     assert line["target"] == sandbox.channel_uri("c-1")
     headers = line["headers"]
@@ -105,6 +114,67 @@ def test_it_passes_tag_and_group_and_no_header_but_wns_ones(sandbox, client):
     headers = sandbox.received("wns")[0]["headers"]
     assert (headers["x-wns-tag"], headers["x-wns-group"]) == ("sale", "offers")
     assert "x-debug" not in headers
+
+
+def sale_tile(collapse_id: str = "") -> Message:
+    tiles = (TileBinding("medium", texts=("Sale",)),)
+    return Message(kind="tile", collapse_id=collapse_id, windows=WindowsOptions(tiles=tiles))
+
+
+def rendered(sandbox, message: Message, channel: str = "c-1", key: str = "d-1") -> Push:
+    payload = render_wns(message)
+    return Push(key, sandbox.channel_uri(channel), payload.body, payload.headers)
+
+
+def test_it_sends_no_tag_without_a_collapse_id(sandbox, client):
+    # Microsoft's "Push notification service request and response headers": X-WNS-Tag is
+    # optional, for tiles only; a tile without a collapse id carries none.
+    results = client.send(
+        [
+            rendered(sandbox, sale_tile(), key="untagged"),
+            rendered(
+                sandbox, Message(kind="toast", title="Sale", collapse_id="sale42"), key="toast"
+            ),
+            rendered(sandbox, sale_tile("sale42"), key="tagged"),
+        ]
+    )
+
+    assert [r.outcome for r in results] == [Outcome.SENT] * 3
+    tags = sorted(line["headers"].get("x-wns-tag", "") for line in sandbox.received("wns"))
+    assert tags == ["", "", "sale42"]
+
+
+def test_the_gateway_refuses_a_tag_wns_would_refuse_with_400(sandbox, client):
+    with httpx.Client(verify=tls_context_for(sandbox), timeout=10) as http:
+        token = http.post(
+            f"{sandbox.wns_token_url}/{client.credential.tenant_id}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client.credential.client_id,
+                "client_secret": SECRET,
+                "scope": "https://wns.windows.com/.default",
+            },
+        ).json()["access_token"]
+        answer = http.post(
+            sandbox.channel_uri("c-1"),
+            content=b"<tile/>",
+            headers={
+                "Authorization": f"Bearer {token}",
+                "X-WNS-Type": "wns/tile",
+                "Content-Type": "text/xml",
+                "X-WNS-Tag": "pushcenter-42",
+            },
+        )
+
+    assert answer.status_code == 400
+    assert answer.headers["x-wns-error-description"] == (
+        "X-WNS-Tag must be an alphanumeric string of no more than 16 characters."
+    )
+    assert answer.headers["x-wns-msg-id"] and answer.headers["x-wns-debug-trace"]
+
+
+def tls_context_for(sandbox) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=sandbox.ca_bundle)
 
 
 def test_it_requests_the_token_as_the_quickstart_shows(sandbox, client, credential):
@@ -279,6 +349,27 @@ def test_it_fails_the_message_on_413_payload_too_large(sandbox, client):
     )
 
 
+def test_the_gateway_takes_5000_bytes_and_refuses_a_toast_over_5000_bytes(sandbox, client):
+    # Microsoft's 413 reads "The notification payload exceeds the 5000 byte size limit."
+    base = render_wns(Message(body="x")).size
+    pushes = [
+        Push(str(size), sandbox.channel_uri("c-1"), payload.body, payload.headers)
+        for size in (5000, 5001)
+        for payload in [render_wns(Message(body="x" * (1 + size - base)))]
+    ]
+
+    exact, over = client.send(pushes)
+
+    assert exact.outcome == Outcome.SENT
+    assert (over.outcome, over.status, over.reason) == (
+        Outcome.MESSAGE_FAILED,
+        413,
+        "Request Entity Too Large",
+    )
+    assert over.detail.startswith("The notification payload exceeds the 5000 byte size limit.")
+    assert sorted(len(line["payload"].encode()) for line in sandbox.received("wns")) == [5000, 5001]
+
+
 @pytest.mark.parametrize(
     ("path", "outcome", "reason"),
     [
@@ -297,6 +388,107 @@ def test_it_classifies_answers_the_sandbox_never_gives(
     assert (result.outcome, result.reason) == (outcome, reason)
     assert len(scripted.server.seen) == 1  # 403 is our identity, not the token: no refresh
     assert len(token_requests(sandbox)) == 1
+
+
+# Microsoft's "Push notification service request and response headers": WNS may answer 200 with
+# X-WNS-Status "received", "dropped" or "channelthrottled"; only "received" was taken.
+
+
+def test_it_retries_channelthrottled(sandbox, client):
+    # "The notification was dropped because the app server exceeded the rate limit for this
+    # specific channel."; X-WNS-Continue-After says how long to wait.
+    [result] = client.send([toast(sandbox, "channelthrottled-1")])
+
+    assert (result.outcome, result.status, result.reason) == (
+        Outcome.RETRY,
+        200,
+        "channelthrottled",
+    )
+    assert result.retry_after == 1.0
+    assert result.detail.startswith(
+        "X-WNS-Status: channelthrottled (WNS dropped it because we exceeded the rate limit for "
+        "this channel; retry later)"
+    )
+    assert "X-WNS-Debug-Trace: SANDBOX" in result.detail
+    assert re.fullmatch(r"[0-9A-F]{16}", result.provider_id)
+
+
+def test_it_records_dropped_as_not_delivered(sandbox, client):
+    # "The notification was explicitly dropped because of an error or because the client has
+    # explicitly rejected these notifications. Toast notifications will also be dropped if the
+    # device is offline."
+    [result] = client.send([toast(sandbox, "dropped-1")])
+
+    assert (result.outcome, result.status, result.reason) == (
+        Outcome.MESSAGE_FAILED,
+        200,
+        "dropped",
+    )
+    assert result.retry_after is None
+    assert result.detail.startswith(
+        "X-WNS-Status: dropped (WNS dropped it because of an error or because the app on the "
+        "device rejects these notifications; a toast is also dropped while the device is offline)"
+    )
+    assert "X-WNS-Debug-Trace: SANDBOX" in result.detail
+    assert re.fullmatch(r"[0-9A-F]{16}", result.provider_id)
+
+
+def test_received_among_dropped_and_throttled_is_the_only_sent(sandbox, client):
+    channels = ["c-1", "dropped-2", "channelthrottled-2"]
+    results = client.send([toast(sandbox, c, key=c) for c in channels])
+
+    assert [(r.key, r.outcome) for r in results] == [
+        ("c-1", Outcome.SENT),
+        ("dropped-2", Outcome.MESSAGE_FAILED),
+        ("channelthrottled-2", Outcome.RETRY),
+    ]
+
+
+def test_domain_blocked_is_a_credential_failure(sandbox, client):
+    # Microsoft's table: "410 Domain Blocked | The sending domain has been blocked by WNS."
+    [result] = client.send([toast(sandbox, "blocked-1")])
+
+    assert (result.outcome, result.status, result.reason) == (
+        Outcome.AUTH_FAILED,
+        410,
+        "Domain Blocked",
+    )
+    assert result.detail.startswith("The sending domain has been blocked by WNS.")
+    assert "X-WNS-Debug-Trace: SANDBOX" in result.detail
+    assert len(token_requests(sandbox)) == 1  # our sender is blocked: a new token changes nothing
+
+
+@pytest.mark.parametrize(
+    ("channel", "outcome", "status"),
+    [
+        ("blocked-1", Outcome.AUTH_FAILED, DeviceStatus.ACTIVE),
+        ("expired-1", Outcome.DEVICE_GONE, DeviceStatus.CHANNEL_EXPIRED),
+    ],
+    ids=["domain-blocked-keeps-it", "channel-expired-retires-it"],
+)
+def test_domain_blocked_never_retires_the_device(sandbox, news, channel, outcome, status):
+    device, _ = register_device(
+        news, uuid.uuid4(), {"platform": "windows", "channel_uri": sandbox.channel_uri(channel)}
+    )
+
+    result = send_now(device, TOAST, TOAST_HEADERS, key="test-send")
+
+    device.refresh_from_db()
+    assert (result.outcome, result.status) == (outcome, 410)
+    assert device.status == status
+
+
+def test_403_never_retires_the_device(sandbox, scripted, news):
+    # "The cloud service is not authorized to send a notification to this URI even though they
+    # are authenticated": our credentials are at fault, not the device.
+    channel = scripted.channel("/status/403")
+    device, _ = register_device(news, uuid.uuid4(), {"platform": "windows", "channel_uri": channel})
+
+    result = send_now(device, TOAST, TOAST_HEADERS, key="test-send")
+
+    device.refresh_from_db()
+    assert (result.outcome, result.status, result.reason) == (Outcome.AUTH_FAILED, 403, "Forbidden")
+    assert device.status == DeviceStatus.ACTIVE
 
 
 def test_it_answers_a_flaky_channel_with_retry_then_delivers_on_the_callers_retry(sandbox, client):
@@ -388,8 +580,16 @@ def test_it_sends_the_allowed_pushes_of_a_mixed_batch(sandbox, client):
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"X-WNS-Type": "wns/shout"}, {"X-WNS-Type": "wns/toast", "X-WNS-Tag": "a\r\nX-Evil: 1"}],
-    ids=["no-type", "unknown-type", "header-injection"],
+    [
+        {},
+        {"X-WNS-Type": "wns/shout"},
+        {"X-WNS-Type": "wns/toast", "X-WNS-Tag": "a\r\nX-Evil: 1"},
+        # Microsoft: X-WNS-Tag and X-WNS-Group are alphanumeric, at most 16 characters.
+        {"X-WNS-Type": "wns/tile", "X-WNS-Tag": "pushcenter-42"},
+        {"X-WNS-Type": "wns/tile", "X-WNS-Tag": "x" * 17},
+        {"X-WNS-Type": "wns/toast", "X-WNS-Group": "special_offers"},
+    ],
+    ids=["no-type", "unknown-type", "header-injection", "tag-hyphen", "tag-17", "group-underscore"],
 )
 def test_it_never_sends_a_notification_wns_cannot_take(sandbox, client, headers):
     [result] = client.send([Push("x", sandbox.channel_uri("c-1"), TOAST, headers)])
@@ -448,10 +648,29 @@ def test_it_reports_a_tls_failure_of_a_channel_in_the_result(sandbox, client, se
     finally:
         other.close()
 
-    assert (result.outcome, result.status) == (Outcome.RETRY, 0)
+    assert (result.outcome, result.status) == (Outcome.DEVICE_RETRY, 0)
     assert result.detail.startswith("TLS handshake failed: ")
     assert "certificate" in result.detail.lower()
     assert len(sandbox.received("wns")) == 1  # only the first push got through
+
+
+@pytest.mark.parametrize("unreachable", ["refuses-connections", "does-not-resolve"])
+def test_an_unreachable_channel_host_is_a_device_retry(sandbox, client, settings, unreachable):
+    host = {
+        "refuses-connections": f"localhost:{unused_port()}",
+        "does-not-resolve": "db5p.channel.invalid",  # RFC 6761: .invalid never resolves
+    }[unreachable]
+    settings.WNS_HOSTS = [*settings.WNS_HOSTS, host]
+    pushes = [Push("dead-host", f"https://{host}/?token=abc", TOAST, TOAST_HEADERS)]
+    pushes.append(toast(sandbox, "c-1", key="healthy"))
+
+    unreachable, healthy = client.send(pushes)
+
+    # Each channel URI names its own host: one that does not answer is this device's trouble,
+    # retried later without counting against WNS.
+    assert (unreachable.outcome, unreachable.status) == (Outcome.DEVICE_RETRY, 0)
+    assert unreachable.detail
+    assert healthy.outcome == Outcome.SENT
 
 
 def test_it_reports_an_unreachable_token_endpoint_as_temporary(sandbox, client, settings):

@@ -12,39 +12,62 @@ Channel URIs come from devices, so the host allowlist (``settings.WNS_HOSTS``, c
 sent to. Each request carries the renderer's ``X-WNS-Type`` with the Content-Type WNS requires
 for it, the renderer's other ``X-WNS-*`` headers (``X-WNS-TTL``, ``X-WNS-Tag``,
 ``X-WNS-Group``, ...) and ``X-WNS-RequestForStatus: true``; no other header of the push is sent.
+A tag or group that breaks Microsoft's rule (``is_valid_tag``) is never sent: WNS would refuse
+the whole notification with 400 for it.
 
-How WNS's answers are classified (Microsoft's "WNS HTTP response codes"; WNS has no reason
-codes, so ``reason`` is the documented status phrase and ``detail`` the answer's
-``X-WNS-Error-Description`` and ``X-WNS-Debug-Trace``):
+How WNS's answers are classified, by Microsoft's "Push notification service request and
+response headers (Windows Runtime apps)" (learn.microsoft.com, windows/apps/.../
+push-request-response-headers): its response-code table and its X-WNS-Status values. WNS has
+no reason codes, so ``reason`` is the documented status phrase (or the X-WNS-Status value), and
+``detail`` keeps what the page says to log, for every answer that has it, 2xx included:
+X-WNS-Status, X-WNS-DeviceConnectionStatus, X-WNS-Error-Description and X-WNS-Debug-Trace;
+``provider_id`` is X-WNS-Msg-ID.
 
 ====== ======================== ============== ================================================
 status reason                   outcome        why
 ====== ======================== ============== ================================================
-200    (none)                   SENT           provider_id is X-WNS-Msg-ID; detail carries
-                                               X-WNS-Status (received, dropped,
-                                               channelthrottled) and
-                                               X-WNS-DeviceConnectionStatus
+200    (none)                   SENT           X-WNS-Status: received, "received and processed
+                                               by WNS" (or no X-WNS-Status)
+200    channelthrottled         RETRY          X-WNS-Status: channelthrottled, "dropped
+                                               because the app server exceeded the rate limit
+                                               for this specific channel"; X-WNS-Continue-After
+                                               (else Retry-After) honoured
+200    dropped                  MESSAGE_FAILED X-WNS-Status: dropped, "explicitly dropped
+                                               because of an error or because the client has
+                                               explicitly rejected these notifications" (a
+                                               toast also while the device is offline); not
+                                               delivered, and not the channel's end either
 400    Bad Request              MESSAGE_FAILED a header is wrong or conflicts with another
 401    Unauthorized             AUTH_FAILED    after one token refresh and one resend
-403    Forbidden                AUTH_FAILED    our identity may not send to this channel (the
-                                               channel belongs to another app registration)
+403    Forbidden                AUTH_FAILED    "not authorized to send a notification to this
+                                               URI even though they are authenticated": our
+                                               credentials, not the device's; never retires it
 404    Not Found                DEVICE_GONE    the channel URI is not valid: retire the device
 405    Method Not Allowed       MESSAGE_FAILED
 406    Not Acceptable           RETRY          we exceeded the throttle limit; Retry-After
+410    Domain Blocked           AUTH_FAILED    X-WNS-Error-Description names a blocked domain
+                                               ("The sending domain has been blocked by WNS"):
+                                               our sender is refused, every channel alike, so
+                                               the device is never retired for it
 410    Gone                     DEVICE_GONE    the channel expired: retire the device
-413    Request Entity Too Large MESSAGE_FAILED the payload is over 5,000 bytes
+413    Request Entity Too Large MESSAGE_FAILED "exceeds the 5000 byte size limit"
 429    Too Many Requests        RETRY          Retry-After honoured
 500    Internal Server Error    RETRY
 503    Service Unavailable      RETRY          Retry-After honoured when given
 other  2xx                      SENT
 other  5xx                      RETRY
 other  any other                MESSAGE_FAILED 3xx included: redirects are never followed
-0      (transport's error)      RETRY          timeouts, connection and TLS errors, their text
-                                               in detail
+0      (transport's error)      DEVICE_RETRY   the channel's host refused the connection,
+                                               timed out, did not resolve or failed TLS: each
+                                               channel names its own host, so this is the
+                                               device's trouble, not WNS's; the transport's
+                                               text in detail
 --     ChannelNotAllowed (ours) MESSAGE_FAILED the channel URI fails the host allowlist;
                                                never sent
---     InvalidNotification      MESSAGE_FAILED no or an unknown X-WNS-Type, or a header value
-       (ours)                                  with a line break; never sent
+--     InvalidNotification      MESSAGE_FAILED no or an unknown X-WNS-Type, a header value
+       (ours)                                  with a line break, or an X-WNS-Tag or
+                                               X-WNS-Group that is not alphanumeric and at
+                                               most 16 characters; never sent
 ====== ======================== ============== ================================================
 
 ``send`` raises ProviderError only before any notification left: an unreadable client secret
@@ -82,7 +105,7 @@ from devices.providers.base import (
 from devices.providers.tokens import AccessTokenCache
 from devices.providers.transport import Request, Response, Transport
 
-__all__ = ["WnsClient", "classify", "clear_token_cache"]
+__all__ = ["TAG_RULE", "WnsClient", "classify", "clear_token_cache", "is_valid_tag"]
 
 # The scope wns-push-quickstart.md requests (Windows App SDK push, Azure AD app registrations).
 SCOPE = "https://wns.windows.com/.default"
@@ -99,6 +122,11 @@ CONTENT_TYPES = {
 }
 # Headers this client sets itself; a push's own values for them are ignored.
 OWN_HEADERS = frozenset({"authorization", "content-type", "x-wns-type", "x-wns-requestforstatus"})
+# Microsoft's "Push notification service request and response headers": X-WNS-Tag and
+# X-WNS-Group are each "An alphanumeric string of no more than 16 characters".
+TAG_RE = re.compile(r"[A-Za-z0-9]{1,16}")
+TAG_RULE = "letters and digits only, at most 16 characters"
+LABEL_HEADERS = ("x-wns-tag", "x-wns-group")
 
 # The table above: status → (Microsoft's phrase, outcome).
 STATUSES: dict[int, tuple[str, Outcome]] = {
@@ -114,6 +142,21 @@ STATUSES: dict[int, tuple[str, Outcome]] = {
     500: ("Internal Server Error", Outcome.RETRY),
     503: ("Service Unavailable", Outcome.RETRY),
 }
+# X-WNS-Status values of a 2xx that mean WNS did not take the notification, in the words of
+# Microsoft's "Push notification service request and response headers": value → (outcome, why).
+NOT_DELIVERED: dict[str, tuple[Outcome, str]] = {
+    "channelthrottled": (
+        Outcome.RETRY,
+        "WNS dropped it because we exceeded the rate limit for this channel; retry later",
+    ),
+    "dropped": (
+        Outcome.MESSAGE_FAILED,
+        "WNS dropped it because of an error or because the app on the device rejects these "
+        "notifications; a toast is also dropped while the device is offline",
+    ),
+}
+# The same page's table: "410 Domain Blocked | The sending domain has been blocked by WNS."
+DOMAIN_BLOCKED = "Domain Blocked"
 CHANNEL_NOT_ALLOWED = "ChannelNotAllowed"
 INVALID_NOTIFICATION = "InvalidNotification"
 
@@ -236,6 +279,11 @@ def _refusal(push: Push) -> Result | None:
     return None
 
 
+def is_valid_tag(value: str) -> bool:
+    """Tell whether WNS takes the value as an X-WNS-Tag (or X-WNS-Group): TAG_RULE."""
+    return TAG_RE.fullmatch(value) is not None
+
+
 def _header_problem(headers: dict[str, str]) -> str:
     kind = _wns_type(headers)
     if kind not in CONTENT_TYPES:
@@ -244,6 +292,8 @@ def _header_problem(headers: dict[str, str]) -> str:
     for name, value in headers.items():
         if any(c in f"{name}{value}" for c in "\r\n\0"):
             return f"not sent: the header {name.strip()[:40]!r} contains a line break"
+        if name.lower() in LABEL_HEADERS and not is_valid_tag(value):
+            return f"not sent: {name} {value[:40]!r} breaks WNS's rule: {TAG_RULE}"
     return ""
 
 
@@ -271,38 +321,60 @@ def _headers(push: Push, token: str) -> dict[str, str]:
 def classify(key: str, response: Response) -> Result:
     """Classify WNS's answer to one notification by the table in the module docstring."""
     if response.status == 0:
-        return Result(key, Outcome.RETRY, 0, "", response.error)
-    headers = response.headers
-    message_id = headers.get("x-wns-msg-id", "")
+        # A channel URI names its own host (db5p.notify.windows.com, ...); one that does not
+        # answer says nothing about WNS as a whole, so it must not count against the provider.
+        return Result(key, Outcome.DEVICE_RETRY, 0, "", response.error)
+    message_id = response.headers.get("x-wns-msg-id", "")
     if 200 <= response.status < 300:
-        return Result(
-            key, Outcome.SENT, response.status, "", _delivery_detail(headers), None, message_id
-        )
-    reason, outcome = STATUSES.get(response.status) or _unlisted(response.status)
-    wait = retry_after(headers) if outcome == Outcome.RETRY else None
-    detail = _error_detail(response)
-    return Result(key, outcome, response.status, reason, detail, wait, message_id)
+        return _accepted(key, response, message_id)
+    reason, outcome = _refusal_reason(response)
+    wait = retry_after(response.headers) if outcome == Outcome.RETRY else None
+    return Result(key, outcome, response.status, reason, _detail(response), wait, message_id)
+
+
+def _accepted(key: str, response: Response, message_id: str) -> Result:
+    """Classify a 2xx by its X-WNS-Status: WNS answers 200 for what it then drops."""
+    value = response.headers.get("x-wns-status", "").strip().lower()
+    if value not in NOT_DELIVERED:
+        return Result(key, Outcome.SENT, response.status, "", _detail(response), None, message_id)
+    outcome, why = NOT_DELIVERED[value]
+    wait = _continue_after(response.headers) if outcome == Outcome.RETRY else None
+    detail = _detail(response, why)
+    return Result(key, outcome, response.status, value, detail, wait, message_id)
+
+
+def _continue_after(headers: dict[str, str]) -> float | None:
+    """Read X-WNS-Continue-After, the seconds WNS asks a throttled channel to wait."""
+    asked = retry_after({"retry-after": headers.get("x-wns-continue-after", "")})
+    return asked if asked is not None else retry_after(headers)
+
+
+def _refusal_reason(response: Response) -> tuple[str, Outcome]:
+    if response.status == 410 and _domain_blocked(response.headers):
+        return DOMAIN_BLOCKED, Outcome.AUTH_FAILED
+    return STATUSES.get(response.status) or _unlisted(response.status)
+
+
+def _domain_blocked(headers: dict[str, str]) -> bool:
+    """Tell a 410 for our blocked sending domain from a 410 for an expired channel.
+
+    HTTP/2 carries no reason phrase, so the description is what tells them apart.
+    """
+    description = headers.get("x-wns-error-description", "").lower()
+    return "domain" in description and "blocked" in description
 
 
 def _unlisted(status: int) -> tuple[str, Outcome]:
     return f"HTTP {status}", Outcome.RETRY if status >= 500 else Outcome.MESSAGE_FAILED
 
 
-def _delivery_detail(headers: dict[str, str]) -> str:
-    parts = [
-        f"{label}: {headers[name]}"
-        for name, label in (
-            ("x-wns-status", "X-WNS-Status"),
-            ("x-wns-deviceconnectionstatus", "X-WNS-DeviceConnectionStatus"),
-        )
-        if headers.get(name)
-    ]
-    return "; ".join(parts)
-
-
-def _error_detail(response: Response) -> str:
+def _detail(response: Response, why: str = "") -> str:
+    """Keep what Microsoft asks to log (status, connection, description, trace), in that order."""
     headers = response.headers
-    parts = []
+    status = headers.get("x-wns-status", "")
+    parts = [f"X-WNS-Status: {status}" + (f" ({why})" if why else "")] if status else []
+    if headers.get("x-wns-deviceconnectionstatus"):
+        parts.append(f"X-WNS-DeviceConnectionStatus: {headers['x-wns-deviceconnectionstatus']}")
     if headers.get("x-wns-error-description"):
         parts.append(headers["x-wns-error-description"])
     if 300 <= response.status < 400 and headers.get("location"):

@@ -45,8 +45,9 @@ registered by the fixture in tests/sandbox.py):
   (`https://localhost:9443/?token={channel token}`): a token it issued (401), X-WNS-Type
   wns/toast|tile|badge|raw with Content-Type text/xml (application/octet-stream for raw) (400),
   well-formed XML without a DTD whose root is <toast>, <tile> or <badge> (400), X-WNS-TTL a
-  number, at most 5120 bytes (413). Success: 200 with X-WNS-Status: received, X-WNS-Msg-ID and
-  X-WNS-Debug-Trace; errors carry X-WNS-Error-Description.
+  number, X-WNS-Tag and X-WNS-Group alphanumeric and at most 16 characters (400), at most 5000
+  bytes (413). Success: 200 with X-WNS-Status: received, X-WNS-Msg-ID and
+  X-WNS-Debug-Trace; errors carry X-WNS-Error-Description, X-WNS-Msg-ID and X-WNS-Debug-Trace.
 
 Failure injection, by the start of the device token (APNs: hex digits) or channel token:
 
@@ -66,6 +67,9 @@ Failure injection, by the start of the device token (APNs: hex digits) or channe
 | FCM  | `flaky-`| 503 UNAVAILABLE for the first 2 requests to that token, then 200 |
 | FCM  | `slow-` | 200 after 2 s |
 | WNS  | `expired` | 410 (channel expired) |
+| WNS  | `blocked` | 410, X-WNS-Error-Description "The sending domain has been blocked by WNS." |
+| WNS  | `channelthrottled` | 200, X-WNS-Status: channelthrottled, X-WNS-Continue-After: 1 |
+| WNS  | `dropped` | 200, X-WNS-Status: dropped |
 | WNS  | `gone`  | 404 (channel not found) |
 | WNS  | `throttled` | 406 (throttle limit) |
 | WNS  | `busy`  | 429 with Retry-After: 1 |

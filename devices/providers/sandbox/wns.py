@@ -6,7 +6,8 @@
   quickstart writes it). Errors are Azure AD's JSON.
 - Any other path is a channel URI, `https://localhost:{port}/?token={channel token}`: a POST
   with a token this gateway issued, X-WNS-Type and its Content-Type, well-formed XML whose root
-  matches the type, at most 5120 bytes. Answers carry WNS's X-WNS-* headers.
+  matches the type, at most 5000 bytes, X-WNS-Tag and X-WNS-Group alphanumeric and at most 16
+  characters. Answers carry WNS's X-WNS-* headers.
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ SCOPES = (
     "https://wns.windows.com/.default/",
 )
 ACCESS_TOKEN_LIFETIME = 86399
-MAX_NOTIFICATION = 5120
-MAX_TAG = 64
+# WNS's 413: "The notification payload exceeds the 5000 byte size limit."
+MAX_NOTIFICATION = 5000
+# Microsoft's "Push notification service request and response headers": X-WNS-Tag and
+# X-WNS-Group are each "An alphanumeric string of no more than 16 characters".
+TAG_RE = re.compile(r"[A-Za-z0-9]{1,16}")
 # X-WNS-Type: the Content-Type it needs and the root element its XML must have.
 TYPES = {
     "wns/toast": ("text/xml", "toast"),
@@ -54,8 +58,16 @@ DESCRIPTIONS = {
     503: "The server is currently unavailable.",
 }
 
+# Descriptions of a fault that shares its status with another answer: Microsoft's table lists
+# "410 Domain Blocked" (the sender's fault) beside "410 Gone" (the channel's).
+FAULT_DESCRIPTIONS = {"DomainBlocked": "The sending domain has been blocked by WNS."}
+# X-WNS-Status values of a 200 that a fault answers instead of "received".
+DROPPING = ("channelthrottled", "dropped")
 FAULTS = (
     Fault("expired", 410, "ChannelExpired"),
+    Fault("blocked", 410, "DomainBlocked"),
+    Fault("channelthrottled", 200, "channelthrottled", retry_after=1),
+    Fault("dropped", 200, "dropped"),
     Fault("gone", 404, "NotFound"),
     Fault("throttled", 406, "Throttled"),
     Fault("busy", 429, "TooManyRequests", retry_after=1),
@@ -215,14 +227,9 @@ class WnsGateway(Gateway):
         fault = self.fault_plan.fault_for(channel_token)
         if fault is not None:
             await _inject(fault)
-        headers = [
-            ("x-wns-status", "received"),
-            ("x-wns-msg-id", secrets.token_hex(8).upper()),
-            ("x-wns-debug-trace", _debug_trace()),
-        ]
-        if (request.header("x-wns-requestforstatus") or "").lower() == "true":
-            headers.append(("x-wns-deviceconnectionstatus", "connected"))
-        return Answer(200, headers)
+            if fault.reason in DROPPING:
+                note.facts["reason"] = fault.reason  # answered 200, yet not delivered
+        return Answer(200, _accepted_headers(request, fault))
 
     def _authorize(self, request: Request) -> None:
         token = request.bearer_token()
@@ -245,10 +252,14 @@ class WnsGateway(Gateway):
         policy = request.header("x-wns-cache-policy")
         if policy is not None and policy.lower() not in ("cache", "no-cache"):
             raise _wns_error(400, "BadRequest", detail="X-WNS-Cache-Policy is not valid.")
-        for name in ("x-wns-tag", "x-wns-group"):
-            value = request.header(name)
-            if value is not None and len(value) > MAX_TAG:
-                raise _wns_error(400, "BadRequest", detail=f"{name} is too long.")
+        for name in ("X-WNS-Tag", "X-WNS-Group"):
+            value = request.header(name.lower())
+            if value is not None and not TAG_RE.fullmatch(value):
+                raise _wns_error(
+                    400,
+                    "BadRequest",
+                    detail=f"{name} must be an alphanumeric string of no more than 16 characters.",
+                )
 
     def _check_body(self, body: bytes, kind: str) -> None:
         if len(body) > MAX_NOTIFICATION:
@@ -288,13 +299,35 @@ def _xml_root(body: bytes) -> str | None:
     return names[0] if names else None
 
 
+def _accepted_headers(request: Request, fault: Fault | None) -> list[tuple[str, str]]:
+    """Return the headers of a 200.
+
+    X-WNS-Status (received unless a fault drops it), X-WNS-Msg-ID and X-WNS-Debug-Trace always;
+    X-WNS-DeviceConnectionStatus when X-WNS-RequestForStatus asks for it.
+    """
+    status = fault.reason if fault is not None and fault.reason in DROPPING else "received"
+    headers = [
+        ("x-wns-status", status),
+        ("x-wns-msg-id", secrets.token_hex(8).upper()),
+        ("x-wns-debug-trace", _debug_trace()),
+    ]
+    if status == "channelthrottled" and fault is not None and fault.retry_after:
+        # Microsoft: X-WNS-Continue-After "is sent ... when a WNS channel is being throttled".
+        headers.append(("x-wns-continue-after", str(fault.retry_after)))
+    if (request.header("x-wns-requestforstatus") or "").lower() == "true":
+        headers.append(("x-wns-deviceconnectionstatus", "connected"))
+    return headers
+
+
 async def _inject(fault: Fault) -> None:
     if fault.delay:
         await asyncio.sleep(fault.delay)
     if fault.status == 200:
         return
     headers = [("retry-after", str(fault.retry_after))] if fault.retry_after else []
-    raise _wns_error(fault.status, fault.reason, headers)
+    raise _wns_error(
+        fault.status, fault.reason, headers, detail=FAULT_DESCRIPTIONS.get(fault.reason, "")
+    )
 
 
 def _wns_error(
