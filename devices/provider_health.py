@@ -64,7 +64,7 @@ FIRST_BATCH_MINIMUM = 5
 TRUST_PERIOD = timedelta(hours=24)
 # Refusals that name a device but, across a batch, say the credential is another app's or
 # project's: FCM SENDER_ID_MISMATCH, WNS 403 Forbidden. They never retire a device anyway.
-MISDIRECTED_REASONS = frozenset({"SENDER_ID_MISMATCH", "Forbidden"})
+MISDIRECTED_REASONS = frozenset({"SENDER_ID_MISMATCH", "Forbidden", "Domain Blocked"})
 # A held provider's deliveries look again this often (its credential's change resumes them at
 # once through provider_resumed; this is the safety net).
 HELD_RECHECK = timedelta(minutes=15)
@@ -79,6 +79,7 @@ LIKELY_CAUSES = {
     "SENDER_ID_MISMATCH": "the service account belongs to another Firebase project than the "
     "one the app's tokens were issued for",
     "Forbidden": "the Azure app registration may not be the one the app's channels belong to",
+    "Domain Blocked": "WNS has blocked the sending domain; ask Microsoft why",
     "Not Found": "the Azure app registration may not be the one the app's channels belong to",
     "Gone": "the Azure app registration may not be the one the app's channels belong to",
 }

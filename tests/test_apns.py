@@ -226,7 +226,7 @@ def test_it_sends_to_the_production_host_for_a_production_credential(sandbox, re
     [
         ("dead", Outcome.DEVICE_GONE, 410, "Unregistered"),
         ("bad0", Outcome.DEVICE_GONE, 400, "BadDeviceToken"),
-        ("f00d", Outcome.RETRY, 429, "TooManyRequests"),
+        ("f00d", Outcome.DEVICE_RETRY, 429, "TooManyRequests"),
         ("fa11", Outcome.RETRY, 503, "ServiceUnavailable"),
         ("c0de", Outcome.RETRY, 500, "InternalServerError"),
     ],
@@ -257,7 +257,7 @@ def test_it_answers_each_push_of_a_mixed_batch_in_order(sandbox, client):
     assert [(result.key, result.outcome) for result in results] == [
         (pushes[0].key, Outcome.SENT),
         (pushes[1].key, Outcome.DEVICE_GONE),
-        (pushes[2].key, Outcome.RETRY),
+        (pushes[2].key, Outcome.DEVICE_RETRY),
         (pushes[3].key, Outcome.SENT),
         (pushes[4].key, Outcome.DEVICE_GONE),
     ]

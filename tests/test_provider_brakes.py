@@ -8,6 +8,7 @@ gateways, over real sockets; their fault prefixes stand for the misconfigured cr
 
 from __future__ import annotations
 
+import socket
 import uuid
 
 import pytest
@@ -195,3 +196,33 @@ def test_a_marketer_cannot_trust_a_credential(client, bob, sandbox, no_caps):
     answer = client.post(reverse("admin:devices_mobileapp_trust", args=[no_caps.pk, "ios"]))
 
     assert answer.status_code == 403
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_300_unreachable_channel_hosts_never_hold_up_a_good_channel(sandbox, news, settings):
+    # Anyone holding an app's key may register channels; hosts that refuse connections are
+    # their devices' trouble, never a reason to pause WNS for the app's other devices.
+    news.min_interval_minutes = 0
+    news.save()
+    dead_host = f"localhost:{closed_port()}"
+    settings.WNS_HOSTS = [*settings.WNS_HOSTS, dead_host]
+    for n in range(300):
+        devices_with(news, channel_uri=f"https://{dead_host}/?token=dead{n}")
+    good = devices_with(news, channel_uri=sandbox.channel_uri("good"))
+    first = send(news, platforms=["windows"])
+    assert first.deliveries.filter(status=DeliveryStatus.QUEUED).count() == 300
+
+    second = send(news, platforms=["windows"])
+
+    assert second.deliveries.get(device=good).status == DeliveryStatus.SENT
+    assert not ProviderHealth.objects.filter(app=news, failures__gt=0).exists()
+    assert not ProviderHealth.objects.filter(app=news, suspended_at__isnull=False).exists()
+
+
+def devices_with(app, **address) -> Device:
+    return register_device(app, uuid.uuid4(), {"platform": "windows", **address})[0]

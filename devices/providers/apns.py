@@ -51,7 +51,8 @@ BadCertificateEnvironment,
 Forbidden, MissingProviderToken
 ExpiredProviderToken,           403    AUTH_FAILED    after one new token and one resend when
 InvalidProviderToken                                  the token is 20+ minutes old, else at once
-TooManyRequests                 429    RETRY          too many pushes to one device
+TooManyRequests                 429    DEVICE_RETRY   too many pushes to one device: retried,
+                                                      never counted against APNs
 TooManyProviderTokenUpdates     429    RETRY
 IdleTimeout                     400    RETRY          the connection idled out: send again
 InternalServerError             500    RETRY
@@ -93,7 +94,7 @@ from django.conf import settings
 
 from devices.encryption import DecryptionError
 from devices.models import ApnsCredential
-from devices.providers.base import Outcome, ProviderError, Push, Result, retry_after
+from devices.providers.base import RETRIED, Outcome, ProviderError, Push, Result, retry_after
 from devices.providers.transport import Request, Response, Transport
 
 __all__ = ["ApnsClient", "classify"]
@@ -150,9 +151,10 @@ OUTCOMES: dict[str, Outcome] = {
         ),
         Outcome.AUTH_FAILED,
     ),
+    # "The device token is receiving too many requests": one device's limit, not Apple's.
+    "TooManyRequests": Outcome.DEVICE_RETRY,
     **dict.fromkeys(
         (
-            "TooManyRequests",
             "TooManyProviderTokenUpdates",
             "IdleTimeout",
             "InternalServerError",
@@ -295,7 +297,7 @@ def classify(key: str, response: Response) -> Result:
     document = _document(response.body)
     reason = str(document.get("reason") or "")
     outcome = OUTCOMES.get(reason) or _outcome_by_status(response.status)
-    wait = retry_after(response.headers) if outcome == Outcome.RETRY else None
+    wait = retry_after(response.headers) if outcome in RETRIED else None
     return Result(
         key,
         outcome,

@@ -24,6 +24,10 @@ class Outcome(StrEnum):
     AUTH_FAILED = "auth_failed"  # our credentials were refused, even after one refresh
 
 
+# The outcomes that may succeed when sent again later; Retry-After is read for them.
+RETRIED = frozenset({Outcome.RETRY, Outcome.DEVICE_RETRY})
+
+
 @dataclass(frozen=True)
 class Push:
     """One message to one device, its payload already rendered for the platform."""

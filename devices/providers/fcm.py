@@ -62,6 +62,7 @@ from django.conf import settings
 
 from devices.models import FcmCredential
 from devices.providers.base import (
+    RETRIED,
     Outcome,
     ProviderError,
     Push,
@@ -208,7 +209,7 @@ def classify(key: str, response: Response) -> Result:
     reason = _reason(error) or f"HTTP {response.status}"
     message = str(error.get("message") or "")[:500]
     outcome = _outcome(response.status, reason, error)
-    wait = retry_after(response.headers) if outcome == Outcome.RETRY else None
+    wait = retry_after(response.headers) if outcome in RETRIED else None
     return Result(key, outcome, response.status, reason, message, wait)
 
 

@@ -95,6 +95,7 @@ from devices.addresses import AddressError, check_channel_uri
 from devices.encryption import DecryptionError
 from devices.models import WnsCredential
 from devices.providers.base import (
+    RETRIED,
     Outcome,
     ProviderError,
     Push,
@@ -328,7 +329,7 @@ def classify(key: str, response: Response) -> Result:
     if 200 <= response.status < 300:
         return _accepted(key, response, message_id)
     reason, outcome = _refusal_reason(response)
-    wait = retry_after(response.headers) if outcome == Outcome.RETRY else None
+    wait = retry_after(response.headers) if outcome in RETRIED else None
     return Result(key, outcome, response.status, reason, _detail(response), wait, message_id)
 
 
@@ -338,7 +339,7 @@ def _accepted(key: str, response: Response, message_id: str) -> Result:
     if value not in NOT_DELIVERED:
         return Result(key, Outcome.SENT, response.status, "", _detail(response), None, message_id)
     outcome, why = NOT_DELIVERED[value]
-    wait = _continue_after(response.headers) if outcome == Outcome.RETRY else None
+    wait = _continue_after(response.headers) if outcome in RETRIED else None
     detail = _detail(response, why)
     return Result(key, outcome, response.status, value, detail, wait, message_id)
 
