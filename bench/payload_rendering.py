@@ -80,14 +80,16 @@ def _notification(platform: str, title: str, body: str):
 
 def measure(notification, platform: str, contexts: list[dict]) -> float:
     """Render one payload per context; return payloads per second."""
-    from campaigns import content, payloads
+    from campaigns import content
+    from devices.providers import registry
+    from devices.providers.message import check_size
 
     started = time.perf_counter()
     for n, context in enumerate(contexts):
         message = content.message(
             notification, platform, "en", context=context, tracking_id=f"{n:032x}"
         )
-        payloads.check_size(payloads.render(platform, message))
+        check_size(registry.render(platform, message))
     return len(contexts) / (time.perf_counter() - started)
 
 

@@ -10,9 +10,10 @@ token endpoints) answer when all goes well (bench/nginx_sink.py, one worker). In
 - aioapns (h2 on asyncio), the usual Python APNs library, sends the same load to the same sink;
 - httpx with HTTP/2 sends it too, for the record;
 - then each of our provider clients (ApnsClient, FcmClient, WnsClient), as the fan-out calls
-  them: ``send()`` of batches of pushes rendered by campaigns/payloads.py, one tracking id and
-  device each, through the client's own transport, its token cache (FCM and WNS fetch one
-  access token from the sink's token endpoints) and its classification of every answer. No
+  them: ``send()`` of batches of pushes rendered by each provider module's ``render``, one
+  tracking id and device each, through the client's own transport, its token cache (FCM and
+  WNS fetch one access token from the sink's token endpoints) and its classification of every
+  answer. No
   database: the credentials are unsaved model instances, and a query would stop the bench.
   Rendering happens before the clock starts (bench/payload_rendering.py measures it).
 
@@ -339,13 +340,16 @@ def measure_clients(sink: Sink, args: argparse.Namespace) -> dict[str, tuple[lis
 
 def _clients(origin: str, count: int) -> dict[str, tuple[object, list[object]]]:
     """Return each provider's client, on an unsaved credential, and `count` rendered pushes."""
-    from campaigns.payloads import Message, render_apns, render_fcm, render_wns
     from devices import sample_credentials
     from devices.models import ApnsCredential, FcmCredential, MobileApp, WnsCredential
     from devices.providers.apns import ApnsClient
+    from devices.providers.apns import render as render_apns
     from devices.providers.base import Push
     from devices.providers.fcm import FcmClient
+    from devices.providers.fcm import render as render_fcm
+    from devices.providers.message import Message
     from devices.providers.wns import WnsClient
+    from devices.providers.wns import render as render_wns
 
     app = MobileApp(pk=1, name="retail", display_name="Retail")
     apns = ApnsCredential(pk=1, app=app, key_id=KEY_ID, team_id=TEAM_ID, bundle_id=TOPIC)

@@ -14,11 +14,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from modeltranslation.utils import build_localized_fieldname
 
-from campaigns import content, notification_templates, options, payloads, personalization
+from campaigns import content, notification_templates, options, personalization
 from campaigns.audience import latest_version_key
 from campaigns.models import TEXT_FIELDS, Notification, OnClick, Template
 from campaigns.translator import translate
 from devices.models import MobileApp
+from devices.providers import registry
+from devices.providers.message import Payload, PayloadTooLarge, check_size
 
 LANGUAGE_NAMES = dict(settings.LANGUAGES)
 # Launch tracking adds an id of this length to every payload; sizes are measured with it.
@@ -208,8 +210,8 @@ def _size_problems(notification: Notification) -> list[tuple[None, str]]:
         for platform in notification.platforms:
             try:
                 payload = render_for_preview(notification, platform, language)
-                payloads.check_size(payload)
-            except payloads.PayloadTooLarge as error:
+                check_size(payload)
+            except PayloadTooLarge as error:
                 found.append((None, f"{LANGUAGE_NAMES[language]}: {error}"))
             except ValueError as error:
                 found.append((None, f"{LANGUAGE_NAMES[language]}, {platform}: {error}"))
@@ -218,9 +220,9 @@ def _size_problems(notification: Notification) -> list[tuple[None, str]]:
 
 def render_for_preview(
     notification: Notification, platform: str, language: str, context: dict | None = None
-) -> payloads.Payload:
+) -> Payload:
     """Render one platform's payload in one language as a send would, tracking id included."""
     message = content.message(
         notification, platform, language, context=context, tracking_id=SAMPLE_TRACKING_ID
     )
-    return payloads.render(platform, message)
+    return registry.render(platform, message)

@@ -6,7 +6,13 @@ from datetime import datetime
 
 from campaigns import personalization
 from campaigns.models import TEXT_FIELDS, Notification, OnClick
-from campaigns.payloads import Message, TileBinding, ToastAction, ToastInput, WindowsOptions
+from devices.providers.message import (
+    Message,
+    TileBinding,
+    ToastAction,
+    ToastInput,
+    WindowsOptions,
+)
 
 # Chinese locales name a region more often than a script; these regions read Traditional.
 _TRADITIONAL_REGIONS = {"tw", "hk", "mo"}

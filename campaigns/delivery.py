@@ -21,7 +21,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
-from campaigns import audience, content, local_time, payloads, personalization, send_rules
+from campaigns import audience, content, local_time, personalization, send_rules
 from campaigns.models import (
     Delivery,
     DeliveryAttempt,
@@ -32,7 +32,9 @@ from campaigns.models import (
 )
 from devices import provider_health, sending
 from devices.models import Device, MobileApp
+from devices.providers import registry
 from devices.providers.base import Outcome, ProviderError, Push, Result
+from devices.providers.message import check_size
 from journeys.models import Enrollment
 from pushcenter import sql
 
@@ -433,8 +435,8 @@ def _push(notification: Notification, delivery: Delivery) -> Push:
     message = content.message(
         notification, device.platform, language, context=context, tracking_id=f"{delivery.pk:x}"
     )
-    payload = payloads.render(device.platform, message, token=device.push_token or "")
-    payloads.check_size(payload)
+    payload = registry.render(device.platform, message, token=device.push_token or "")
+    check_size(payload)
     target = sending.target_of(device) or ""
     return Push(str(delivery.pk), target, payload.body, payload.headers)
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from campaigns import audience, composition, payloads, personalization
+from campaigns import audience, composition, personalization
 from campaigns.content import personalize, platform_url, texts
 from campaigns.forms import NotificationForm, language_field
 from campaigns.models import TEXT_FIELDS, Notification
 from campaigns.notification_templates import NotificationTemplate
 from devices.models import MobileApp
+from devices.providers import registry
+from devices.providers.message import PayloadTooLarge
 
 LANGUAGE_NAMES = dict(settings.LANGUAGES)
 TARGET_FIELDS = (
@@ -23,7 +25,6 @@ TARGET_FIELDS = (
     "filter_time_zones",
     "category",
 )
-PLATFORM_NAMES = {"ios": "APNs", "android": "FCM", "windows": "WNS"}
 
 
 def template_initial(template: NotificationTemplate, app: MobileApp | None) -> dict:
@@ -156,7 +157,7 @@ def _content(notification: Notification, language: str, context: dict) -> dict:
 
 
 def _payload(notification: Notification, platform: str, language: str, context: dict) -> dict:
-    name = PLATFORM_NAMES.get(platform, platform)
+    name = registry.NAMES.get(platform, platform)
     try:
         payload = composition.render_for_preview(notification, platform, language, context)
     except (ValueError, personalization.PersonalizationError) as error:
@@ -168,9 +169,7 @@ def _payload(notification: Notification, platform: str, language: str, context: 
         "headers": payload.headers,
         "size": payload.size,
         "limit": payload.limit,
-        "error": str(payloads.PayloadTooLarge(platform, payload.size, payload.limit))
-        if over
-        else "",
+        "error": str(PayloadTooLarge(payload)) if over else "",
     }
 
 

@@ -6,11 +6,13 @@ import uuid
 
 from django.core.exceptions import ValidationError
 
-from campaigns import content, payloads, personalization
+from campaigns import content, personalization
 from campaigns.models import Notification
 from devices import sending
 from devices.models import Device, DeviceStatus
+from devices.providers import registry
 from devices.providers.base import Result
+from devices.providers.message import Message, check_size
 
 TEST_TITLE = "Test from Push Center"
 TEST_BODY = "If you can read this, {app} reaches this device."
@@ -32,9 +34,9 @@ def send_notification(notification: Notification, device: Device) -> Result:
 def send_test_message(device: Device) -> Result:
     """Send a short test message to one device."""
     _check_reachable(device)
-    kind = "toast" if device.platform == "windows" else "standard"
+    kind = registry.provider(device.platform).default_kind
     body = TEST_BODY.format(app=device.app.display_name)
-    return _send(device, payloads.Message(kind=kind, title=TEST_TITLE, body=body, sound="default"))
+    return _send(device, Message(kind=kind, title=TEST_TITLE, body=body, sound="default"))
 
 
 def _check_reachable(device: Device) -> None:
@@ -44,7 +46,7 @@ def _check_reachable(device: Device) -> None:
         )
 
 
-def _send(device: Device, message: payloads.Message) -> Result:
-    payload = payloads.render(device.platform, message, token=device.push_token or "")
-    payloads.check_size(payload)
+def _send(device: Device, message: Message) -> Result:
+    payload = registry.render(device.platform, message, token=device.push_token or "")
+    check_size(payload)
     return sending.send_now(device, payload.body, payload.headers, key=str(uuid.uuid4()))

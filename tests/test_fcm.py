@@ -22,11 +22,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from campaigns.payloads import Message, render_fcm
 from devices import sample_credentials
 from devices.models import FcmCredential
 from devices.providers.base import Outcome, ProviderError, Push
 from devices.providers.fcm import FcmClient
+from devices.providers.fcm import render as render_fcm
+from devices.providers.message import Message
 from devices.providers.transport import Transport
 
 pytest_plugins = ["tests.sandbox"]

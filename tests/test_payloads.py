@@ -8,10 +8,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from campaigns.payloads import (
-    APNS_LIMIT,
-    FCM_LIMIT,
-    WNS_LIMIT,
+from devices.providers import apns, fcm, wns
+from devices.providers.message import (
     Message,
     Payload,
     PayloadTooLarge,
@@ -20,11 +18,11 @@ from campaigns.payloads import (
     ToastInput,
     WindowsOptions,
     check_size,
-    render,
-    render_apns,
-    render_fcm,
-    render_wns,
 )
+from devices.providers.registry import render
+
+render_apns, render_fcm, render_wns = apns.render, fcm.render, wns.render
+APNS_LIMIT, FCM_LIMIT, WNS_LIMIT = apns.LIMIT, fcm.LIMIT, wns.LIMIT
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 # Every character XML and JSON treat specially, plus text outside ASCII.

@@ -17,12 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from campaigns.payloads import Message, TileBinding, WindowsOptions, render_wns
 from devices.models import DeviceStatus, WnsCredential
 from devices.providers import tokens
 from devices.providers.base import Outcome, ProviderError, Push
+from devices.providers.message import Message, TileBinding, WindowsOptions
 from devices.providers.sandbox.wns import DESCRIPTIONS
 from devices.providers.wns import WnsClient, clear_token_cache
+from devices.providers.wns import render as render_wns
 from devices.registration import register_device
 from devices.sending import send_now
 from tests.h2_server import Authority, H2Server

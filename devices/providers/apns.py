@@ -93,8 +93,17 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from django.conf import settings
 
 from devices.encryption import DecryptionError
-from devices.models import ApnsCredential
-from devices.providers.base import RETRIED, Outcome, ProviderError, Push, Result, retry_after
+from devices.models import ApnsCredential, DeviceStatus
+from devices.providers.base import (
+    RETRIED,
+    Outcome,
+    Provider,
+    ProviderError,
+    Push,
+    Result,
+    retry_after,
+)
+from devices.providers.message import Message, Payload, custom_data, refuse_tile, without_empty
 from devices.providers.transport import Request, Response, Transport
 
 __all__ = ["ApnsClient", "classify"]
@@ -567,3 +576,66 @@ def _age(token: _ProviderToken) -> float:
 
 
 _TOKENS = _ProviderTokens()
+
+
+# Rendering -------------------------------------------------------------------------------------
+# Apple's "Generating a remote notification": the JSON payload (``aps`` with an ``alert``
+# dictionary, custom keys beside it) and "Sending notification requests to APNs": the
+# ``apns-push-type``, ``apns-priority`` and ``apns-expiration`` headers.
+
+NAME = "APNs"
+LIMIT = 4096  # bytes; Apple: 4 KB for a regular remote notification
+
+# Keys we set ourselves: the apps read them, so custom data must not be able to forge them
+# (a forged tracking_id would credit a launch to another notification).
+APNS_OWN_KEYS = frozenset({"tracking_id", "url", "image_url"})
+
+
+def render(message: Message, token: str = "", now: datetime | None = None) -> Payload:
+    """Render the APNs JSON payload and headers (the client adds the token and apns-topic)."""
+    refuse_tile(message, "APNs")
+    body = json.dumps(_apns_document(message), separators=(",", ":"), ensure_ascii=False)
+    return Payload("ios", NAME, body.encode("utf-8"), _apns_headers(message), LIMIT)
+
+
+def _apns_document(message: Message) -> dict[str, object]:
+    """Build the payload: aps, then custom keys, then the keys the app's code reads."""
+    if "aps" in message.custom_data:
+        raise ValueError("Custom data may not use the key 'aps': APNs reserves it.")
+    # image_url is for the app's notification service extension, which downloads and attaches it.
+    own = {"url": message.url, "tracking_id": message.tracking_id, "image_url": message.image_url}
+    custom = custom_data(message, APNS_OWN_KEYS)
+    return {"aps": _apns_aps(message), **custom, **without_empty(own)}
+
+
+def _apns_aps(message: Message) -> dict[str, object]:
+    """Build the aps dictionary."""
+    alert = without_empty(
+        {"title": message.title, "subtitle": message.subtitle, "body": message.body}
+    )
+    aps = {"alert": alert, "sound": message.sound, "badge": message.badge}
+    # Without mutable-content iOS shows the alert as is and the extension never sees the image.
+    aps["mutable-content"] = 1 if message.image_url else None
+    return without_empty(aps)
+
+
+def _apns_headers(message: Message) -> dict[str, str]:
+    """Build the headers; without apns-expiration APNs stores the message for an offline device."""
+    headers = {"apns-push-type": "alert", "apns-priority": "10"}
+    if message.expires_at is not None:
+        headers["apns-expiration"] = str(int(message.expires_at.timestamp()))
+    if message.collapse_id:
+        headers["apns-collapse-id"] = message.collapse_id
+    return headers
+
+
+PROVIDER = Provider(
+    platform="ios",
+    name=NAME,
+    credential="apns_credential",
+    client=ApnsClient,
+    render=render,
+    limit=LIMIT,
+    address="push_token",
+    retired_as=DeviceStatus.TOKEN_INVALID,
+)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import email.utils
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from django.conf import settings
 
@@ -87,3 +89,29 @@ def tls_context() -> ssl.SSLContext:
                 f"the CA bundle {settings.CA_BUNDLE} cannot be read: {error}", permanent=True
             ) from error
     return context
+
+
+def never_expires(device: Any, now: datetime) -> str:
+    """Say why a device's address may no longer be used; "" (never) for most services."""
+    return ""
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One push service as the rest of the product sees it (devices/providers/registry.py).
+
+    Each service's module declares one: what it is called, which devices it serves and how it
+    addresses them, where an app keeps its credential, how a message is rendered and sent.
+    """
+
+    platform: str  # the devices it serves: "ios", "android", "windows"
+    name: str  # the service, for people: "APNs"
+    credential: str  # the MobileApp relation holding its credential: "apns_credential"
+    client: Callable[..., Any]  # the client class, made with that credential
+    render: Callable[..., Any]  # render(message, token="", now=None) -> Payload
+    limit: int  # the largest payload it accepts, in bytes
+    address: str  # the Device field that reaches a device: "push_token" or "channel_uri"
+    retired_as: str  # the DeviceStatus of a device it says is gone for good
+    default_kind: str = "standard"  # the message kind of a plain test message
+    # Why a device's address may no longer be used (a WNS channel past its 30 days), or "".
+    address_expired: Callable[[Any, datetime], str] = never_expires

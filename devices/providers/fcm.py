@@ -7,7 +7,7 @@ at ``settings.FCM_TOKEN_URL`` (httpx; a few calls an hour). Tokens are cached pe
 every client in the process and refreshed five minutes before they expire; a token FCM refuses
 (UNAUTHENTICATED) is replaced once and the refused pushes are sent once more.
 
-The body of each push is the renderer's FCM v1 message (campaigns/payloads.py), the device token
+The body of each push is the FCM v1 message ``render`` below makes, the device token
 already in ``message.token``; it goes on the wire as it came.
 
 How FCM's answers are classified (FCM v1 ``ErrorCode``; ``error.details[].errorCode`` of type
@@ -53,6 +53,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -60,15 +61,24 @@ import httpx
 import jwt
 from django.conf import settings
 
-from devices.models import FcmCredential
+from devices.models import DeviceStatus, FcmCredential
 from devices.providers.base import (
     RETRIED,
     Outcome,
+    Provider,
     ProviderError,
     Push,
     Result,
     retry_after,
     tls_context,
+)
+from devices.providers.message import (
+    Message,
+    Payload,
+    custom_data,
+    refuse_tile,
+    seconds_until,
+    without_empty,
 )
 from devices.providers.tokens import AccessTokenCache
 from devices.providers.transport import Request, Response, Transport
@@ -397,3 +407,86 @@ def _read_token(response: httpx.Response, client_email: str) -> tuple[str, float
         f"Google refused a token for {client_email}: {said}",
         permanent=400 <= response.status_code < 500 or error in PERMANENT_TOKEN_ERRORS,
     )
+
+
+# Rendering -------------------------------------------------------------------------------------
+# The HTTP v1 ``messages:send`` body, ``{"message": {...}}``, whose ``data`` values are all strings
+# and whose ``android.ttl`` is a duration such as ``"3600s"`` (FCM's REST reference, Message).
+
+NAME = "FCM"
+LIMIT = 4096  # bytes; FCM: "the maximum payload for both message types is 4096 bytes"
+
+# Keys we set ourselves: the apps read them, so custom data must not be able to forge them.
+FCM_OWN_KEYS = frozenset({"tracking_id", "url", "subtitle"})
+# FCM answers INVALID_ARGUMENT for these data keys; refusing them here says which key it was.
+FCM_RESERVED_KEYS = frozenset({"from", "notification", "message_type"})
+FCM_RESERVED_PREFIXES = ("google", "gcm")
+# FCM keeps a message at most four weeks; a longer ttl is refused.
+FCM_MAX_TTL_SECONDS = 28 * 24 * 3600
+
+
+def render(message: Message, token: str = "", now: datetime | None = None) -> Payload:
+    """Render the FCM HTTP v1 messages:send body; pass token="" when only measuring."""
+    refuse_tile(message, "FCM")
+    document = {"message": without_empty(_fcm_message(message, token, now))}
+    body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return Payload("android", NAME, body, {"Content-Type": "application/json"}, LIMIT)
+
+
+def _fcm_message(message: Message, token: str, now: datetime | None) -> dict[str, object]:
+    """Build the Message resource."""
+    return {
+        "token": token,
+        "notification": without_empty(
+            {"title": message.title, "body": message.body, "image": message.image_url}
+        ),
+        "data": _fcm_data(message),
+        "android": _fcm_android(message, now),
+    }
+
+
+def _fcm_data(message: Message) -> dict[str, str]:
+    """Build the data map; the tap URL travels here for the app's launcher activity to open."""
+    for key in message.custom_data:
+        _refuse_fcm_reserved(key)
+    own = {"subtitle": message.subtitle, "url": message.url, "tracking_id": message.tracking_id}
+    return {**custom_data(message, FCM_OWN_KEYS), **without_empty(own)}
+
+
+def _refuse_fcm_reserved(key: str) -> None:
+    """Refuse a data key FCM reserves for itself."""
+    if key in FCM_RESERVED_KEYS or key.lower().startswith(FCM_RESERVED_PREFIXES):
+        raise ValueError(f"Custom data may not use the key {key!r}: FCM reserves it.")
+
+
+def _fcm_android(message: Message, now: datetime | None) -> dict[str, object]:
+    """Build the AndroidConfig: high priority so the notification shows at once."""
+    notification = without_empty(
+        {
+            "sound": message.sound,
+            "notification_count": message.badge,
+            "channel_id": message.android_channel,
+            "click_action": message.android_click_action,
+        }
+    )
+    android: dict[str, object] = {
+        "priority": "high",
+        "collapse_key": message.collapse_id,
+        "notification": notification,
+    }
+    if message.expires_at is not None:
+        seconds = min(seconds_until(message.expires_at, now), FCM_MAX_TTL_SECONDS)
+        android["ttl"] = f"{seconds}s"
+    return without_empty(android)
+
+
+PROVIDER = Provider(
+    platform="android",
+    name=NAME,
+    credential="fcm_credential",
+    client=FcmClient,
+    render=render,
+    limit=LIMIT,
+    address="push_token",
+    retired_as=DeviceStatus.TOKEN_INVALID,
+)

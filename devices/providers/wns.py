@@ -85,23 +85,36 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
+from xml.etree import ElementTree
 
 import httpx
 from django.conf import settings
 
 from devices.addresses import AddressError, check_channel_uri
 from devices.encryption import DecryptionError
-from devices.models import WnsCredential
+from devices.models import DeviceStatus, WnsCredential
 from devices.providers.base import (
     RETRIED,
     Outcome,
+    Provider,
     ProviderError,
     Push,
     Result,
     retry_after,
     tls_context,
+)
+from devices.providers.message import (
+    TILE_TEMPLATES,
+    Message,
+    Payload,
+    TileBinding,
+    ToastAction,
+    ToastInput,
+    WindowsOptions,
+    seconds_until,
 )
 from devices.providers.tokens import AccessTokenCache
 from devices.providers.transport import Request, Response, Transport
@@ -495,3 +508,229 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
 
 def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+# Rendering -------------------------------------------------------------------------------------
+# Adaptive toast XML (``binding template="ToastGeneric"``) or tile XML (one binding per tile
+# size), sent as ``text/xml`` with ``X-WNS-Type`` and ``X-WNS-TTL``.
+
+NAME = "WNS"
+# Microsoft's 413 answer: "The notification payload exceeds the 5000 byte size limit."
+LIMIT = 5000
+# wns-push-quickstart.md: a channel URI expires after 30 days; the app requests a new one and
+# registers it again (devices.registration keeps channel_expires_at).
+
+# Characters XML 1.0 cannot carry even escaped; left in, they make WNS reject the whole document.
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def render(message: Message, token: str = "", now: datetime | None = None) -> Payload:
+    """Render tile XML for a tile message and adaptive toast XML for anything else."""
+    if message.kind == "tile":
+        document, wns_type = _tile(message), "wns/tile"
+    else:
+        document, wns_type = _toast(message), "wns/toast"
+    body = ElementTree.tostring(document, encoding="unicode").encode("utf-8")
+    return Payload("windows", NAME, body, _wns_headers(wns_type, message, now), LIMIT)
+
+
+def _wns_headers(wns_type: str, message: Message, now: datetime | None) -> dict[str, str]:
+    """Build the headers; without X-WNS-TTL WNS keeps the notification until it is delivered."""
+    headers = {"X-WNS-Type": wns_type, "Content-Type": "text/xml"}
+    tag = _wns_tag(wns_type, message.collapse_id)
+    if tag:
+        headers["X-WNS-Tag"] = tag
+    if message.expires_at is not None:
+        headers["X-WNS-TTL"] = str(seconds_until(message.expires_at, now))
+    return headers
+
+
+def _wns_tag(wns_type: str, collapse_id: str) -> str:
+    """Return the X-WNS-Tag to send, or "" for none.
+
+    Microsoft's "Push notification service request and response headers" says X-WNS-Tag is
+    "used only when sending tile notifications" and is "An alphanumeric string of no more than
+    16 characters". The composer refuses a tile's collapse id that breaks the rule; one that
+    still does (stored before the rule) is left off, since WNS answers 400 for the whole
+    notification and a tag only decides which queued tile a newer one replaces.
+    """
+    if wns_type != "wns/tile" or not is_valid_tag(collapse_id):
+        return ""
+    return collapse_id
+
+
+def _element(
+    tag: str, attributes: dict[str, str] | None = None, text: str = ""
+) -> ElementTree.Element:
+    """Make an element from non-empty attributes; ElementTree escapes every value it writes."""
+    clean = {name: _xml_safe(value) for name, value in (attributes or {}).items() if value}
+    element = ElementTree.Element(tag, clean)
+    element.text = _xml_safe(text) or None
+    return element
+
+
+def _xml_safe(value: str) -> str:
+    """Remove the control characters XML cannot represent."""
+    return XML_ILLEGAL.sub("", value)
+
+
+def _flag(value: bool) -> str:
+    """Write a true boolean attribute; false is every attribute's default, so it is left out."""
+    return "true" if value else ""
+
+
+def _visual(options: WindowsOptions) -> ElementTree.Element:
+    """Make the visual element shared by toasts and tiles."""
+    attributes = {"baseUri": options.base_uri, "addImageQuery": _flag(options.add_image_query)}
+    return _element("visual", attributes)
+
+
+def _toast(message: Message) -> ElementTree.Element:
+    """Build the toast: visual, then audio, then actions, the order the schema requires."""
+    toast = _element("toast", _toast_attributes(message))
+    toast.append(_toast_visual(message))
+    for part in (_toast_audio(message.windows), _toast_actions(message.windows)):
+        if part is not None:
+            toast.append(part)
+    return toast
+
+
+def _toast_attributes(message: Message) -> dict[str, str]:
+    """Return the toast element's attributes; scenario is written only when not the default."""
+    options = message.windows
+    return {
+        "launch": _toast_launch(message),
+        "activationType": options.activation_type,
+        "duration": options.duration,
+        "scenario": "" if options.scenario == "default" else options.scenario,
+    }
+
+
+def _toast_launch(message: Message) -> str:
+    """Return the launch arguments with the tracking id appended.
+
+    A protocol launch is a URI to another app or the Store rather than a launch of this app,
+    so it is left unchanged and carries no tracking.
+    """
+    launch = message.windows.launch
+    if not message.tracking_id or message.windows.activation_type == "protocol":
+        return launch
+    # Quoted so an id can never add or replace launch arguments.
+    tracking = "tracking_id=" + quote(message.tracking_id, safe="")
+    return f"{launch}&{tracking}" if launch else tracking
+
+
+def _toast_visual(message: Message) -> ElementTree.Element:
+    """Build the visual with one ToastGeneric binding.
+
+    Windows shows the first text as the title and the next two as body lines, so the texts are
+    title, body, subtitle: the body must not be pushed below a subtitle into a line that the
+    collapsed toast may hide. The image is inline (shown whole under the text, as Android's
+    big picture is) rather than hero, which crops it to 2:1.
+    """
+    binding = _element("binding", {"template": "ToastGeneric"})
+    for text in (message.title, message.body, message.subtitle):
+        if text:
+            binding.append(_element("text", text=text))
+    image = message.windows.image or message.image_url
+    if image:
+        binding.append(_element("image", {"src": image}))
+    visual = _visual(message.windows)
+    visual.append(binding)
+    return visual
+
+
+def _toast_audio(options: WindowsOptions) -> ElementTree.Element | None:
+    """Build the audio element; a silent toast needs one even without a sound of its own."""
+    if not options.audio and not options.audio_silent:
+        return None
+    attributes = {
+        "src": options.audio,
+        "loop": _flag(options.audio_loop),
+        "silent": _flag(options.audio_silent),
+    }
+    return _element("audio", attributes)
+
+
+def _toast_actions(options: WindowsOptions) -> ElementTree.Element | None:
+    """Build the actions element: inputs first, then buttons, as the schema orders them."""
+    if not options.inputs and not options.actions:
+        return None
+    actions = _element("actions")
+    actions.extend(_input_element(toast_input) for toast_input in options.inputs)
+    actions.extend(_action_element(action) for action in options.actions)
+    return actions
+
+
+def _input_element(toast_input: ToastInput) -> ElementTree.Element:
+    """Build an input, with its selection children when it is a selection list."""
+    attributes = {
+        "id": toast_input.id,
+        "type": toast_input.type,
+        "title": toast_input.title,
+        "placeHolderContent": toast_input.placeholder,
+        "defaultInput": toast_input.default,
+    }
+    element = _element("input", attributes)
+    for selection_id, content in toast_input.selections:
+        element.append(_element("selection", {"id": selection_id, "content": content}))
+    return element
+
+
+def _action_element(action: ToastAction) -> ElementTree.Element:
+    """Build a button."""
+    attributes = {
+        "content": action.content,
+        "arguments": action.arguments,
+        "activationType": action.activation_type,
+        "hint-inputId": action.input_id,
+        "imageUri": action.image_uri,
+    }
+    return _element("action", attributes)
+
+
+def _tile(message: Message) -> ElementTree.Element:
+    """Build the tile: one binding per size; tiles open the app plainly, so carry no tracking."""
+    if not message.windows.tiles:
+        raise ValueError("A tile message needs at least one TileBinding in WindowsOptions.tiles.")
+    visual = _visual(message.windows)
+    visual.extend(_tile_binding(binding) for binding in message.windows.tiles)
+    tile = _element("tile")
+    tile.append(visual)
+    return tile
+
+
+def _tile_binding(binding: TileBinding) -> ElementTree.Element:
+    """Build one size's binding: a background image, then the first text as a heading."""
+    element = _element("binding", {"template": TILE_TEMPLATES[binding.size]})
+    if binding.image:
+        element.append(_element("image", {"src": binding.image, "placement": "background"}))
+    for index, text in enumerate(binding.texts):
+        style = "base" if index == 0 else "captionSubtle"
+        element.append(_element("text", {"hint-style": style}, text))
+    return element
+
+
+def expired_channel(device: Any, now: datetime) -> str:
+    """Say why a device's channel URI may no longer be used, or "" while it is current."""
+    expires = device.channel_expires_at
+    if expires is None or expires > now:
+        return ""
+    return (
+        f"not sent: the channel URI expired on {expires:%Y-%m-%d %H:%M} UTC, 30 days after the "
+        "app last registered it"
+    )
+
+
+PROVIDER = Provider(
+    platform="windows",
+    name=NAME,
+    credential="wns_credential",
+    client=WnsClient,
+    render=render,
+    limit=LIMIT,
+    address="channel_uri",
+    retired_as=DeviceStatus.CHANNEL_EXPIRED,
+    default_kind="toast",
+    address_expired=expired_channel,
+)
