@@ -31,7 +31,7 @@ from campaigns.models import (
     Status,
 )
 from devices import provider_health, sending
-from devices.models import Device, MobileApp
+from devices.models import Device, DeviceStatus, MobileApp
 from devices.providers import registry
 from devices.providers.base import Outcome, ProviderError, Push, Result
 from devices.providers.message import check_size
@@ -399,7 +399,7 @@ def _pushes(notification: Notification, group: list[Delivery]) -> tuple[list[Pus
     pushes, refused = [], []
     now = timezone.now()
     for delivery in group:
-        expired = _expired_channel(delivery, now)
+        expired = _expired_address(delivery, now)
         if expired:
             refused.append(expired)
             continue
@@ -410,22 +410,15 @@ def _pushes(notification: Notification, group: list[Delivery]) -> tuple[list[Pus
     return pushes, refused
 
 
-def _expired_channel(delivery: Delivery, now: datetime) -> Result | None:
-    """Refuse a WNS channel past its 30 days: WNS would not deliver to it.
+def _expired_address(delivery: Delivery, now: datetime) -> Result | None:
+    """Refuse an address its service no longer takes (a WNS channel past its 30 days).
 
-    A channel URI lives 30 days (wns-push-quickstart.md: the app asks for a new one at each
-    start and registers it again); the device waits, retired, for its app to register again.
+    The device is retired, as a gone one is, and waits for its app to register again.
     """
-    expires = delivery.device.channel_expires_at
-    if delivery.device.platform != "windows" or expires is None or expires > now:
+    expired = registry.provider(delivery.device.platform).address_expired(delivery.device, now)
+    if not expired:
         return None
-    return Result(
-        str(delivery.pk),
-        Outcome.DEVICE_GONE,
-        reason="ChannelExpired",
-        detail=f"not sent: the channel URI expired on {expires:%Y-%m-%d %H:%M} UTC, 30 days "
-        "after the app last registered it",
-    )
+    return Result(str(delivery.pk), Outcome.DEVICE_GONE, reason="ChannelExpired", detail=expired)
 
 
 def _push(notification: Notification, delivery: Delivery) -> Push:
@@ -518,10 +511,16 @@ def _apply(delivery: Delivery, result: Result, now: datetime) -> None:
         delivery.status, delivery.sent_at = DeliveryStatus.SENT, now
     elif result.outcome in RETRIED:
         _retry_or_give_up(delivery, result, now)
-    elif result.outcome == Outcome.DEVICE_GONE and delivery.device.platform == "windows":
+    elif result.outcome == Outcome.DEVICE_GONE and _channel_expires(delivery):
         delivery.status = DeliveryStatus.CHANNEL_EXPIRED
     else:
         delivery.status = DeliveryStatus.FAILED
+
+
+def _channel_expires(delivery: Delivery) -> bool:
+    """Tell whether the device's service retires it as an expired channel (WNS)."""
+    retired_as = registry.provider(delivery.device.platform).retired_as
+    return retired_as == DeviceStatus.CHANNEL_EXPIRED
 
 
 def _retry_or_give_up(delivery: Delivery, result: Result, now: datetime) -> None:

@@ -385,7 +385,8 @@ def _judge_validation(result: Result, credential: ApnsCredential) -> tuple[bool,
     if result.outcome == Outcome.DEVICE_GONE and result.reason in PROOF_REASONS:
         return True, (
             f"APNs accepted the credentials for {where}; it refused only the made-up "
-            f"device token of the check: {said}."
+            f"device token of the check: {said}. Not proved by that: that the app's devices "
+            "registered tokens of this environment and bundle ID."
         )
     if result.outcome == Outcome.RETRY:
         raise ProviderError(f"APNs could not check the credentials now: {said}", permanent=False)
@@ -629,6 +630,16 @@ def _apns_headers(message: Message) -> dict[str, str]:
     return headers
 
 
+def probe(token: str) -> Push:
+    """Make the silent check for a registered device: a background push at priority 5.
+
+    Apple's "Pushing background updates to your App": content-available, apns-push-type
+    background, apns-priority 5. The app may wake briefly; nothing is shown. A wrong environment
+    or bundle ID shows here (BadDeviceToken, DeviceTokenNotForTopic) before a campaign does.
+    """
+    return Push(key="probe", target=token, body=VALIDATION_BODY, headers=VALIDATION_HEADERS)
+
+
 PROVIDER = Provider(
     platform="ios",
     name=NAME,
@@ -638,4 +649,5 @@ PROVIDER = Provider(
     limit=LIMIT,
     address="push_token",
     retired_as=DeviceStatus.TOKEN_INVALID,
+    probe=probe,
 )

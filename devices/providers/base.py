@@ -115,3 +115,7 @@ class Provider:
     default_kind: str = "standard"  # the message kind of a plain test message
     # Why a device's address may no longer be used (a WNS channel past its 30 days), or "".
     address_expired: Callable[[Any, datetime], str] = never_expires
+    # A silent check for one registered device's address, where the service has one: it shows
+    # a wrong environment, topic or project before a campaign does. WNS has none (every
+    # notification it accepts is delivered).
+    probe: Callable[[str], Push] | None = None

@@ -154,9 +154,7 @@ class FcmClient:
             if error.permanent:
                 return False, error.message
             raise
-        body = {"validate_only": True, "message": {"token": VALIDATION_TOKEN}}
-        push = Push(key="validation", target=VALIDATION_TOKEN, body=json.dumps(body).encode())
-        result = self.send([push])[0]
+        result = self.send([probe(VALIDATION_TOKEN)])[0]
         return _judge_validation(result, account.project_id)
 
     def close(self) -> None:
@@ -299,7 +297,8 @@ def _judge_validation(result: Result, project_id: str) -> tuple[bool, str]:
     if result.outcome == Outcome.DEVICE_GONE:
         return True, (
             f"FCM accepted the service account for project {project_id} "
-            f"(it refused only the made-up device token: {said})."
+            f"(it refused only the made-up device token: {said}). Not proved by that: that "
+            "the app's devices registered tokens of this project."
         )
     if result.outcome == Outcome.RETRY:
         raise ProviderError(f"FCM could not check the credential now: {said}", permanent=False)
@@ -480,6 +479,16 @@ def _fcm_android(message: Message, now: datetime | None) -> dict[str, object]:
     return without_empty(android)
 
 
+def probe(token: str) -> Push:
+    """Make the silent check for a registered device: a validate_only message, never delivered.
+
+    FCM's REST reference (messages.send): validate_only tests the request without delivering
+    it; a token of another project answers SENDER_ID_MISMATCH, a gone one UNREGISTERED.
+    """
+    body = {"validate_only": True, "message": {"token": token}}
+    return Push(key="probe", target=token, body=json.dumps(body).encode())
+
+
 PROVIDER = Provider(
     platform="android",
     name=NAME,
@@ -489,4 +498,5 @@ PROVIDER = Provider(
     limit=LIMIT,
     address="push_token",
     retired_as=DeviceStatus.TOKEN_INVALID,
+    probe=probe,
 )
