@@ -90,7 +90,7 @@ from devices.models import ApnsCredential
 from devices.providers.base import Outcome, ProviderError, Push, Result, retry_after
 from devices.providers.transport import Request, Response, Transport
 
-__all__ = ["ApnsClient", "classify"]
+__all__ = ["ApnsClient", "classify", "client_certificate"]
 
 # Apple: refresh a provider token no more often than every 20 minutes, no later than after 60.
 TOKEN_REFRESH_AFTER = 50 * 60  # seconds
@@ -397,7 +397,7 @@ class _Authority:
         url = settings.APNS_DEVELOPMENT_URL if sandbox else settings.APNS_PRODUCTION_URL
         url = url.rstrip("/")
         if credential.auth_method == ApnsCredential.AuthMethod.CERTIFICATE:
-            certificate = _client_certificate(credential)
+            certificate = client_certificate(credential)
             return cls(url, credential.bundle_id, client_certificate=certificate)
         return cls(url, credential.bundle_id, signer=_signer(credential))
 
@@ -427,7 +427,7 @@ def _signer(credential: ApnsCredential) -> _Signer:
     return _Signer(identity, credential.key_id, credential.team_id, key)
 
 
-def _client_certificate(credential: ApnsCredential) -> tuple[bytes, bytes]:
+def client_certificate(credential: ApnsCredential) -> tuple[bytes, bytes]:
     """Return the .p12's certificate chain and unencrypted key as PEM, in memory only."""
     try:
         secret = credential.read_secret()
