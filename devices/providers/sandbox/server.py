@@ -56,6 +56,7 @@ CERTIFICATE_REFRESH_SECONDS = 10.0
 # Apple lets a connection carry many streams at once; so does the sandbox.
 MAX_CONCURRENT_STREAMS = 1000
 KEEP_ALIVE_SECONDS = 300
+MAX_REQUESTS_PER_CONNECTION = 2**62
 # A device token starting with this makes the APNs gateway end the connection with GOAWAY.
 GOAWAY_PREFIX = "c105ed"
 GOAWAY_DEBUG_DATA = b'{"reason":"Shutdown"}'
@@ -232,6 +233,10 @@ def _hypercorn_config() -> Config:
     config.include_server_header = False
     config.h2_max_concurrent_streams = MAX_CONCURRENT_STREAMS
     config.keep_alive_timeout = KEEP_ALIVE_SECONDS
+    # APNs serves a connection for as long as it is used. hypercorn's default (1,000 requests)
+    # says GOAWAY with streams in flight and then cannot answer them: a client that keeps its
+    # connections across batches would see them time out.
+    config.keep_alive_max_requests = MAX_REQUESTS_PER_CONNECTION
     config.graceful_timeout = GRACEFUL_SECONDS
     config.accesslog = None
     config.errorlog = logger
