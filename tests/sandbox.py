@@ -21,6 +21,13 @@ Use it from a test module (this registers the module's fixtures with pytest):
 - `register(*credentials_or_apps)`: make credentials known to the gateways (see below).
 - `expire_access_tokens()`: every FCM and WNS access token issued so far is answered 401.
 - `gateways`: the `SandboxGateways` themselves (ports, recorder, the three gateway objects).
+  `gateways.connections(provider)` counts the TLS connections that gateway ("apns", "fcm",
+  "wns") has accepted since the session began, `gateways.open_connections(provider)` those
+  open now: compare them before and after a send to see whether connections were reused.
+  They are the session's gateways, so count differences, not totals; the pool of this process
+  (devices.providers.connections.pool) keeps connections across tests unless emptied
+  (`pool.close_all()`). An APNs device token starting with `c105ed` ends its connection with
+  GOAWAY after its answer (devices/providers/sandbox/server.py).
 
 `running_gateways()` returns the session's gateways without touching settings. They start on
 first use, on free ports, in a daemon thread of the test process (one event loop, hypercorn),
