@@ -3,11 +3,13 @@ a one-off test send, and what a provider's answer does to the device it was for.
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import dataclass
 
 from django.utils import timezone
 
 from devices.models import Device, DeviceStatus, MobileApp, ProviderCredential
+from devices.providers import connections
 from devices.providers.apns import ApnsClient
 from devices.providers.base import Outcome, ProviderError, Push, Result
 from devices.providers.fcm import FcmClient
@@ -25,8 +27,13 @@ def credential(app: MobileApp, platform: str) -> ProviderCredential | None:
 
 
 def client_for(app: MobileApp, platform: str) -> Client:
-    """Return a client for the app's platform; ProviderError when it has no credential."""
-    return CLIENTS[platform](_credential_or_error(app, platform))
+    """Return a client for the app's platform; ProviderError when it has no credential.
+
+    The client sends over the process's pooled connections for that credential
+    (devices.providers.connections): closing the client leaves them open for the next batch.
+    """
+    stored = _credential_or_error(app, platform)
+    return CLIENTS[platform](stored, connections.transport_for(stored))
 
 
 def _credential_or_error(app: MobileApp, platform: str) -> ProviderCredential:
@@ -53,7 +60,10 @@ def validate_credentials(app: MobileApp) -> list[Validation]:
     for platform in app.platforms():
         stored = credential(app, platform)
         try:
-            valid, message = CLIENTS[platform](stored).validate()
+            # Its own connections, closed after: a credential being checked may be new or
+            # wrong, and its connections are not worth keeping for sends.
+            with closing(CLIENTS[platform](stored)) as client:
+                valid, message = client.validate()
         except ProviderError as error:
             valid, message = False, error.message
         stored.record_validation(valid, message)

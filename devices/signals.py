@@ -1,9 +1,10 @@
 """Keep caches and sending true to what changed: a changed or deleted app drops its cached
-tokens; a changed credential lets its held or paused provider send again."""
+API tokens; a changed credential lets its held or paused provider send again; a deleted one
+closes this process's connections made with it."""
 
 from __future__ import annotations
 
-from django.db.models.signals import post_save, pre_delete
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from devices import provider_health
@@ -15,9 +16,14 @@ from devices.models import (
     ProviderCredential,
     WnsCredential,
 )
+from devices.providers import connections, registry
 from devices.services import forget_cached_tokens
 
-PLATFORMS = {ApnsCredential: "ios", FcmCredential: "android", WnsCredential: "windows"}
+# Each credential model, by the platform its provider serves.
+PLATFORMS = {
+    MobileApp._meta.get_field(provider.credential).related_model: platform
+    for platform, provider in registry.PROVIDERS.items()
+}
 
 
 @receiver([post_save, pre_delete], sender=MobileApp)
@@ -44,3 +50,12 @@ def credential_changed(
     if update_fields is not None and set(update_fields) <= VALIDATION_FIELDS:
         return
     provider_health.resume(instance.app, PLATFORMS[sender])
+
+
+@receiver(post_delete, sender=ApnsCredential)
+@receiver(post_delete, sender=FcmCredential)
+@receiver(post_delete, sender=WnsCredential)
+def credential_deleted(sender: type, instance: ProviderCredential, **kwargs: object) -> None:
+    # A changed credential needs nothing here: its new version gets new connections.
+    key = connections.key_for(instance)
+    connections.pool.forget(key.provider, key.credential)

@@ -347,6 +347,9 @@ WNS_HOSTS = env_list(
 CA_BUNDLE = env_str(
     "PUSHCENTER_CA_BUNDLE", str(SANDBOX_DIR / "ca.pem") if PUSHCENTER_SANDBOX else ""
 )
+# A process keeps its provider connections open across batches (Apple treats connections opened
+# and closed in quick succession as a denial-of-service attack); one unused this long is closed.
+PROVIDER_IDLE_SECONDS = env_int("PUSHCENTER_PROVIDER_IDLE_SECONDS", 300)
 
 # Translation of notification content: "offline" (no network; marks each text with its target
 # language, for the demo and tests) or "azure" (Azure Translator v3).

@@ -38,6 +38,13 @@ Use it from a test module (this registers the module's fixtures with pytest):
   key's token within 20 minutes 429 TooManyProviderTokenUpdates, judged by
   `gateways.apns.clock` (Apple's wall clock; a test may replace it to move time on).
 - `gateways`: the `SandboxGateways` themselves (ports, recorder, the three gateway objects).
+  `gateways.connections(provider)` counts the TLS connections that gateway ("apns", "fcm",
+  "wns") has accepted since the session began, `gateways.open_connections(provider)` those
+  open now: compare them before and after a send to see whether connections were reused.
+  They are the session's gateways, so count differences, not totals; the pool of this process
+  (devices.providers.connections.pool) keeps connections across tests unless emptied
+  (`pool.close_all()`). An APNs device token starting with `c105ed` ends its connection with
+  GOAWAY after its answer (devices/providers/sandbox/server.py).
 
 `running_gateways()` returns the session's gateways without touching settings. They start on
 first use, on free ports, in a daemon thread of the test process (one event loop, hypercorn),

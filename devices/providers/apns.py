@@ -106,7 +106,7 @@ from devices.providers.base import (
 from devices.providers.message import Message, Payload, custom_data, refuse_tile, without_empty
 from devices.providers.transport import Request, Response, Transport
 
-__all__ = ["ApnsClient", "classify"]
+__all__ = ["ApnsClient", "classify", "client_certificate"]
 
 # Apple, "Establishing a token-based connection to APNs": refresh a provider token no more often
 # than once every 20 minutes and no less than once every 60 (an iat over an hour old is
@@ -442,7 +442,7 @@ class _Authority:
         url = settings.APNS_DEVELOPMENT_URL if sandbox else settings.APNS_PRODUCTION_URL
         url = url.rstrip("/")
         if credential.auth_method == ApnsCredential.AuthMethod.CERTIFICATE:
-            certificate = _client_certificate(credential)
+            certificate = client_certificate(credential)
             return cls(url, credential.bundle_id, client_certificate=certificate)
         return cls(url, credential.bundle_id, signer=_signer(credential))
 
@@ -479,7 +479,7 @@ def _key_digest(key: ec.EllipticCurvePrivateKey) -> str:
     return hashlib.sha256(public).hexdigest()
 
 
-def _client_certificate(credential: ApnsCredential) -> tuple[bytes, bytes]:
+def client_certificate(credential: ApnsCredential) -> tuple[bytes, bytes]:
     """Return the .p12's certificate chain and unencrypted key as PEM, in memory only."""
     try:
         secret = credential.read_secret()

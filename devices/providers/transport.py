@@ -15,7 +15,15 @@ How it behaves:
   SETTINGS say so. Requests beyond that wait in libcurl's queue, where their timeout already
   runs: a host that speaks only HTTP/1.1 serves ``connections_per_host`` requests at a time, so
   give it a smaller batch or more connections.
-- Connections stay open between calls to ``perform``; ``close`` ends them.
+- Connections stay open between calls to ``perform``; ``close`` ends them. libcurl reuses one
+  only while it has been idle less than ``max_idle_seconds`` (CURLOPT_MAXAGE_CONN; libcurl's
+  own default is 118 s), and checks it is alive before reuse: a connection the server closed,
+  or on which it sent GOAWAY, gets no new streams, and streams the GOAWAY refused are sent
+  again on a new connection. What libcurl cannot do from here is keep an idle connection warm:
+  HTTP/2 PING is sent only by ``curl_easy_upkeep``, which pycurl (7.49) does not bind.
+- The sockets libcurl opens are known to the transport, so a process forked while one was open
+  can let go of its copies without a byte reaching the parent's connections
+  (``close_inherited``).
 - Redirects are never followed (a 301 comes back as a 301); every transfer has a connect timeout
   and a total timeout. A transfer that fails after its status line came (cut short, timed out
   mid-body) still reads status 0: the answer is incomplete.
@@ -154,6 +162,7 @@ class Transport:
         max_in_flight: int = 1000,
         timeout: float = 10.0,
         connect_timeout: float = 5.0,
+        max_idle_seconds: int = 118,
     ) -> None:
         if connections_per_host < 1 or max_in_flight < 1:
             raise ValueError("connections_per_host and max_in_flight must be at least 1")
@@ -163,6 +172,11 @@ class Transport:
         self._timeout_ms = max(1, round(timeout * 1000))
         self._connect_timeout_ms = max(1, round(connect_timeout * 1000))
         self._max_in_flight = max_in_flight
+        self._max_idle_seconds = max_idle_seconds
+        # The descriptors of the connections libcurl opened, with their sockets' inode numbers:
+        # libcurl closes them without telling us (pycurl cannot run CLOSESOCKETFUNCTION while
+        # the multi handle closes), so a descriptor counts as ours only while its inode matches.
+        self._sockets: dict[int, int] = {}
         self._idle: list[_Slot] = []
         self._multi = pycurl.CurlMulti()
         self._multi.setopt(pycurl.M_PIPELINING, pycurl.PIPE_MULTIPLEX)
@@ -194,6 +208,24 @@ class Transport:
         self._selector.close()
         if self._scratch:
             shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def close_inherited(self) -> None:
+        """Close, in a forked child, a transport the parent made, leaving its connections alone.
+
+        The child's copies of the parent's sockets are pointed at /dev/null first, so what
+        libcurl writes while closing (a TLS close_notify, an HTTP/2 GOAWAY) reaches nothing; the
+        epoll set, shared with the parent across fork, is not touched; the parent's CA file
+        stays.
+        """
+        null = os.open(os.devnull, os.O_RDWR)
+        try:
+            for fd in self._open_sockets():
+                os.dup2(null, fd)
+        finally:
+            os.close(null)
+        self._selector = selectors.DefaultSelector()
+        self._scratch = ""
+        self.close()
 
     def perform(self, requests: Iterable[Request]) -> list[Response]:
         """Send every request concurrently and return their answers in the same order.
@@ -291,6 +323,24 @@ class Transport:
         """Remember when libcurl wants to be called back (M_TIMERFUNCTION); -1 cancels."""
         self._deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
 
+    def _on_socket_opened(self, fd: int, purpose: int) -> int:
+        """Remember a new connection's socket (SOCKOPTFUNCTION), forgetting closed ones."""
+        self._sockets = {known: self._sockets[known] for known in self._open_sockets()}
+        self._sockets[fd] = os.fstat(fd).st_ino
+        return pycurl.SOCKOPT_OK
+
+    def _open_sockets(self) -> list[int]:
+        """Return the descriptors that are still the sockets libcurl opened."""
+        still = []
+        for fd, inode in self._sockets.items():
+            try:
+                same = os.fstat(fd).st_ino == inode
+            except OSError:  # closed, and not reused
+                same = False
+            if same:
+                still.append(fd)
+        return still
+
     def _finished(self, busy: dict[pycurl.Curl, _Slot]) -> list[tuple[_Slot, int, str]]:
         done: list[tuple[_Slot, int, str]] = []
         while True:
@@ -376,6 +426,8 @@ class Transport:
             *self._trust,
             (pycurl.PROTOCOLS, pycurl.PROTO_HTTPS | pycurl.PROTO_HTTP),
             (pycurl.TCP_NODELAY, 1),
+            (pycurl.MAXAGE_CONN, self._max_idle_seconds),
+            (pycurl.SOCKOPTFUNCTION, self._on_socket_opened),
         ):
             curl.setopt(option, value)
         if self._client_cert is not None:

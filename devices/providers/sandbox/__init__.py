@@ -59,6 +59,7 @@ Failure injection, by the start of the device token (APNs: hex digits) or channe
 | APNs | `fa11`  | 503 ServiceUnavailable |
 | APNs | `c0de`  | 500 InternalServerError for the first 2 requests to that token, then 200 |
 | APNs | `5105`  | 200 after 2 s |
+| APNs | `c105ed` | 200, then GOAWAY `{"reason":"Shutdown"}` and the connection closed (server.py) |
 | FCM  | `dead-` | 404 NOT_FOUND, errorCode UNREGISTERED |
 | FCM  | `bad-`  | 400 INVALID_ARGUMENT, errorCode INVALID_ARGUMENT (not a valid FCM token) |
 | FCM  | `other-`| 403 PERMISSION_DENIED, errorCode SENDER_ID_MISMATCH (another project's token) |

@@ -8,6 +8,17 @@ each connection's TLS client certificate reaches the APNs gateway, as the ASGI T
 request also carries a dict that lives as long as its connection
 (`scope["extensions"]["pushcenter.connection"]`), where the APNs gateway remembers the provider
 tokens that connection carried.
+
+Accepting them here also lets the gateways count them and end them as a provider does:
+
+- `connections(provider)` is how many TLS connections that gateway has accepted since it started,
+  `open_connections(provider)` how many are open now: tests compare them before and after a
+  send to see whether a client reused its connections or opened new ones.
+- A push to an APNs device token starting with `c105ed` ("closed") is answered as usual; then,
+  once the connection's other streams are answered, the gateway sends GOAWAY (NO_ERROR, last
+  stream the highest it answered, debug data `{"reason":"Shutdown"}` as APNs puts a JSON reason
+  there) and closes the connection, as APNs does when it shuts a connection down. Streams the
+  client opened after that are refused by the GOAWAY and must be sent again elsewhere.
 """
 
 from __future__ import annotations
@@ -18,6 +29,8 @@ import logging
 import socket
 import ssl
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +40,7 @@ from hypercorn.app_wrappers import ASGIWrapper
 from hypercorn.asyncio.tcp_server import TCPServer
 from hypercorn.asyncio.worker_context import WorkerContext
 from hypercorn.config import Config
+from hypercorn.events import RawData
 
 from devices.providers.sandbox.apns import ApnsGateway
 from devices.providers.sandbox.certificates import SandboxCertificates, ensure_certificates
@@ -45,6 +59,12 @@ CERTIFICATE_REFRESH_SECONDS = 10.0
 # Apple lets a connection carry many streams at once; so does the sandbox.
 MAX_CONCURRENT_STREAMS = 1000
 KEEP_ALIVE_SECONDS = 300
+MAX_REQUESTS_PER_CONNECTION = 2**62
+# A device token starting with this makes the APNs gateway end the connection with GOAWAY.
+GOAWAY_PREFIX = "c105ed"
+GOAWAY_DEBUG_DATA = b'{"reason":"Shutdown"}'
+# How long the GOAWAY waits for the connection's other streams to be answered.
+GOAWAY_DRAIN_SECONDS = 5.0
 
 
 class SandboxGateways:
@@ -68,9 +88,18 @@ class SandboxGateways:
         self.wns = WnsGateway(credentials, self.recorder)
         self.requested_ports = {"apns": apns_port, "fcm": fcm_port, "wns": wns_port}
         self.ports: dict[str, int] = {}  # the ports listened on, once serving
+        self.tally = ConnectionTally()
 
     def url(self, provider: str) -> str:
         return f"https://{HOST}:{self.ports[provider]}"
+
+    def connections(self, provider: str) -> int:
+        """Return how many TLS connections the provider's gateway has accepted so far."""
+        return self.tally.accepted(provider)
+
+    def open_connections(self, provider: str) -> int:
+        """Return how many of the provider's gateway connections are open now."""
+        return self.tally.open(provider)
 
     def reset(self) -> None:
         """Start flaky targets over and forget verified provider tokens."""
@@ -96,7 +125,12 @@ class SandboxGateways:
             tls = self._tls_context(http2_only=name == "apns", client_certificates=name == "apns")
             servers.append(
                 await _accept(
-                    gateways[name], listening, tls, _hypercorn_config(), context, connections
+                    _Listener(name, gateways[name], self.tally),
+                    listening,
+                    tls,
+                    _hypercorn_config(),
+                    context,
+                    connections,
                 )
             )
         refresher = asyncio.create_task(self._refresh_certificates())
@@ -202,14 +236,53 @@ def _hypercorn_config() -> Config:
     config.include_server_header = False
     config.h2_max_concurrent_streams = MAX_CONCURRENT_STREAMS
     config.keep_alive_timeout = KEEP_ALIVE_SECONDS
+    # APNs serves a connection for as long as it is used. hypercorn's default (1,000 requests)
+    # says GOAWAY with streams in flight and then cannot answer them: a client that keeps its
+    # connections across batches would see them time out.
+    config.keep_alive_max_requests = MAX_REQUESTS_PER_CONNECTION
     config.graceful_timeout = GRACEFUL_SECONDS
     config.accesslog = None
     config.errorlog = logger
     return config
 
 
+class ConnectionTally:
+    """Count each gateway's accepted and open connections (read from any thread)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._accepted: Counter[str] = Counter()
+        self._open: Counter[str] = Counter()
+
+    def opened(self, provider: str) -> None:
+        with self._lock:
+            self._accepted[provider] += 1
+            self._open[provider] += 1
+
+    def closed(self, provider: str) -> None:
+        with self._lock:
+            self._open[provider] -= 1
+
+    def accepted(self, provider: str) -> int:
+        with self._lock:
+            return self._accepted[provider]
+
+    def open(self, provider: str) -> int:
+        with self._lock:
+            return self._open[provider]
+
+
+class _Listener:
+    """What one gateway's accepted connections share: its name, app and tally."""
+
+    def __init__(self, name: str, gateway: Gateway, tally: ConnectionTally) -> None:
+        self.name = name
+        self.gateway = gateway
+        self.tally = tally
+
+
 async def _accept(
-    gateway: Gateway,
+    listener: _Listener,
     listening: socket.socket,
     tls: ssl.SSLContext,
     config: Config,
@@ -223,8 +296,19 @@ async def _accept(
         assert task is not None
         connections.add(task)
         task.add_done_callback(connections.discard)
-        app = ASGIWrapper(_with_client_certificate(gateway, writer.get_extra_info("ssl_object")))
-        await TCPServer(app, loop, config, context, {}, reader, writer)
+        listener.tally.opened(listener.name)
+        app = _with_client_certificate(listener.gateway, writer.get_extra_info("ssl_object"))
+        if listener.name == "apns":
+            app = _going_away_after(app, lambda: server)
+        server = TCPServer(ASGIWrapper(app), loop, config, context, {}, reader, writer)
+        try:
+            await server
+        except ssl.SSLError:
+            # The client wrote after our close_notify (a GOAWAY crossed its next streams):
+            # the connection is over either way.
+            pass
+        finally:
+            listener.tally.closed(listener.name)
 
     return await asyncio.start_server(connected, sock=listening, ssl=tls, ssl_handshake_timeout=10)
 
@@ -245,6 +329,34 @@ def _with_client_certificate(gateway: Gateway, ssl_object: ssl.SSLObject | None)
         await gateway(scope, receive, send)
 
     return app
+
+
+def _going_away_after(app: Any, server_of: Callable[[], TCPServer]) -> Any:
+    """Wrap an APNs app so a push to a GOAWAY_PREFIX token ends its connection afterwards."""
+
+    async def going_away(scope: dict, receive: Any, send: Any) -> None:
+        await app(scope, receive, send)
+        token = scope.get("path", "").rpartition("/")[2].lower()
+        if scope["type"] == "http" and token.startswith(GOAWAY_PREFIX):
+            # A task of the connection's own would be cancelled with this request's.
+            asyncio.get_running_loop().create_task(_go_away(server_of()))
+
+    return going_away
+
+
+async def _go_away(server: TCPServer) -> None:
+    """Send GOAWAY once every stream of the connection is answered, then close it."""
+    protocol = server.protocol.protocol
+    h2 = getattr(protocol, "connection", None)
+    if h2 is None:  # not an HTTP/2 connection
+        return
+    give_up = time.monotonic() + GOAWAY_DRAIN_SECONDS
+    while (protocol.stream_buffers or not protocol.idle) and time.monotonic() < give_up:
+        await asyncio.sleep(0.01)
+    # No await from the check to the frame: no stream can slip in between unanswered.
+    h2.close_connection(error_code=0, additional_data=GOAWAY_DEBUG_DATA)
+    await server.protocol_send(RawData(h2.data_to_send()))
+    server.writer.close()
 
 
 def _trusting(context: ssl.SSLContext) -> Callable[[ApnsClientCertificate], None]:
