@@ -329,7 +329,7 @@ def _held(notification: Notification, platform: str, results: list[Result], by_k
     first = not _answered_before(notification, platform)
     if not provider_health.should_hold(app, platform, results, first_batch=first):
         return False
-    provider_health.hold(app, platform, results, sending.PROVIDER_NAMES[platform])
+    provider_health.hold(app, platform, results, registry.NAMES[platform])
     retiring = [r for r in results if provider_health.is_misdirected(r)]
     others = [r for r in results if not provider_health.is_misdirected(r)]
     _persistently(_record, others, by_key)
@@ -430,7 +430,7 @@ def _push(notification: Notification, delivery: Delivery) -> Push:
     )
     payload = registry.render(device.platform, message, token=device.push_token or "")
     check_size(payload)
-    target = sending.target_of(device) or ""
+    target = sending.target_of(device)
     return Push(str(delivery.pk), target, payload.body, payload.headers)
 
 

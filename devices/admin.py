@@ -29,6 +29,7 @@ from devices.models import (
     ProviderHealth,
     WnsCredential,
 )
+from devices.providers import registry
 from metrics import views as metrics_views
 from pushcenter.admin_deletion import CountedDeletion
 
@@ -246,7 +247,7 @@ class MobileAppAdmin(CountedDeletion, admin.ModelAdmin):
         if not self.has_change_permission(request, app) or platform not in app.platforms():
             raise PermissionDenied
         provider_health.resume(app, platform, trusted=True)
-        name = sending.PROVIDER_NAMES[platform]
+        name = registry.NAMES[platform]
         self.message_user(
             request,
             f"{name} sends again; for the next 24 hours the devices it says are gone are retired.",

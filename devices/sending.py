@@ -3,27 +3,34 @@ a one-off test send, and what a provider's answer does to the device it was for.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.utils import timezone
 
 from devices.models import Device, DeviceStatus, MobileApp, ProviderCredential
-from devices.providers import connections
-from devices.providers.apns import ApnsClient
+from devices.providers import connections, registry
 from devices.providers.base import Outcome, ProviderError, Push, Result
-from devices.providers.fcm import FcmClient
-from devices.providers.wns import WnsClient
 
-CREDENTIALS = {"ios": "apns_credential", "android": "fcm_credential", "windows": "wns_credential"}
-CLIENTS = {"ios": ApnsClient, "android": FcmClient, "windows": WnsClient}
-Client = ApnsClient | FcmClient | WnsClient
-PROVIDER_NAMES = {"ios": "APNs", "android": "FCM", "windows": "WNS"}
+# The registered devices a validation tries silently, most recently seen first.
+PROBED_DEVICES = 3
+
+
+class Client(Protocol):
+    """What every provider's client does (apns.ApnsClient, fcm.FcmClient, wns.WnsClient)."""
+
+    def send(self, pushes: Sequence[Push]) -> list[Result]: ...
+
+    def validate(self) -> tuple[bool, str]: ...
+
+    def close(self) -> None: ...
 
 
 def credential(app: MobileApp, platform: str) -> ProviderCredential | None:
     """Return the app's credential for a platform, or None."""
-    return getattr(app, CREDENTIALS[platform], None)
+    return getattr(app, registry.provider(platform).credential, None)
 
 
 def client_for(app: MobileApp, platform: str) -> Client:
@@ -33,14 +40,14 @@ def client_for(app: MobileApp, platform: str) -> Client:
     (devices.providers.connections): closing the client leaves them open for the next batch.
     """
     stored = _credential_or_error(app, platform)
-    return CLIENTS[platform](stored, connections.transport_for(stored))
+    return registry.provider(platform).client(stored, connections.transport_for(stored))
 
 
 def _credential_or_error(app: MobileApp, platform: str) -> ProviderCredential:
     stored = credential(app, platform)
     if stored is None:
         raise ProviderError(
-            f"{app} has no {PROVIDER_NAMES[platform]} credentials; add them on the app page.",
+            f"{app} has no {registry.NAMES[platform]} credentials; add them on the app page.",
             permanent=True,
         )
     return stored
@@ -55,30 +62,59 @@ class Validation:
 
 
 def validate_credentials(app: MobileApp) -> list[Validation]:
-    """Prove each of the app's credentials against its provider and store what it answered."""
+    """Prove each of the app's credentials against its provider and store what it answered.
+
+    Where the provider has a silent check and the app has registered devices, a few of them are
+    tried too: a wrong environment, topic or project shows before a campaign does.
+    """
     results = []
     for platform in app.platforms():
         stored = credential(app, platform)
         try:
             # Its own connections, closed after: a credential being checked may be new or
             # wrong, and its connections are not worth keeping for sends.
-            with closing(CLIENTS[platform](stored)) as client:
+            with closing(registry.provider(platform).client(stored)) as client:
                 valid, message = client.validate()
+                if valid:
+                    valid, message = _probe_devices(client, app, platform, message)
         except ProviderError as error:
             valid, message = False, error.message
         stored.record_validation(valid, message)
-        results.append(Validation(platform, PROVIDER_NAMES[platform], valid, message))
+        results.append(Validation(platform, registry.NAMES[platform], valid, message))
     return results
+
+
+def _probe_devices(client: Client, app: MobileApp, platform: str, proved: str) -> tuple[bool, str]:
+    """Try the app's latest devices silently; valid unless every one of them was refused."""
+    provider = registry.provider(platform)
+    if provider.probe is None:
+        return True, f"{proved} {provider.name} has no silent check for a registered device."
+    devices = list(
+        app.devices.filter(platform=platform, status=DeviceStatus.ACTIVE)
+        .exclude(**{f"{provider.address}__isnull": True})
+        .order_by("-last_seen")[:PROBED_DEVICES]
+    )
+    if not devices:
+        return True, f"{proved} No registered device to try yet."
+    answers = client.send([provider.probe(target_of(device)) for device in devices])
+    reached = sum(result.outcome == Outcome.SENT for result in answers)
+    if reached:
+        return True, f"{proved} A silent check reached {reached} of {len(devices)} devices."
+    return False, (
+        f"{proved} But it refused every registered device tried ({len(devices)}): "
+        f"{describe(answers[0])}. The credential's environment, bundle ID or project is likely "
+        "not the one the app's builds registered with."
+    )
 
 
 def target_of(device: Device) -> str:
     """Return where a device is reached: its token, or its WNS channel URI."""
-    return device.channel_uri if device.platform == "windows" else device.push_token
+    return getattr(device, registry.provider(device.platform).address) or ""
 
 
 def send_now(device: Device, body: bytes, headers: dict[str, str], key: str) -> Result:
     """Send one push to one device now and apply the answer to the device."""
-    push = Push(key=key, target=target_of(device) or "", body=body, headers=headers)
+    push = Push(key=key, target=target_of(device), body=body, headers=headers)
     result = client_for(device.app, device.platform).send([push])[0]
     apply_result(device, result)
     return result
@@ -88,9 +124,7 @@ def apply_result(device: Device, result: Result) -> None:
     """Retire a device whose token or channel the provider says is gone for good."""
     if result.outcome != Outcome.DEVICE_GONE or device.status != DeviceStatus.ACTIVE:
         return
-    gone = (
-        DeviceStatus.CHANNEL_EXPIRED if device.platform == "windows" else DeviceStatus.TOKEN_INVALID
-    )
+    gone = registry.provider(device.platform).retired_as
     device.status, device.retired_at = gone, timezone.now()
     device.save(update_fields=["status", "retired_at"])
 

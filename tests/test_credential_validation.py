@@ -5,7 +5,10 @@ The providers are the sandbox gateways, over real sockets.
 
 from __future__ import annotations
 
+import uuid
+
 from devices.models import ApnsCredential, ValidationStatus
+from devices.registration import register_device
 from tests.conftest import logged_in
 
 pytest_plugins = ["tests.sandbox"]
@@ -72,3 +75,62 @@ def test_the_api_does_not_reach_another_apps_credentials(sandbox, client, news, 
 
     assert response.status_code == 404
     assert not sandbox.reached()
+
+
+def register(app, platform: str, **address) -> None:
+    register_device(app, uuid.uuid4(), {"platform": platform, **address})
+
+
+def test_a_registered_device_is_tried_with_a_silent_push(sandbox, alice, retail):
+    register(retail, "ios", push_token="ab" * 32)
+    register(retail, "android", push_token="android-token-1")
+
+    logged_in(alice).post(validate_page(retail))
+
+    retail.apns_credential.refresh_from_db()
+    assert "A silent check reached 1 of 1 devices" in retail.apns_credential.validation_message
+    [probe] = [line for line in sandbox.received("apns") if line["target"] == "ab" * 32]
+    assert probe["headers"]["apns-push-type"] == "background"
+    assert probe["headers"]["apns-priority"] == "5"
+    [check] = [line for line in sandbox.received("fcm") if "android-token-1" in str(line)]
+    assert check["validate_only"] is True
+
+
+def test_a_wrong_apns_environment_shows_before_a_campaign_does(sandbox, alice, retail):
+    register(retail, "ios", push_token="ab" * 32)
+    sandbox.wrong_environment(retail)
+
+    logged_in(alice).post(validate_page(retail))
+
+    apns = retail.apns_credential
+    apns.refresh_from_db()
+    assert apns.validation_status == ValidationStatus.INVALID
+    assert "refused every registered device tried (1)" in apns.validation_message
+    assert "BadDeviceToken" in apns.validation_message
+    assert "environment" in apns.validation_message
+
+
+def test_a_wrong_firebase_project_shows_before_a_campaign_does(sandbox, alice, retail):
+    register(retail, "android", push_token="other-1")
+
+    logged_in(alice).post(validate_page(retail))
+
+    fcm = retail.fcm_credential
+    fcm.refresh_from_db()
+    assert fcm.validation_status == ValidationStatus.INVALID
+    assert "SENDER_ID_MISMATCH" in fcm.validation_message
+
+
+def test_an_app_without_devices_is_told_what_was_not_proved(sandbox, alice, retail):
+    logged_in(alice).post(validate_page(retail))
+
+    retail.apns_credential.refresh_from_db()
+    message = retail.apns_credential.validation_message
+    assert "Not proved by that" in message and "No registered device to try yet" in message
+
+
+def test_wns_says_it_has_no_silent_check(sandbox, alice, news):
+    logged_in(alice).post(validate_page(news))
+
+    news.wns_credential.refresh_from_db()
+    assert "WNS has no silent check" in news.wns_credential.validation_message
