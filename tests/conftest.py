@@ -107,3 +107,19 @@ def retail_token(retail) -> str:
 @pytest.fixture
 def news_token(news) -> str:
     return issue_api_token(news, "News backend")[1]
+
+
+@pytest.fixture
+def no_caps(retail) -> MobileApp:
+    """retail without its frequency cap, for tests that send to one device more than once."""
+    retail.min_interval_minutes = 0
+    retail.save()
+    return retail
+
+
+def send_due(notification) -> None:
+    """Claim and send the notification's due deliveries, batch after batch, as a worker does."""
+    from campaigns import delivery
+
+    while ids := delivery.claim(notification.pk):
+        delivery.send_batch(ids)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from campaigns import delivery, progress
 from campaigns.models import Delivery, DeliveryStatus, Notification, Status
 from devices.models import Device, DeviceStatus
 from devices.registration import register_device
+from tests.conftest import send_due
 
 pytest_plugins = ["tests.sandbox"]
 
@@ -36,18 +36,6 @@ def start(app, platforms: list[str], **fields) -> Notification:
     sale = Notification.objects.create(**{**values, **fields})
     delivery.start(sale.pk)
     return sale
-
-
-def send_due(sale: Notification) -> None:
-    while ids := delivery.claim(sale.pk):
-        delivery.send_batch(ids)
-
-
-@pytest.fixture
-def no_caps(retail):
-    retail.min_interval_minutes = 0
-    retail.save()
-    return retail
 
 
 def test_fcm_unavailable_without_retry_after_waits_at_least_a_minute(sandbox, no_caps):

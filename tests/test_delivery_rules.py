@@ -16,6 +16,7 @@ from campaigns import delivery, local_time, services
 from campaigns.models import Delivery, DeliveryStatus, Notification, ScheduleKind, Status
 from devices.models import ApnsCredential, ProviderHealth, QuietHoursAction
 from devices.registration import register_device
+from tests.conftest import send_due
 
 pytest_plugins = ["tests.sandbox"]
 
@@ -43,18 +44,6 @@ def rows(sent: Notification) -> dict[str, tuple[str, str]]:
     return {
         d.device.push_token: (d.status, d.reason) for d in sent.deliveries.select_related("device")
     }
-
-
-def send_due(sent: Notification) -> None:
-    while ids := delivery.claim(sent.pk):
-        delivery.send_batch(ids)
-
-
-@pytest.fixture
-def no_caps(retail):
-    retail.min_interval_minutes = 0
-    retail.save()
-    return retail
 
 
 # Who is left out, and why -------------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 import socket
 import uuid
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,11 +19,11 @@ from campaigns.models import Delivery, DeliveryStatus, Notification, Status
 from devices import provider_health
 from devices.models import Device, DeviceStatus, ProviderHealth
 from devices.registration import register_device
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, send_due
 
 pytest_plugins = ["tests.sandbox"]
 
-BAD = "bad0"  # the gateway answers 400 BadDeviceToken, as Apple does for the other environment
+BAD = "bad0"  # the gateway answers this token 400 BadDeviceToken
 
 
 def devices(app, platform: str, tokens: list[str]) -> list[Device]:
@@ -48,16 +47,8 @@ def send(app, platforms=("ios", "android")) -> Notification:
         title_en="Half price",
     )
     delivery.start(sale.pk)
-    while ids := delivery.claim(sale.pk):
-        delivery.send_batch(ids)
+    send_due(sale)
     return sale
-
-
-@pytest.fixture
-def no_caps(retail):
-    retail.min_interval_minutes = 0
-    retail.save()
-    return retail
 
 
 def retired(app) -> int:
@@ -65,8 +56,9 @@ def retired(app) -> int:
 
 
 def test_a_wrong_apns_environment_retires_nobody_and_holds_ios(sandbox, no_caps):
-    devices(no_caps, "ios", apns_tokens(BAD, 25))
+    devices(no_caps, "ios", apns_tokens("abcd", 25))
     devices(no_caps, "android", ["android-token-1"])
+    sandbox.wrong_environment(no_caps)  # every token answers BadDeviceToken, as Apple does
 
     sale = send(no_caps)
 
@@ -81,6 +73,17 @@ def test_a_wrong_apns_environment_retires_nobody_and_holds_ios(sandbox, no_caps)
     assert all(d.attempts == 0 for d in held)  # waiting on the credential costs no try
     assert all(d.tries.get().reason.startswith("BadDeviceToken") for d in held)
     assert sale.deliveries.get(platform="android").status == DeliveryStatus.SENT
+
+
+def test_a_wrong_bundle_id_retires_nobody_and_says_so(sandbox, no_caps):
+    devices(no_caps, "ios", apns_tokens("abcd", 25))
+    sandbox.wrong_topic(no_caps)  # every token answers DeviceTokenNotForTopic
+
+    send(no_caps, platforms=["ios"])
+
+    assert retired(no_caps) == 0
+    reason = ProviderHealth.objects.get(app=no_caps, platform="ios").suspect_reason
+    assert "DeviceTokenNotForTopic for 25 of 25" in reason and "bundle ID" in reason
 
 
 def test_a_held_provider_sends_nothing_more_until_its_credential_changes(sandbox, no_caps):
@@ -121,8 +124,7 @@ def test_a_trusted_credential_retires_the_devices_it_says_are_gone(sandbox, no_c
     sale = send(no_caps, platforms=["ios"])
 
     provider_health.resume(no_caps, "ios", trusted=True)
-    while ids := delivery.claim(sale.pk):
-        delivery.send_batch(ids)
+    send_due(sale)
 
     assert retired(no_caps) == 25
     assert {d.status for d in sale.deliveries.all()} == {DeliveryStatus.FAILED}

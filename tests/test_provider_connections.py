@@ -23,6 +23,7 @@ from devices.providers import connections
 from devices.providers.apns import ApnsClient
 from devices.providers.base import Outcome, Push
 from devices.providers.sandbox.server import GOAWAY_PREFIX
+from tests.conftest import send_due
 from tests.faults import wait_for
 
 pytest_plugins = ["tests.sandbox"]
@@ -100,8 +101,7 @@ def send_to_everyone(app: MobileApp, name: str) -> Notification:
         title_en="Half price",
     )
     delivery.start(notification.pk)
-    while ids := delivery.claim(notification.pk):
-        delivery.send_batch(ids)
+    send_due(notification)
     return notification
 
 
@@ -128,6 +128,10 @@ def test_a_second_send_reuses_the_first_sends_connections(sandbox, retail):
     assert len(sandbox.received("apns")) == 2 * DEVICES
     assert after_first > before
     assert sandbox.gateways.connections("apns") == after_first
+    # and one provider token for the key across both sends (Apple: at most one new token per
+    # 20 minutes, "Establishing a token-based connection to APNs")
+    credential = retail.apns_credential
+    assert sandbox.gateways.apns.tokens_seen(credential.team_id, credential.key_id) == 1
 
 
 def test_a_test_send_uses_the_connections_of_the_sends(sandbox, retail):

@@ -24,8 +24,11 @@ NAMES = {platform: provider.name for platform, provider in PROVIDERS.items()}
 
 def provider(platform: str) -> Provider:
     """Return the service that reaches devices of this platform; ValueError if none does."""
-    require_choice("platform", platform, PROVIDERS)
-    return PROVIDERS[platform]
+    try:
+        return PROVIDERS[platform]
+    except KeyError:
+        require_choice("platform", platform, PROVIDERS)  # raises ValueError naming the known ones
+        raise
 
 
 def render(

@@ -6,10 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from devices import sample_credentials
-from devices.models import ApnsCredential, MobileApp
+from devices.models import ApnsCredential, MobileApp, ProviderHealth
 from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -149,3 +150,28 @@ def test_wrong_p12_password_leaves_the_stored_token_credential_unchanged(
     assert after.secret_set_at == before.secret_set_at
     assert after.updated_at == before.updated_at
     assert after.certificate_subject == "" and after.certificate_expires_at is None
+
+
+def test_app_administrator_sees_why_ios_is_held_and_lets_it_send_again(
+    page: Page, live_server, alice, retail
+):
+    reason = (
+        "APNs answered BadDeviceToken for 25 of 25 devices (400 BadDeviceToken); the APNs "
+        "environment (Production or Sandbox) of the credential may not match the builds that "
+        "registered these tokens."
+    )
+    ProviderHealth.objects.create(
+        app=retail, platform="ios", suspended_at=timezone.now(), suspect_reason=reason
+    )
+    login(page, live_server, alice)
+    open_app(page, live_server, "Retail")
+
+    sending = page.locator(f"{APNS} .field-sending .readonly")
+    expect(sending).to_contain_text("held since")
+    expect(sending).to_contain_text("BadDeviceToken for 25 of 25 devices")
+    sending.get_by_role("button", name="The credential is right: send now").click()
+
+    expect(page.locator(".messagelist .success")).to_contain_text("APNs sends again")
+    expect(page.locator(f"{APNS} .field-sending .readonly")).to_have_text("sending")
+    health = ProviderHealth.objects.get(app=retail, platform="ios")
+    assert health.suspended_at is None and health.trusted_until is not None
