@@ -121,7 +121,7 @@ def run(size: int, sink: Sink, args: argparse.Namespace) -> dict[str, object]:
     # A clean slate: no deliveries of earlier runs (the caps query finds none, as for a
     # first broadcast), statistics fresh for the planner.
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {Delivery._meta.db_table}")
+        cursor.execute(f"TRUNCATE {Delivery._meta.db_table} CASCADE")  # and its tries
     Notification.objects.filter(app__name__startswith="bench-").delete()
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM ANALYZE {Delivery._meta.db_table}")

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from campaigns import audience, content, local_time, personalization, send_rules
@@ -324,10 +324,11 @@ def _held(notification: Notification, platform: str, results: list[Result], by_k
     The answered deliveries that would have been retired wait, costing no try, with the rest.
     """
     app = notification.app
-    if not any(map(provider_health.is_misdirected, results)):
-        return False
-    first = not _answered_before(notification, platform)
-    if not provider_health.should_hold(app, platform, results, first_batch=first):
+
+    def first_batch() -> bool:
+        return not _answered_before(notification, platform)
+
+    if not provider_health.should_hold(app, platform, results, first_batch):
         return False
     provider_health.hold(app, platform, results, registry.NAMES[platform])
     retiring = [r for r in results if provider_health.is_misdirected(r)]
@@ -354,11 +355,10 @@ def resume_waiting(app: MobileApp, platform: str) -> int:
         status=DeliveryStatus.QUEUED,
         not_before__gt=timezone.now(),
     )
-    reasons = provider_health.WAITING_REASONS
-    held = waiting.filter(reason__startswith=reasons[0]) | waiting.filter(
-        reason__startswith=reasons[1]
-    )
-    return held.update(not_before=timezone.now(), updated_at=timezone.now())
+    held = Q()
+    for reason in provider_health.WAITING_REASONS:
+        held |= Q(reason__startswith=reason)
+    return waiting.filter(held).update(not_before=timezone.now(), updated_at=timezone.now())
 
 
 def _answered_before(notification: Notification, platform: str) -> bool:

@@ -24,6 +24,7 @@ Other providers of the app, and other apps, go on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -137,17 +138,18 @@ def said(result: Result) -> str:
     return " ".join(filter(None, [str(result.status or ""), result.reason, result.detail]))
 
 
-def should_hold(app: MobileApp, platform: str, results: list[Result], first_batch: bool) -> bool:
+def should_hold(
+    app: MobileApp, platform: str, results: list[Result], first_batch: Callable[[], bool]
+) -> bool:
     """Tell whether a batch's retiring answers point at the credential rather than the devices.
 
-    `first_batch` says these are the first answers of a send for this provider.
+    `first_batch()` says whether these are the first answers of a send for this provider; it
+    is asked only when every answer would retire its device.
     """
     retiring = sum(map(is_misdirected, results))
-    if not retiring:
-        return False
     mostly = retiring >= HOLD_MINIMUM and retiring >= HOLD_SHARE * len(results)
-    all_first = first_batch and retiring == len(results) >= FIRST_BATCH_MINIMUM
-    if not (mostly or all_first):
+    every = retiring == len(results) >= FIRST_BATCH_MINIMUM
+    if not (mostly or (every and first_batch())):
         return False
     return not ProviderHealth.objects.filter(
         app=app, platform=platform, trusted_until__gt=timezone.now()
