@@ -28,7 +28,7 @@ def phone(app, user_id: str | None = None) -> Device:
     if app.name == "news":
         address = {"platform": "windows", "channel_uri": "https://db5.notify.windows.com/?t=1"}
     else:
-        address = {"platform": "ios", "push_token": uuid.uuid4().hex * 2}
+        address = {"platform": "ios", "push_token": "ab" + uuid.uuid4().hex * 2}
     return register_device(app, uuid.uuid4(), {**address, "user_id": user_id})[0]
 
 

@@ -28,8 +28,8 @@ from tests.faults import wait_for
 
 pytest_plugins = ["tests.sandbox"]
 
-# Three batches of campaigns.delivery.BATCH_SIZE (1,000) and a bit: a send of several batches.
-DEVICES = 3200
+# Three batches of campaigns.delivery.BATCH_SIZE (1,000), the last a partial one.
+DEVICES = 2100
 PUSH = {"apns-push-type": "alert", "apns-priority": "10"}
 BODY = b'{"aps":{"alert":"Hello"}}'
 
@@ -66,7 +66,8 @@ def add_devices(app: MobileApp, count: int, platform: str = "ios") -> None:
             app=app,
             install_id=uuid.uuid4(),
             platform=platform,
-            push_token=f"{uuid.uuid4().hex}{number:032x}",
+            # "ab…": no sandbox fault starts so (dead, bad0, f00d, fa11, c0de, 5105, c105ed).
+            push_token=f"ab{uuid.uuid4().hex}{number:030x}",
             locale="en-US",
             language="en",
             first_seen=now,

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from devices.models import DeviceStatus, WnsCredential
-from devices.providers import tokens
+from devices.providers import connections, tokens
 from devices.providers.base import Outcome, ProviderError, Push
 from devices.providers.message import Message, TileBinding, WindowsOptions
 from devices.providers.sandbox.wns import DESCRIPTIONS
@@ -762,6 +762,8 @@ def scripted(sandbox, settings, tmp_path: Path):
         settings.CA_BUNDLE = str(bundle)
         settings.WNS_HOSTS = [*settings.WNS_HOSTS, f"localhost:{server.port}"]
         yield Scripted(server)
+        # A send_now keeps its connection in the process's pool; the server would wait for it.
+        connections.pool.close_all()
 
 
 def unused_port() -> int:
