@@ -12,6 +12,9 @@ from typing import TextIO
 def supervise(processes: list[subprocess.Popen], stdout: TextIO, stderr: TextIO) -> None:
     """Wait on the processes; stop them all on Ctrl-C, SIGTERM or the end of any one."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Ctrl-C stops everything even when started with SIGINT ignored (a background job of a
+    # script inherits that, and Python then never raises KeyboardInterrupt).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
