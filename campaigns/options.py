@@ -130,7 +130,7 @@ def _check_custom_key(key: str) -> None:
         raise ValidationError(
             f"Custom data key {key!r} must be 1 to 64 letters, digits, '_', '.' or '-'."
         )
-    # FCM refuses any key that starts with google or gcm, in any case (payloads.py does too).
+    # FCM refuses any key that starts with google or gcm, in any case (fcm.render does too).
     if key in RESERVED_KEYS or key.lower().startswith(RESERVED_KEY_PREFIXES):
         raise ValidationError(f"Custom data key {key!r} is reserved by the payloads.")
 
