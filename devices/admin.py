@@ -148,7 +148,7 @@ class MobileAppAdmin(CountedDeletion, admin.ModelAdmin):
     list_filter = ["organization"]
     search_fields = ["name", "display_name", "organization__name"]
     readonly_fields = ["organization_id", "application_id_shown"]
-    filter_horizontal = ["developers"]
+    filter_horizontal = ["members"]
     form = forms.MobileAppForm
     inlines = [ApnsCredentialInline, FcmCredentialInline, WnsCredentialInline]
     fieldsets = [
@@ -191,7 +191,7 @@ class MobileAppAdmin(CountedDeletion, admin.ModelAdmin):
                 "fields": ["segment_shared_secret", "clear_segment_shared_secret"],
             },
         ),
-        ("Team", {"fields": ["developers"]}),
+        ("Team", {"fields": ["members"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MobileApp]:
@@ -202,7 +202,7 @@ class MobileAppAdmin(CountedDeletion, admin.ModelAdmin):
         )
         if request.user.has_perm("devices.view_every_app"):
             return apps
-        return apps.filter(developers=request.user)
+        return apps.filter(members=request.user)
 
     @method_decorator(sensitive_post_parameters())
     def changeform_view(
@@ -288,11 +288,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
         tokens = super().get_queryset(request).select_related("app__organization")
         if request.user.has_perm("devices.manage_all_api_tokens"):
             return tokens
-        return tokens.filter(app__developers=request.user)
+        return tokens.filter(app__members=request.user)
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: object):
         if db_field.name == "app" and not request.user.has_perm("devices.manage_all_api_tokens"):
-            kwargs["queryset"] = MobileApp.objects.filter(developers=request.user)
+            kwargs["queryset"] = MobileApp.objects.filter(members=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:

@@ -61,7 +61,7 @@ class MobileAppForm(forms.ModelForm):
             "quiet_hours_end",
             "quiet_hours_action",
             "custom_property_types",
-            "developers",
+            "members",
         ]
 
     def __init__(self, *args: object, **kwargs: object) -> None:

@@ -101,6 +101,12 @@ class Organization(models.Model):
         help_text="Appears in API paths as owner_name, such as contoso.",
     )
     display_name = models.CharField(max_length=100)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="member_organizations",
+        help_text="People who work on every app of this organization, in their role.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -213,11 +219,11 @@ class MobileApp(models.Model):
         choices=QuietHoursAction.choices,
         default=QuietHoursAction.DEFER,
     )
-    developers = models.ManyToManyField(
+    members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
-        related_name="developed_apps",
-        help_text="Developers who manage this app's API tokens.",
+        related_name="member_apps",
+        help_text="People who work on this app, in their role; its organization's members too.",
     )
     # The secret Segment's webhook destination signs calls with, encrypted; "" when not set.
     encrypted_segment_secret = models.TextField(blank=True, editable=False)
@@ -382,10 +388,19 @@ class WnsCredential(ProviderCredential):
         return f"WNS credential of {self.app}"
 
 
+class TokenKind(models.TextChoices):
+    # A server token does everything and stays on the app's servers; a client key ships inside
+    # the app and can only register its own device and report launches (OneSignal's App ID
+    # against its REST API key, App Center's app secret against its API token).
+    SERVER = "server", "Server token"
+    CLIENT = "client", "Client key"
+
+
 class ApiToken(models.Model):
-    """A secret that lets an app's backend or devices call the API for that one app."""
+    """A secret that lets an app's servers, or its installed copies, call the API for that app."""
 
     app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="api_tokens")
+    kind = models.CharField(max_length=6, choices=TokenKind.choices, default=TokenKind.SERVER)
     name = models.CharField(max_length=100, help_text="What the token is for, such as 'iOS app'.")
     prefix = models.CharField(max_length=16, editable=False, help_text="The token's visible start.")
     token_hash = models.CharField(max_length=64, unique=True, editable=False)

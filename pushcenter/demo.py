@@ -124,7 +124,7 @@ def _seed_app(organization: Organization, spec: tuple, developer: User, previous
     app, _ = MobileApp.objects.get_or_create(
         organization=organization, name=name, defaults={"display_name": display_name}
     )
-    app.developers.add(developer)
+    app.members.add(developer)
     for platform in platforms:
         _seed_credential(app, platform)
     _seed_store_ids(app)

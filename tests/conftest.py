@@ -84,7 +84,7 @@ def bob(db) -> User:
 @pytest.fixture
 def carol(retail) -> User:
     user = make_user("carol", roles.DEVELOPER)
-    retail.developers.add(user)
+    retail.members.add(user)
     return user
 
 
