@@ -422,6 +422,8 @@ class PushNotificationView(APIView):
 
 
 class LaunchView(APIView):
+    client_key_methods = frozenset({"POST"})
+
     @extend_schema(
         operation_id="Launches_Record",
         summary="Report that a notification launched the app",

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from modeltranslation.utils import build_localized_fieldname
 
-from campaigns import content, notification_templates, options, personalization
+from campaigns import content, launches, notification_templates, options, personalization
 from campaigns.audience import latest_version_key
 from campaigns.models import TEXT_FIELDS, Notification, OnClick, Template
 from campaigns.translator import translate
@@ -24,7 +24,7 @@ from devices.providers.message import Payload, PayloadTooLarge, check_size
 
 LANGUAGE_NAMES = dict(settings.LANGUAGES)
 # Launch tracking adds an id of this length to every payload; sizes are measured with it.
-SAMPLE_TRACKING_ID = "0" * 32
+SAMPLE_TRACKING_ID = "0" * launches.MAX_LENGTH
 
 
 def language_field(name: str, code: str) -> str:

@@ -21,7 +21,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from campaigns import audience, content, local_time, personalization, send_rules
+from campaigns import audience, content, launches, local_time, personalization, send_rules
 from campaigns.models import (
     Delivery,
     DeliveryAttempt,
@@ -426,7 +426,11 @@ def _push(notification: Notification, delivery: Delivery) -> Push:
     language = delivery.language = content.language_for(notification, device.locale)
     context = personalization.device_context(device, notification.app, delivery.properties)
     message = content.message(
-        notification, device.platform, language, context=context, tracking_id=f"{delivery.pk:x}"
+        notification,
+        device.platform,
+        language,
+        context=context,
+        tracking_id=launches.tracking_id(delivery.pk),
     )
     payload = registry.render(device.platform, message, token=device.push_token or "")
     check_size(payload)

@@ -141,6 +141,10 @@ def registered(device: Device, created: bool) -> Response:
 
 
 class DeviceView(APIView):
+    # A client key registers, changes and unregisters its own install; reading a device back is
+    # for servers, since a key taken from the app must not read the installs whose ids it guesses.
+    client_key_methods = frozenset({"PUT", "PATCH", "DELETE"})
+
     @extend_schema(summary="Read a device", responses=DeviceSerializer)
     def get(self, request: Request, app_id: str, install_id: str) -> Response:
         device = find_device(app_of(request, app_id), install_id)
@@ -194,6 +198,8 @@ class DeviceView(APIView):
 
 
 class DeviceUserView(APIView):
+    client_key_methods = frozenset({"PUT"})
+
     @extend_schema(
         summary="Map a device to a user, or clear it with null",
         request=DeviceUserSerializer,
@@ -330,6 +336,9 @@ class D365RegistrationSerializer(StrictSerializer):
 
 
 class D365DeviceView(APIView):
+    # Dynamics 365's SDK ships its key inside the app and sends it as the body's ApiToken.
+    client_key_methods = frozenset({"POST"})
+
     @extend_schema(
         summary="Register a device as Dynamics 365 Marketing does",
         request=D365RegistrationSerializer,

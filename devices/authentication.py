@@ -10,7 +10,8 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from devices.models import ApiToken, MobileApp
+from devices import throttling
+from devices.models import ApiToken, MobileApp, TokenKind
 from devices.services import authenticate_token
 
 HEADER = "X-API-Token"
@@ -36,14 +37,25 @@ class AppClient:
 
 
 class ApiTokenAuthentication(BaseAuthentication):
-    """Read the token from the X-API-Token header, or from the body's ApiToken (D365's door)."""
+    """Read the token from the X-API-Token header, or from the body's ApiToken (D365's door).
+
+    An address that sent too many unknown or revoked tokens is refused before its token is
+    looked up (OWASP Authentication Cheat Sheet, "Protect against automated attacks").
+    """
 
     def authenticate(self, request: Request) -> tuple[AppClient, ApiToken] | None:
         plaintext = request.headers.get(HEADER) or _token_in_body(request)
         if not plaintext:
             return None
+        failures = throttling.FailedAuthentications(throttling.client_address(request))
+        wait = failures.wait()
+        if wait is not None:
+            raise exceptions.Throttled(
+                wait, "Too many unknown or revoked API tokens from this address."
+            )
         token = authenticate_token(plaintext)
         if token is None:
+            failures.note()
             raise exceptions.AuthenticationFailed("The API token is unknown or revoked.")
         return AppClient(token), token
 
@@ -60,12 +72,31 @@ def _token_in_body(request: Request) -> str | None:
 
 
 class HasAppToken(BasePermission):
-    """Allow only requests that carry a valid app token."""
+    """Allow requests that carry a valid app token; a client key only where the view allows it.
+
+    A view lists the methods a client key may call in `client_key_methods`; a view that does
+    not is for server tokens only, so a new endpoint is closed to the key shipped in apps until
+    someone decides otherwise.
+    """
 
     message = f"An API token is required in the {HEADER} header."
 
     def has_permission(self, request: Request, view: object) -> bool:
-        return isinstance(request.auth, ApiToken)
+        token = request.auth
+        if not isinstance(token, ApiToken):
+            return False
+        if token.kind == TokenKind.CLIENT and not client_key_allowed(view, request.method):
+            raise exceptions.PermissionDenied(
+                f"This is a client key, which can only register its device and report "
+                f"launches; {request.method} here requires a server token.",
+                code="server_token_required",
+            )
+        return True
+
+
+def client_key_allowed(view: object, method: str) -> bool:
+    """Say whether a view lets a client key call this HTTP method."""
+    return method.upper() in getattr(view, "client_key_methods", frozenset())
 
 
 def app_named(request: Request, owner_name: str, app_name: str) -> MobileApp:

@@ -14,9 +14,12 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from devices.models import ApiToken, MobileApp
+from devices.models import ApiToken, MobileApp, TokenKind
 
 TOKEN_PREFIX = "pc_"
+# Each kind starts differently, so a server token found inside an app is easy to spot
+# (secret scanners match on a fixed start, as GitHub's secret scanning does).
+KIND_PREFIXES = {TokenKind.SERVER: TOKEN_PREFIX + "s_", TokenKind.CLIENT: TOKEN_PREFIX + "c_"}
 # Writing last_used_at on every call would put a write on the hot path; a minute is precise enough.
 LAST_USED_PRECISION = timedelta(minutes=1)
 TOKEN_CACHE_SECONDS = 300
@@ -32,14 +35,19 @@ def find_app(owner_name: str, app_name: str) -> MobileApp | None:
 
 
 def issue_api_token(
-    app: MobileApp, name: str, created_by: AbstractBaseUser | None = None
+    app: MobileApp,
+    name: str,
+    created_by: AbstractBaseUser | None = None,
+    kind: str = TokenKind.SERVER,
 ) -> tuple[ApiToken, str]:
-    """Create a token for one app; the plain text is returned here once and never stored."""
-    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    """Create a token of this kind for one app; the plain text is returned once, never stored."""
+    start = KIND_PREFIXES[TokenKind(kind)]
+    plaintext = start + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         app=app,
+        kind=kind,
         name=name,
-        prefix=plaintext[: len(TOKEN_PREFIX) + 8],
+        prefix=plaintext[: len(start) + 8],
         token_hash=hash_token(plaintext),
         created_by=created_by,
     )

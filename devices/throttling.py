@@ -1,7 +1,14 @@
-"""Rate limits per API token: a fixed-window counter in Django's cache (Redis in production).
+"""Rate limits: fixed-window counters in Django's cache (Redis in production).
 
-A counter costs one cache increment per request, whatever the rate; DRF's own throttles keep a
-list of timestamps per client, which grows with the rate and slows every call.
+A server token is limited per token (PUSHCENTER_API_RATE). A client key ships inside every
+copy of an app, so anyone can take it: it is limited per key (PUSHCENTER_CLIENT_KEY_RATE) and
+per client address (PUSHCENTER_CLIENT_ADDRESS_RATE), so one address cannot use up the app's
+share. Unknown or revoked tokens are counted per address (PUSHCENTER_FAILED_AUTH_RATE).
+
+The counters live in the cache named by API_RATE_CACHE, so with a shared cache every process
+and machine counts together. A counter costs one cache increment per request, whatever the
+rate; DRF's own throttles keep a list of timestamps per client, which grows with the rate and
+slows every call.
 """
 
 from __future__ import annotations
@@ -14,37 +21,90 @@ from django.core.cache import caches
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from devices.models import ApiToken
+from devices.models import ApiToken, TokenKind
 
 
 class ApiTokenRateThrottle(BaseThrottle):
-    """Allow each token PUSHCENTER_API_RATE requests per window; say when to come back."""
+    """Allow each token its requests per window; a client key also per address; say when."""
 
     def __init__(self) -> None:
-        self.limit, self.window = settings.API_RATE
         self.wait_seconds: float | None = None
 
     def allow_request(self, request: Request, view: object) -> bool:
-        if not isinstance(request.auth, ApiToken):
+        token = request.auth
+        if not isinstance(token, ApiToken):
             return True
-        now = time.time()
-        window_index = int(now // self.window)
-        key = f"throttle:token:{request.auth.pk}:{window_index}"
-        count = _count(caches[settings.API_RATE_CACHE], key, self.window + 1)
-        if count <= self.limit:
-            return True
-        self.wait_seconds = (window_index + 1) * self.window - now
-        return False
+        if token.kind != TokenKind.CLIENT:
+            return self._within(f"token:{token.pk}", settings.API_RATE)
+        return self._within(f"token:{token.pk}", settings.CLIENT_KEY_RATE) and self._within(
+            f"address:{client_address(request)}", settings.CLIENT_ADDRESS_RATE
+        )
 
     def wait(self) -> float | None:
         return math.ceil(self.wait_seconds) if self.wait_seconds is not None else None
 
+    def _within(self, subject: str, rate: tuple[int, int]) -> bool:
+        window = Window(subject, rate)
+        if window.count() <= window.limit:
+            return True
+        self.wait_seconds = window.seconds_left()
+        return False
 
-def _count(cache: object, key: str, timeout: int) -> int:
-    """Increment a window's counter: one round trip, but for a window's first request."""
-    try:
-        return cache.incr(key)
-    except ValueError:  # no counter yet in this window
-        if cache.add(key, 1, timeout=timeout):
-            return 1
-        return cache.incr(key)  # another process started it first
+
+class Window:
+    """One subject's counter in the current fixed window of a rate."""
+
+    def __init__(self, subject: str, rate: tuple[int, int]) -> None:
+        self.limit, self.length = rate
+        self.now = time.time()
+        self.index = int(self.now // self.length)
+        self.key = f"throttle:{subject}:{self.length}:{self.index}"
+        self.cache = caches[settings.API_RATE_CACHE]
+
+    def count(self) -> int:
+        """Count one more request: one round trip, but for a window's first request."""
+        try:
+            return self.cache.incr(self.key)
+        except ValueError:  # no counter yet in this window
+            if self.cache.add(self.key, 1, timeout=self.length + 1):
+                return 1
+            return self.cache.incr(self.key)  # another process started it first
+
+    def current(self) -> int:
+        """Read the counter without counting."""
+        return self.cache.get(self.key, 0)
+
+    def seconds_left(self) -> float:
+        return (self.index + 1) * self.length - self.now
+
+
+class FailedAuthentications:
+    """The unknown or revoked tokens one address sent in the current window."""
+
+    def __init__(self, address: str) -> None:
+        self.window = Window(f"failed-auth:{address}", settings.FAILED_AUTH_RATE)
+
+    def wait(self) -> int | None:
+        """Return the seconds to wait when the address used up its failures, else None."""
+        if self.window.current() < self.window.limit:
+            return None
+        return math.ceil(self.window.seconds_left())
+
+    def note(self) -> None:
+        """Count one more failure."""
+        self.window.count()
+
+
+def client_address(request: Request) -> str:
+    """Return the address the request came from.
+
+    Behind a trusted proxy (PUSHCENTER_BEHIND_TLS_PROXY) that is the last X-Forwarded-For
+    entry, the one the proxy added; earlier entries come from the client and can be forged
+    (MDN, X-Forwarded-For, "Security and privacy concerns"). Otherwise it is REMOTE_ADDR.
+    """
+    if settings.BEHIND_TLS_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        last = forwarded.rsplit(",", 1)[-1].strip()
+        if last:
+            return last[:64]
+    return request.META.get("REMOTE_ADDR") or "unknown"

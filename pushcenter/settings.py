@@ -207,7 +207,9 @@ SECURE_HSTS_SECONDS = env_int("PUSHCENTER_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("PUSHCENTER_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("PUSHCENTER_HSTS_PRELOAD", False)
 SECURE_SSL_REDIRECT = env_bool("PUSHCENTER_SSL_REDIRECT", False)
-if env_bool("PUSHCENTER_BEHIND_TLS_PROXY", False):
+# Behind a proxy, the proxy's X-Forwarded-Proto and X-Forwarded-For are trusted.
+BEHIND_TLS_PROXY = env_bool("PUSHCENTER_BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # The cache holds API rate counters; set PUSHCENTER_CACHE_URL to Redis in production so that
@@ -219,6 +221,12 @@ CACHES = {
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 API_RATE = env_rate("PUSHCENTER_API_RATE", "1000/s")
+# A client key is in every copy of the app: the whole app shares the key's rate, and one
+# address (a phone, or many behind a carrier's NAT) gets its own smaller share.
+CLIENT_KEY_RATE = env_rate("PUSHCENTER_CLIENT_KEY_RATE", "1000/s")
+CLIENT_ADDRESS_RATE = env_rate("PUSHCENTER_CLIENT_ADDRESS_RATE", "120/m")
+# Unknown or revoked tokens from one address before it is refused for the rest of the window.
+FAILED_AUTH_RATE = env_rate("PUSHCENTER_FAILED_AUTH_RATE", "20/m")
 API_RATE_CACHE = "default"
 
 REST_FRAMEWORK = {

@@ -12,10 +12,18 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 from django.test import Client
 
 from devices import sample_credentials
-from devices.models import ApnsCredential, FcmCredential, MobileApp, Organization, WnsCredential
+from devices.models import (
+    ApnsCredential,
+    FcmCredential,
+    MobileApp,
+    Organization,
+    TokenKind,
+    WnsCredential,
+)
 from devices.services import issue_api_token
 from pushcenter import roles
 
@@ -107,6 +115,18 @@ def retail_token(retail) -> str:
 @pytest.fixture
 def news_token(news) -> str:
     return issue_api_token(news, "News backend")[1]
+
+
+@pytest.fixture
+def retail_client_key(retail) -> str:
+    """The key the retail app ships inside its iOS and Android builds."""
+    return issue_api_token(retail, "Retail app", kind=TokenKind.CLIENT)[1]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    """Start each test with an empty cache, so no earlier test's rate counters count against it."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_celery_beat.models import ClockedSchedule, PeriodicTask
 
 from campaigns import delivery, services, tasks
+from campaigns.launches import tracking_id
 from campaigns.models import Delivery, DeliveryStatus, Notification, ScheduleKind, Status
 from devices.models import DeviceStatus, ProviderHealth
 from devices.registration import register_device
@@ -102,7 +103,7 @@ def test_a_send_reaches_each_device_in_its_language_and_completes(sandbox, retai
     assert scheduled.status == Status.COMPLETED
     sent = scheduled.deliveries.get(device__push_token="aa" * 32)
     [line] = [line for line in sandbox.received("apns") if line["target"] == "aa" * 32]
-    assert line["payload"]["tracking_id"] == f"{sent.pk:x}"
+    assert line["payload"]["tracking_id"] == tracking_id(sent.pk)
 
 
 def test_a_gone_token_fails_its_delivery_and_retires_the_device(sandbox, retail, scheduled):

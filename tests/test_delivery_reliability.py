@@ -6,7 +6,7 @@ private to the test, the test database (transactional access, so the workers see
 and sandbox gateways that the workers reach over TLS sockets. Nothing of ours is patched; a
 short lease and sweep (environment variables the product reads) keep each test short.
 
-Messages are counted per delivery by the payload's tracking_id (the delivery's id in hex),
+Messages are counted per delivery by the payload's tracking_id (the delivery's id, signed),
 from what the gateways recorded with status 200.
 """
 
@@ -22,6 +22,7 @@ from django.db import connections
 from django.utils import timezone
 
 from campaigns import delivery
+from campaigns.launches import delivery_pk
 from campaigns.models import FINAL_DELIVERY_STATUSES, Delivery, DeliveryStatus, Notification, Status
 from devices.models import Device
 from tests import faults
@@ -76,7 +77,7 @@ def scheduled(app, name: str = "Sale") -> Notification:
 def accepted(*gateways: faults.Gateways) -> list[tuple[int, datetime]]:
     """(delivery id, when) of every message a gateway accepted (status 200)."""
     return [
-        (int(line["payload"]["tracking_id"], 16), datetime.fromisoformat(line["at"]))
+        (delivery_pk(line["payload"]["tracking_id"]), datetime.fromisoformat(line["at"]))
         for gateway in gateways
         for line in gateway.received("apns")
         if line["status"] == 200
