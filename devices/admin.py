@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from devices import forms, provider_health, sending, services
+from devices import encryption, forms, provider_health, sending, services
 from devices.models import (
     ApiToken,
     ApnsCredential,
@@ -27,6 +27,7 @@ from devices.models import (
     Organization,
     ProviderCredential,
     ProviderHealth,
+    TokenKind,
     WnsCredential,
 )
 from devices.providers import registry
@@ -272,17 +273,28 @@ class MobileAppAdmin(CountedDeletion, admin.ModelAdmin):
         return str(app.application_id) if app.pk else "given when saved"
 
 
+KINDS_EXPLAINED = (
+    "<strong>Client key</strong>: ships inside your iOS, Android or Windows app. It can only "
+    "register, update and unregister its own device, set that device's user and report "
+    "launches, so anyone who unpacks the app gains nothing more.<br>"
+    "<strong>Server token</strong>: does everything (sends, lists devices, manages audiences, "
+    "posts events). Keep it on your servers; it must never ship inside an app."
+)
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     """API tokens: shown once at creation, then only their prefix; revoked, never edited."""
 
-    list_display = ["name", "app", "masked", "created_at", "last_used_at", "status"]
+    list_display = ["name", "app", "kind", "masked", "created_at", "last_used_at", "status"]
     list_filter = [
         ("app", admin.RelatedOnlyFieldListFilter),
+        "kind",
         ("revoked_at", admin.EmptyFieldListFilter),
     ]
     search_fields = ["name", "prefix", "app__name"]
     actions = ["revoke"]
+    radio_fields = {"kind": admin.VERTICAL}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApiToken]:
         tokens = super().get_queryset(request).select_related("app__organization")
@@ -297,13 +309,33 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
         if obj is None:
-            return ["app", "name"]
-        return ["app", "name", "masked", "created_by", "created_at", "last_used_at", "status"]
+            return ["app", "kind", "name"]
+        return [
+            "app",
+            "kind",
+            "name",
+            "masked",
+            "created_by",
+            "created_at",
+            "last_used_at",
+            "status",
+        ]
+
+    def get_fieldsets(self, request: HttpRequest, obj: ApiToken | None = None) -> list:
+        if obj is None:
+            return [(None, {"fields": self.get_fields(request), "description": KINDS_EXPLAINED})]
+        return super().get_fieldsets(request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
         if obj is None:
             return []
-        return ["app", "masked", "created_by", "created_at", "last_used_at", "status"]
+        return ["app", "kind", "masked", "created_by", "created_at", "last_used_at", "status"]
+
+    def formfield_for_choice_field(self, db_field, request: HttpRequest, **kwargs: object):
+        if db_field.name == "kind":
+            # No kind is ticked in advance: whoever makes a token decides where it will live.
+            kwargs["initial"] = None
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     def has_delete_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
         return False
@@ -320,10 +352,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        token, plaintext = services.issue_api_token(obj.app, obj.name, created_by=request.user)
+        token, plaintext = services.issue_api_token(
+            obj.app, obj.name, created_by=request.user, kind=obj.kind
+        )
         obj.pk, obj.prefix, obj.created_at = token.pk, token.prefix, token.created_at
-        # Held in the session only until the next page shows it, so a reload mints nothing.
-        request.session[_shown_once_key(token.pk)] = plaintext
+        # Held in the session only until the next page shows it, so a reload mints nothing;
+        # encrypted, so the session store (database or cache) never holds the token itself.
+        request.session[_shown_once_key(token.pk)] = encryption.encrypt(plaintext)
 
     def response_add(
         self, request: HttpRequest, obj: ApiToken, post_url_continue=None
@@ -340,8 +375,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def created_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """Show a new token's text once; afterwards the page only says it was shown."""
         token = get_object_or_404(self.get_queryset(request), pk=pk)
-        plaintext = request.session.pop(_shown_once_key(pk), None)
-        if plaintext is None:
+        ciphertext = request.session.pop(_shown_once_key(pk), None)
+        if ciphertext is None:
             self.message_user(
                 request,
                 f"The token {token} was shown once already; create a new one if it was not copied.",
@@ -352,7 +387,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": "API token created",
             "token": token,
-            "plaintext": plaintext,
+            "plaintext": encryption.decrypt(ciphertext),
+            "is_client_key": token.kind == TokenKind.CLIENT,
             "opts": self.opts,
         }
         return TemplateResponse(request, "admin/devices/apitoken/created.html", context)

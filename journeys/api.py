@@ -165,6 +165,7 @@ class SegmentCallSerializer(serializers.Serializer):
     event = serializers.CharField(required=False, help_text="track: the event's name.")
     userId = serializers.CharField(required=False)
     anonymousId = serializers.CharField(required=False)
+    messageId = serializers.CharField(required=False, help_text="Handled once in 24 hours.")
     properties = serializers.DictField(required=False, help_text="track: the event's details.")
     traits = serializers.DictField(required=False, help_text="identify: custom properties.")
     timestamp = serializers.DateTimeField(required=False)
@@ -185,6 +186,9 @@ class SegmentAnswerSerializer(serializers.Serializer):
         help_text="identify: each trait not stored, and why.",
     )
     ignored = serializers.CharField(required=False, help_text="The type of a call not used.")
+    replayed = serializers.CharField(
+        required=False, help_text="The messageId of a call already handled in the last 24 hours."
+    )
 
 
 class SegmentView(APIView):
@@ -200,7 +204,9 @@ class SegmentView(APIView):
         "shared secret set on the app's page; no API token. track records an event as "
         "Events_Record does; identify merges the traits into the custom properties of the "
         "person's devices; other types answer 200 and are ignored. The person is the userId "
-        "or, without one, the installs whose id is context.device.id or anonymousId.",
+        "or, without one, the installs whose id is context.device.id or anonymousId. A "
+        "messageId already handled for the app in the last 24 hours answers 200 with replayed "
+        "and changes nothing.",
         request=SegmentCallSerializer,
         parameters=[
             OpenApiParameter(

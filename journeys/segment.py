@@ -10,6 +10,11 @@ reaches that one device.
 
 track records an event, as the events API does; identify merges the traits into the devices'
 custom properties; page, screen, group, alias and any other type are acknowledged and ignored.
+
+Segment retries a call it is not sure arrived, with the same messageId, and a signed body can be
+captured and sent again; so a messageId seen for an app in the last 24 hours is acknowledged and
+not done twice, as Segment itself deduplicates on messageId over about 24 hours (Segment docs,
+"Handling Duplicate Data").
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
@@ -33,6 +39,8 @@ from journeys import event_rules, events
 from journeys.models import EventSource
 
 SIGNATURE_HEADER = "X-Signature"
+REPLAY_WINDOW_SECONDS = 24 * 60 * 60
+MAX_MESSAGE_ID = 200
 
 
 class BadSignature(Exception):
@@ -64,14 +72,47 @@ def verify(secret: str, body: bytes, signature: str | None) -> None:
 
 
 def handle(app: MobileApp, body: bytes) -> dict:
-    """Do what a verified call asks and say what was done."""
+    """Do what a verified call asks and say what was done; a replayed messageId does nothing."""
     call = parse(body)
+    message_id = _message_id(call)
+    if message_id is None:
+        return _do(app, call)
+    key = _replay_key(app, message_id)
+    if not cache.add(key, True, timeout=REPLAY_WINDOW_SECONDS):
+        return {"type": call["type"], "replayed": message_id}
+    try:
+        return _do(app, call)
+    except BaseException:
+        # Not done: Segment's retry of this call must not be taken for a replay.
+        cache.delete(key)
+        raise
+
+
+def _do(app: MobileApp, call: dict) -> dict:
     kind = call["type"]
     if kind == "track":
         return track(app, call)
     if kind == "identify":
         return identify(app, call)
     return {"ignored": kind}
+
+
+def _message_id(call: dict) -> str | None:
+    value = call.get("messageId")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > MAX_MESSAGE_ID:
+        raise CallError(
+            "messageId",
+            f"A messageId is a non-empty string of at most {MAX_MESSAGE_ID} characters.",
+        )
+    return value
+
+
+def _replay_key(app: MobileApp, message_id: str) -> str:
+    # Hashed: a cache key must be short and plain, and the id is the caller's text.
+    digest = hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"segment-message:{app.pk}:{digest}"
 
 
 def parse(body: bytes) -> dict:

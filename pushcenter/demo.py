@@ -1,5 +1,6 @@
-"""Seed the demo: an organization, two apps with credentials, a user per role, a token per app,
-and for the retail app a welcome series, an event journey and a draft A/B test.
+"""Seed the demo: an organization, two apps with credentials, a user per role, a server token
+and a client key per app, and for the retail app a welcome series, an event journey and a draft
+A/B test.
 
 Seeding is idempotent: a second run keeps what the first made, including the passwords and API
 tokens it recorded in var/demo.json.
@@ -19,7 +20,14 @@ from django.db import transaction
 
 from campaigns.models import Notification
 from devices import sample_credentials
-from devices.models import ApnsCredential, FcmCredential, MobileApp, Organization, WnsCredential
+from devices.models import (
+    ApnsCredential,
+    FcmCredential,
+    MobileApp,
+    Organization,
+    TokenKind,
+    WnsCredential,
+)
 from devices.registration import register_device
 from devices.services import authenticate_token, issue_api_token
 from experiments import services as experiment_services
@@ -28,6 +36,8 @@ from journeys.models import Journey, Trigger
 from pushcenter import roles
 
 DEMO_FILE = "demo.json"
+# demo.json names each app's server token api_token and the key its builds ship client_key.
+DEMO_TOKEN_FIELDS = {TokenKind.SERVER: "api_token", TokenKind.CLIENT: "client_key"}
 DEMO_USERS = [
     ("admin", "superuser"),
     ("appadmin", roles.APP_ADMINISTRATOR),
@@ -137,7 +147,8 @@ def _seed_app(organization: Organization, spec: tuple, developer: User, previous
         "app_name": app.name,
         "organization_id": str(organization.organization_id),
         "application_id": str(app.application_id),
-        "api_token": _demo_token(app, previous),
+        "api_token": _demo_token(app, previous, TokenKind.SERVER),
+        "client_key": _demo_token(app, previous, TokenKind.CLIENT),
         "platforms": app.platforms(),
     }
 
@@ -237,11 +248,14 @@ def _seed_credential(app: MobileApp, platform: str) -> None:
     credential.save()
 
 
-def _demo_token(app: MobileApp, previous: dict) -> str:
+def _demo_token(app: MobileApp, previous: dict, kind: TokenKind) -> str:
+    """Keep the app's token of this kind from the last demo.json, or make one."""
+    field = DEMO_TOKEN_FIELDS[kind]
     for known in previous.get("apps", []):
         if known.get("application_id") == str(app.application_id):
-            token = authenticate_token(known.get("api_token", ""))
-            if token is not None and token.app_id == app.pk:
-                return known["api_token"]
-    _, plaintext = issue_api_token(app, "Demo")
+            token = authenticate_token(known.get(field, ""))
+            if token is not None and token.app_id == app.pk and token.kind == kind:
+                return known[field]
+    name = "Demo server" if kind == TokenKind.SERVER else "Demo app"
+    _, plaintext = issue_api_token(app, name, kind=kind)
     return plaintext

@@ -118,7 +118,9 @@ def test_the_command_names_a_bad_app(retail, argument, message):
 
 def test_the_dashboard_shows_a_new_token_once(alice, retail):
     client = logged_in(alice)
-    response = client.post("/devices/apitoken/add/", {"app": retail.pk, "name": "iOS app"})
+    response = client.post(
+        "/devices/apitoken/add/", {"app": retail.pk, "kind": "client", "name": "iOS app"}
+    )
     assert response.status_code == 302
     shown = client.get(response["Location"])
     plaintext = shown.context["plaintext"]
@@ -131,7 +133,9 @@ def test_the_dashboard_shows_a_new_token_once(alice, retail):
 
 def test_reloading_the_created_page_neither_shows_nor_mints_a_token(alice, retail):
     client = logged_in(alice)
-    response = client.post("/devices/apitoken/add/", {"app": retail.pk, "name": "iOS app"})
+    response = client.post(
+        "/devices/apitoken/add/", {"app": retail.pk, "kind": "client", "name": "iOS app"}
+    )
     plaintext = client.get(response["Location"]).context["plaintext"]
     again = client.get(response["Location"], follow=True)
     assert plaintext not in again.content.decode()

@@ -34,7 +34,7 @@ def test_seeding_twice_keeps_logins_and_tokens(db, var_dir):
     second = seed("http://127.0.0.1:8000/")
     assert first == second
     assert json.loads((var_dir / "demo.json").read_text()) == second
-    assert MobileApp.objects.count() == 2 and ApiToken.objects.count() == 2
+    assert MobileApp.objects.count() == 2 and ApiToken.objects.count() == 4
 
 
 def test_the_demo_file_names_a_login_per_role_and_a_working_token_per_app(db, var_dir):

@@ -29,6 +29,7 @@ def describe(facts: dict) -> str:
             f"  {app['owner_name']}/{app['app_name']} ({', '.join(app['platforms'])})",
             f"    organization_id {app['organization_id']}",
             f"    application_id  {app['application_id']}",
-            f"    api_token       {app['api_token']}",
+            f"    api_token       {app['api_token']}  (server token: keep on servers)",
+            f"    client_key      {app['client_key']}  (client key: ships in the app)",
         ]
     return "\n".join(lines)
