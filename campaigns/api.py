@@ -432,7 +432,11 @@ class LaunchView(APIView):
         "counts per delivery: a repeat answers 200 with new false and changes nothing.",
         request=LaunchBodySerializer,
         responses={200: LaunchSerializer, 201: LaunchSerializer},
-        examples=[OpenApiExample("A launch", request_only=True, value={"tracking_id": "1f4"})],
+        examples=[
+            OpenApiExample(
+                "A launch", request_only=True, value={"tracking_id": "1f4Zk3Q0b_Xr9a-LmW2"}
+            )
+        ],
     )
     def post(self, request: Request, app_id: str) -> Response:
         app = app_of(request, app_id)

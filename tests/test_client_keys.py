@@ -7,18 +7,23 @@ client address. Server tokens keep doing everything (the other API test files us
 
 from __future__ import annotations
 
+import json
 import uuid
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 from rest_framework.test import APIClient
 
 from campaigns.launches import tracking_id
 from campaigns.models import Notification
-from devices.models import ApnsCredential, Device, DeviceStatus, TokenKind
-from devices.services import issue_api_token
+from devices.models import ApiToken, ApnsCredential, Device, DeviceStatus, TokenKind
+from devices.services import authenticate_token, issue_api_token
 from journeys.models import Event
+from pushcenter import demo
 from segments.models import Segment
+from tests.conftest import logged_in
 from tests.test_device_api import APNS_TOKEN, CHANNEL, SEED_BODY
 from tests.test_launches_api import delivery_of
 
@@ -245,3 +250,85 @@ def test_a_server_token_keeps_its_own_rate(retail, retail_token, retail_client_k
     assert [api(retail_token).get(url).status_code for _ in range(2)] == [200, 429]
     other = device_url(retail, OTHER_INSTALL)
     assert api(retail_client_key).put(other, SEED_BODY, format="json").status_code == 201
+
+
+# Where keys are made
+
+
+def test_the_command_makes_a_client_key_or_by_default_a_server_token(retail):
+    made = {}
+    for arguments in ([], ["--kind", "client"], ["--kind", "server"]):
+        output = StringIO()
+        call_command("create_api_token", "contoso/retail", *arguments, stdout=output)
+        made[tuple(arguments)] = authenticate_token(output.getvalue().strip())
+    assert made[()].kind == TokenKind.SERVER and made[()].app == retail
+    assert made[("--kind", "client")].kind == TokenKind.CLIENT
+    assert made[("--kind", "server")].kind == TokenKind.SERVER
+
+
+def test_the_command_refuses_an_unknown_kind(retail):
+    with pytest.raises(CommandError, match="invalid choice: 'admin'"):
+        call_command("create_api_token", "contoso/retail", "--kind", "admin")
+    assert not ApiToken.objects.exists()
+
+
+def test_the_add_page_says_where_each_kind_belongs(alice, retail):
+    page = logged_in(alice).get("/devices/apitoken/add/").content.decode()
+    assert "ships inside your iOS, Android or Windows app" in page
+    assert "it must never ship inside an app" in page
+    assert 'name="kind"' in page and 'value="client"' in page and 'value="server"' in page
+
+
+def test_a_token_is_not_made_until_its_kind_is_chosen(alice, retail):
+    response = logged_in(alice).post("/devices/apitoken/add/", {"app": retail.pk, "name": "x"})
+    assert response.status_code == 200
+    assert "This field is required" in response.content.decode()
+    assert not ApiToken.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "advice"),
+    [("client", "ships inside your app"), ("server", "must never ship inside an app")],
+)
+def test_the_dashboard_makes_either_kind_and_shows_it_once(alice, retail, kind, advice):
+    client = logged_in(alice)
+    response = client.post(
+        "/devices/apitoken/add/", {"app": retail.pk, "kind": kind, "name": "Made here"}
+    )
+    assert response.status_code == 302
+    shown = client.get(response["Location"])
+    plaintext = shown.context["plaintext"]
+    assert advice in shown.content.decode()
+    assert authenticate_token(plaintext).kind == kind
+    listing = client.get("/devices/apitoken/").content.decode()
+    assert dict(TokenKind.choices)[kind] in listing
+
+
+def test_the_session_never_holds_the_new_token_in_plaintext(alice, retail):
+    client = logged_in(alice)
+    response = client.post(
+        "/devices/apitoken/add/", {"app": retail.pk, "kind": "client", "name": "iOS app"}
+    )
+    session = client.session
+    stored = {key: session[key] for key in session.keys()}
+
+    plaintext = client.get(response["Location"]).context["plaintext"]
+
+    assert plaintext not in repr(stored)
+    assert not any(str(value).startswith("pc_") for value in stored.values())
+
+
+def test_demo_json_gives_each_app_its_client_key_beside_the_server_token(db, tmp_path):
+    with override_settings(VAR_DIR=tmp_path):
+        first = demo.seed("http://127.0.0.1:8000/")
+        second = demo.seed("http://127.0.0.1:8000/")
+        written = json.loads((tmp_path / "demo.json").read_text())
+    assert first == second == written
+    for app in written["apps"]:
+        server, client = authenticate_token(app["api_token"]), authenticate_token(app["client_key"])
+        assert (server.kind, client.kind) == (TokenKind.SERVER, TokenKind.CLIENT)
+        assert (
+            str(client.app.application_id)
+            == app["application_id"]
+            == str(server.app.application_id)
+        )
