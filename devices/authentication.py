@@ -87,7 +87,7 @@ class HasAppToken(BasePermission):
             return False
         if token.kind == TokenKind.CLIENT and not client_key_allowed(view, request.method):
             raise exceptions.PermissionDenied(
-                f"This is a client key, which can only register its device and report "
+                "This is a client key, which can only register its device and report "
                 f"launches; {request.method} here requires a server token.",
                 code="server_token_required",
             )

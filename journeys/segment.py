@@ -89,6 +89,7 @@ def handle(app: MobileApp, body: bytes) -> dict:
 
 
 def _do(app: MobileApp, call: dict) -> dict:
+    """Do what the call's type asks."""
     kind = call["type"]
     if kind == "track":
         return track(app, call)

@@ -24,6 +24,8 @@ def test_app_administrator_creates_an_api_token_and_sees_it_only_once(
     page.locator("#content-main #devices-apitoken ~ td a.addlink").click()
     expect(page.locator("h1")).to_have_text("Add API token")
     page.select_option("#id_app", label="contoso/retail")
+    expect(page.locator("#content-main")).to_contain_text("it must never ship inside an app")
+    page.get_by_label("Server token").check()
     page.fill("#id_name", "Checkout backend")
     page.click("input[name=_save]")
 
@@ -32,6 +34,7 @@ def test_app_administrator_creates_an_api_token_and_sees_it_only_once(
     plaintext = shown.inner_text()
     expect(page.locator("#content-main")).to_contain_text("Checkout backend")
     expect(page.locator("#content-main")).to_contain_text("contoso/retail")
+    expect(page.locator(".token-kind")).to_contain_text("Keep this server token on your servers")
 
     token = ApiToken.objects.get(name="Checkout backend")
     assert token.app == retail
