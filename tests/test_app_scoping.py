@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
@@ -236,3 +236,9 @@ def test_an_app_administrator_is_a_member_of_the_organization_they_make(alice):
     assert response.status_code == 302
     fabrikam = Organization.objects.get(name="fabrikam")
     assert list(fabrikam.members.all()) == [alice]
+
+
+@pytest.mark.parametrize("role", list(roles.ROLES))
+def test_no_role_sees_every_app(db, role):
+    granted = Group.objects.get(name=role).permissions.values_list("codename", flat=True)
+    assert "view_every_app" not in granted and "manage_all_api_tokens" not in granted
