@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from campaigns.models import Notification
+from campaigns.models import Notification, Status
 from devices.models import Device, MobileApp, Organization
 from pushcenter import roles
 from segments.models import Segment
@@ -242,3 +242,18 @@ def test_an_app_administrator_is_a_member_of_the_organization_they_make(alice):
 def test_no_role_sees_every_app(db, role):
     granted = Group.objects.get(name=role).permissions.values_list("codename", flat=True)
     assert "view_every_app" not in granted and "manage_all_api_tokens" not in granted
+
+
+def test_the_composer_preview_shows_nothing_of_another_apps_notification(dave, retail, news):
+    theirs = Notification.objects.create(
+        app=news,
+        name="News sale",
+        platforms=["windows"],
+        title_en="Their secret title",
+        status=Status.COMPLETED,
+    )
+    response = logged_in(dave).post(
+        "/campaigns/notification/preview/", {"notification_id": theirs.pk, "app": news.pk}
+    )
+    assert response.status_code == 200
+    assert "Their secret title" not in response.content.decode()
