@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from campaigns import notification_templates, preview, progress, services, test_sends
 from campaigns.forms import TRANSLATED_FIELDS, NotificationForm
 from campaigns.models import Notification, Purpose, Status
-from devices import sending
+from devices import membership, sending
 from devices.models import Device, MobileApp
 from devices.providers.base import Outcome, ProviderError, Result
 from metrics import views as metrics_views
@@ -394,4 +394,4 @@ class NotificationAdmin(CountedDeletion, admin.ModelAdmin):
         return notification
 
     def _apps(self, request: HttpRequest) -> QuerySet[MobileApp]:
-        return self.admin_site._registry[MobileApp].get_queryset(request)
+        return membership.apps_of(request.user)

@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from devices import encryption, forms, provider_health, sending, services
+from devices import encryption, forms, membership, provider_health, sending, services
 from devices.models import (
     ApiToken,
     ApnsCredential,
@@ -35,11 +35,44 @@ from metrics import views as metrics_views
 from pushcenter.admin_deletion import CountedDeletion
 
 
+class MembersField:
+    """A ModelAdmin mixin for a `members` field: choices are the people one manages.
+
+    The members one may not manage stay listed (one may remove them from one's own
+    organization or app) but cannot be added by anyone outside their reach.
+    """
+
+    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs: object):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        field = form.base_fields.get("members")
+        if field is not None:
+            people = membership.people_of(request.user)
+            if obj is not None:
+                people = people | obj.members.all()
+            field.queryset = people.distinct().order_by("username")
+        return form
+
+
 @admin.register(Organization)
-class OrganizationAdmin(CountedDeletion, admin.ModelAdmin):
+class OrganizationAdmin(MembersField, CountedDeletion, admin.ModelAdmin):
     list_display = ["display_name", "name", "organization_id", "created_at"]
     search_fields = ["name", "display_name"]
     readonly_fields = ["organization_id"]
+    fields = ["name", "display_name", "organization_id", "members"]
+    filter_horizontal = ["members"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Organization]:
+        return (
+            super()
+            .get_queryset(request)
+            .filter(pk__in=membership.organizations_of(request.user).values("pk"))
+        )
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        if not change and not membership.sees_every_app(request.user):
+            # Whoever makes an organization works on it; otherwise they could not see it.
+            form.instance.members.add(request.user)
 
 
 class CredentialInline(admin.StackedInline):
@@ -143,10 +176,10 @@ class WnsCredentialInline(CredentialInline):
 
 
 @admin.register(MobileApp)
-class MobileAppAdmin(CountedDeletion, admin.ModelAdmin):
+class MobileAppAdmin(MembersField, CountedDeletion, admin.ModelAdmin):
     list_display = ["display_name", "owner_and_name", "platform_list", "application_id"]
     change_form_template = "admin/devices/mobileapp/change_form.html"
-    list_filter = ["organization"]
+    list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "display_name", "organization__name"]
     readonly_fields = ["organization_id", "application_id_shown"]
     filter_horizontal = ["members"]
@@ -201,9 +234,21 @@ class MobileAppAdmin(CountedDeletion, admin.ModelAdmin):
             .get_queryset(request)
             .select_related("organization", "apns_credential", "fcm_credential", "wns_credential")
         )
-        if request.user.has_perm("devices.view_every_app"):
-            return apps
-        return apps.filter(members=request.user)
+        return apps.filter(pk__in=membership.apps_of(request.user).values("pk"))
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: object):
+        if db_field.name == "organization":
+            # An app is added only to an organization one is a member of.
+            kwargs["queryset"] = membership.organizations_of(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: MobileApp | None = None) -> list:
+        fields = list(super().get_readonly_fields(request, obj))
+        mine = membership.organizations_of(request.user)
+        if obj is not None and not mine.filter(pk=obj.organization_id).exists():
+            # Given this app alone: it stays in its organization.
+            fields.append("organization")
+        return fields
 
     @method_decorator(sensitive_post_parameters())
     def changeform_view(
@@ -225,6 +270,8 @@ class MobileAppAdmin(CountedDeletion, admin.ModelAdmin):
     def metrics_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """Chart the app's last 30 days of sends, deliveries and launches."""
         app = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_view_permission(request, app):
+            raise PermissionDenied
         context = {**self.admin_site.each_context(request), "opts": self.model._meta}
         return metrics_views.app_page(request, app, context)
 
@@ -298,13 +345,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApiToken]:
         tokens = super().get_queryset(request).select_related("app__organization")
-        if request.user.has_perm("devices.manage_all_api_tokens"):
-            return tokens
-        return tokens.filter(app__members=request.user)
+        return tokens.filter(app__in=membership.apps_of(request.user))
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: object):
-        if db_field.name == "app" and not request.user.has_perm("devices.manage_all_api_tokens"):
-            kwargs["queryset"] = MobileApp.objects.filter(members=request.user)
+        if db_field.name == "app":
+            kwargs["queryset"] = membership.apps_of(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
@@ -419,7 +464,7 @@ class DeviceAdmin(CountedDeletion, admin.ModelAdmin):
         "last_seen",
     ]
     list_filter = [
-        "app",
+        ("app", admin.RelatedOnlyFieldListFilter),
         "platform",
         "status",
         ("locale", admin.AllValuesFieldListFilter),
@@ -464,6 +509,9 @@ class DeviceAdmin(CountedDeletion, admin.ModelAdmin):
             },
         ),
     ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Device]:
+        return super().get_queryset(request).filter(app__in=membership.apps_of(request.user))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Device | None = None) -> list[str]:
         return [f for _, options in self.fieldsets for f in options["fields"]]

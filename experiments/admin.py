@@ -16,6 +16,7 @@ from django.utils import formats, timezone
 from django.views.decorators.http import require_POST
 
 from campaigns.models import Notification, Purpose, Status
+from devices import membership
 from devices.models import MobileApp
 from experiments import results, services
 from experiments.forms import ExperimentForm, NewExperimentForm
@@ -325,4 +326,4 @@ class ExperimentAdmin(CountedDeletion, admin.ModelAdmin):
         return experiment
 
     def _apps(self, request: HttpRequest) -> QuerySet[MobileApp]:
-        return self.admin_site._registry[MobileApp].get_queryset(request)
+        return membership.apps_of(request.user)

@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from devices import membership
 from devices.models import MobileApp
 from journeys import results, services
 from journeys.forms import JourneyForm, StepForm, wait_label
@@ -197,7 +198,7 @@ class JourneyAdmin(CountedDeletion, admin.ModelAdmin):
         return journey
 
     def _apps(self, request: HttpRequest) -> QuerySet[MobileApp]:
-        return self.admin_site._registry[MobileApp].get_queryset(request)
+        return membership.apps_of(request.user)
 
 
 @admin.register(Event)
@@ -216,7 +217,7 @@ class EventAdmin(admin.ModelAdmin):
         return obj.device.user_id or "-"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
-        apps = self.admin_site._registry[MobileApp].get_queryset(request)
+        apps = membership.apps_of(request.user)
         return super().get_queryset(request).filter(app__in=apps)
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -88,6 +88,8 @@ def app_page(request: HttpRequest, app: MobileApp, context: dict) -> TemplateRes
         "title": f"Metrics: {app.display_name}",
         "app": app,
         "notifications": recent,
+        # A developer reads an app's overview but not its notifications' pages.
+        "notification_links": request.user.has_perm("campaigns.view_notification"),
         "charts": {"days": charts.app_days(app, now)},
     }
     return TemplateResponse(request, "admin/metrics/app.html", context)

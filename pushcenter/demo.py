@@ -101,6 +101,9 @@ def seed(url: str) -> dict:
         organization, _ = Organization.objects.get_or_create(
             name="contoso", defaults={"display_name": "Contoso"}
         )
+        # The app administrator and the marketer work on the whole organization; the
+        # developer is given each app.
+        organization.members.add(*User.objects.filter(username__in=["appadmin", "marketer"]))
         developer = User.objects.get(username="developer")
         apps = [_seed_app(organization, spec, developer, previous) for spec in DEMO_APPS]
     facts = {"url": url, "users": users, "apps": apps}

@@ -2,6 +2,9 @@
 
 Migrations call `sync_roles` after creating models, so every role holds exactly what is listed
 here for the models that exist.
+
+A role says what a person may do; their memberships (devices/membership.py) say to which apps:
+the organizations and apps they are given. No role sees every app.
 """
 
 from __future__ import annotations
@@ -23,21 +26,19 @@ ROLES: dict[str, dict[str, list[str]]] = {
     # Segments, notifications, A/B tests, journeys and metrics; apps only to read; never
     # credentials or tokens.
     MARKETER: {
-        "devices": ["view_organization", "view_mobileapp", "view_every_app", "view_device"],
+        "devices": ["view_organization", "view_mobileapp", "view_device"],
         "segments": _crud("segment"),
         "campaigns": _crud("notification"),
         "experiments": _crud("experiment"),
         "journeys": [*_crud("journey", "step"), "view_event"],
     },
-    # Organizations, apps, their credentials, every app's API tokens, and users.
+    # Organizations, apps, their credentials and API tokens, and the people given them.
     APP_ADMINISTRATOR: {
         "devices": [
             *_crud("organization", "mobileapp", "apnscredential", "fcmcredential", "wnscredential"),
             "add_apitoken",
             "change_apitoken",
             "view_apitoken",
-            "manage_all_api_tokens",
-            "view_every_app",
             "view_device",
         ],
         "segments": ["view_segment"],
@@ -46,7 +47,8 @@ ROLES: dict[str, dict[str, list[str]]] = {
         "journeys": ["view_journey", "view_step", "view_event"],
         "auth": [*_crud("user"), "view_group"],
     },
-    # The API tokens of the apps they are a developer of.
+    # Their apps to read (with each app's metrics overview, not its credentials) and their
+    # API tokens; no devices, segments or notifications.
     DEVELOPER: {
         "devices": ["view_mobileapp", "add_apitoken", "change_apitoken", "view_apitoken"],
     },

@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from devices import membership
 from devices.models import MobileApp, validate_property_types
 from pushcenter.admin_deletion import CountedDeletion
 from segments import services
@@ -60,7 +61,13 @@ class SegmentAdmin(CountedDeletion, admin.ModelAdmin):
         return format_html_join(mark_safe("<br>"), "{}", ((link,) for link in links)) or "None yet"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Segment]:
-        return super().get_queryset(request).select_related("app__organization", "author")
+        segments = super().get_queryset(request).filter(app__in=membership.apps_of(request.user))
+        return segments.select_related("app__organization", "author")
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: object):
+        if db_field.name == "app":
+            kwargs["queryset"] = membership.apps_of(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(
         self, request: HttpRequest, obj: Segment, form: SegmentForm, change: bool
@@ -103,7 +110,7 @@ class SegmentAdmin(CountedDeletion, admin.ModelAdmin):
         )
 
     def _visible_app(self, request: HttpRequest, app_id: str) -> MobileApp | None:
-        apps = self.admin_site._registry[MobileApp].get_queryset(request)
+        apps = membership.apps_of(request.user)
         return apps.filter(pk=app_id).first() if app_id.isdigit() else None
 
 

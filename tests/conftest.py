@@ -1,11 +1,14 @@
 """Shared fixtures. The same personas appear in every test:
 
-- alice: App administrator — organizations, apps, credentials, every app's API tokens, users.
-- bob: Marketer — reads apps; never sees credentials or API tokens.
-- carol: Developer of contoso/retail only — that app's API tokens, nothing of contoso/news.
+- alice: App administrator, member of contoso — its organization, apps, credentials, API
+  tokens and people.
+- bob: Marketer, member of contoso — reads its apps; never sees credentials or API tokens.
+- carol: Developer given contoso/retail only — that app's API tokens, nothing of contoso/news.
+- dave: Marketer given contoso/retail only — nothing of contoso/news.
 - root: superuser.
 
-Two apps of the organization contoso: retail (iOS + Android) and news (Windows).
+Two apps of the organization contoso: retail (iOS + Android) and news (Windows). Nobody but
+root sees an app they (or their organization) are not given.
 """
 
 from __future__ import annotations
@@ -80,18 +83,30 @@ def news(organization) -> MobileApp:
 
 
 @pytest.fixture
-def alice(db) -> User:
-    return make_user("alice", roles.APP_ADMINISTRATOR)
+def alice(organization) -> User:
+    user = make_user("alice", roles.APP_ADMINISTRATOR)
+    organization.members.add(user)
+    return user
 
 
 @pytest.fixture
-def bob(db) -> User:
-    return make_user("bob", roles.MARKETER)
+def bob(organization) -> User:
+    user = make_user("bob", roles.MARKETER)
+    organization.members.add(user)
+    return user
 
 
 @pytest.fixture
 def carol(retail) -> User:
     user = make_user("carol", roles.DEVELOPER)
+    retail.members.add(user)
+    return user
+
+
+@pytest.fixture
+def dave(retail) -> User:
+    """A marketer given one app, retail, and not its organization."""
+    user = make_user("dave", roles.MARKETER)
     retail.members.add(user)
     return user
 

@@ -99,7 +99,7 @@ def test_a_developer_sees_only_their_apps(carol, retail, news):
     assert "contoso/news" not in tokens
 
 
-def test_a_marketer_sees_every_app(bob, retail, news):
+def test_a_marketer_of_an_organization_sees_its_apps(bob, retail, news):
     listing = logged_in(bob).get("/devices/mobileapp/").content.decode()
     assert "contoso/retail" in listing and "contoso/news" in listing
 
@@ -143,7 +143,7 @@ def test_an_app_administrator_cannot_edit_what_a_role_may_do(alice):
     assert response.status_code == 403
 
 
-def test_an_app_administrator_creates_a_user_who_can_log_in(alice, client):
+def test_an_app_administrator_creates_a_user_who_can_log_in(alice, organization, client):
     response = logged_in(alice).post(
         "/auth/user/add/",
         {
@@ -151,7 +151,9 @@ def test_an_app_administrator_creates_a_user_who_can_log_in(alice, client):
             "password1": PASSWORD,
             "password2": PASSWORD,
             "usable_password": "true",
+            "member_organizations": [organization.pk],
         },
     )
     assert response.status_code == 302
-    assert User.objects.filter(username="erin").exists()
+    erin = User.objects.get(username="erin")
+    assert list(erin.member_organizations.all()) == [organization]
