@@ -414,7 +414,6 @@ class ApiToken(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "API token"
-        permissions = [("manage_all_api_tokens", "Can manage the API tokens of every app")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
