@@ -16,9 +16,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import PasswordResetForm
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 
 def client_address(request: HttpRequest) -> str:
@@ -113,7 +114,24 @@ class DashboardPageMixin:
 
 
 class PasswordResetView(DashboardPageMixin, auth_views.PasswordResetView):
-    """Ask for an email address and send a reset link (Django's view, in the dashboard)."""
+    """Ask for an email address and send a reset link (Django's view, in the dashboard).
+
+    Each request counts against the client address like a failed login, so nobody can flood
+    a user's mailbox with reset links from one address.
+    """
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        requests = LoginSubject(
+            "reset",
+            client_address(self.request),
+            settings.LOGIN_FAILURES_PER_ADDRESS,
+            "Too many password resets from your address.",
+        )
+        if minutes := requests.locked_minutes():
+            form.add_error("email", f"{requests.refusal} Try again in {minutes} minute(s).")
+            return self.form_invalid(form)
+        requests.record_failure()
+        return super().form_valid(form)
 
 
 class PasswordResetDoneView(DashboardPageMixin, auth_views.PasswordResetDoneView):

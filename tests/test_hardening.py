@@ -293,6 +293,17 @@ def test_a_reset_for_an_unknown_address_sends_nothing_and_says_the_same(db, fres
     assert mail.outbox == []
 
 
+def test_reset_requests_from_one_address_are_limited(alice, fresh_cache):
+    for _ in range(20):
+        Client().post("/password_reset/", {"email": "alice@example.com"}, REMOTE_ADDR="192.0.2.5")
+    assert len(mail.outbox) == 20
+    refused = Client().post(
+        "/password_reset/", {"email": "alice@example.com"}, REMOTE_ADDR="192.0.2.5"
+    )
+    assert "Too many password resets from your address." in refused.content.decode()
+    assert len(mail.outbox) == 20
+
+
 # Email settings come from one URL.
 
 
