@@ -257,6 +257,12 @@ def test_behind_the_proxy_the_address_is_the_one_the_proxy_saw(alice, fresh_cach
     assert other.status_code == 302
 
 
+def test_a_login_limit_below_one_is_refused_by_name():
+    result = run_settings({"PUSHCENTER_LOGIN_FAILURES_PER_USERNAME": "0"}, "DEBUG")
+    assert result.returncode != 0
+    assert "PUSHCENTER_LOGIN_FAILURES_PER_USERNAME must be at least 1; got '0'" in result.stderr
+
+
 # Password reset, end to end with Django's locmem email backend (pytest-django's default).
 
 
