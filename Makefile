@@ -17,10 +17,10 @@ install: $(VENV)/installed
 demo: install
 	$(PY) manage.py demo --port $(PORT)
 
-# The production shape on one machine, against DATABASE_URL and CELERY_BROKER_URL.
+# The production shape on one machine, against DATABASE_URL and CELERY_BROKER_URL: DEBUG is off
+# unless set, and `manage.py serve` refuses development keys and a cache that is not Redis
+# before it migrates, collects static files and starts gunicorn, two workers and Beat.
 serve: install
-	$(PY) manage.py migrate --no-input
-	$(PY) manage.py collectstatic --no-input --verbosity 0
 	$(PY) manage.py serve --port $(PORT)
 
 # pytest exits 5 when it collects nothing: for a suite that has tests that is a failure, said plainly.

@@ -87,6 +87,8 @@ def _configure(sink: Sink, args: argparse.Namespace) -> None:
             "DATABASE_URL": f"{SERVER}/{args.database}",
             "CELERY_BROKER_URL": args.broker,
             "CELERY_RESULT_BACKEND": args.broker,
+            # DEBUG off requires a shared cache; the broker's Redis serves (keys are prefixed).
+            "PUSHCENTER_CACHE_URL": os.environ.get("PUSHCENTER_CACHE_URL", args.broker),
             "PUSHCENTER_APNS_URL": origin,
             "PUSHCENTER_FCM_URL": origin,
             "PUSHCENTER_FCM_TOKEN_URL": f"{origin}/token",

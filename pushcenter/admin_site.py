@@ -7,6 +7,8 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 
+from pushcenter.login import ThrottledLoginForm
+
 # What the landing page counts, in order. A model appears once its app is installed, and only
 # for users who may view it.
 DASHBOARD_COUNTS = [
@@ -21,6 +23,7 @@ class PushCenterAdminSite(admin.AdminSite):
     site_header = "Push Center"
     site_title = "Push Center"
     index_title = "Overview"
+    login_form = ThrottledLoginForm
 
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         context = {"dashboard_counts": self.dashboard_counts(request), **(extra_context or {})}

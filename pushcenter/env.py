@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -30,8 +32,8 @@ def env_bool(name: str, default: bool) -> bool:
     )
 
 
-def env_int(name: str, default: int) -> int:
-    """Return the variable as a non-negative integer."""
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    """Return the variable as an integer of at least `minimum` (by default non-negative)."""
     raw = os.environ.get(name)
     if raw is None:
         return default
@@ -39,8 +41,9 @@ def env_int(name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number; got {raw!r}") from None
-    if value < 0:
-        raise ImproperlyConfigured(f"{name} must not be negative; got {raw!r}")
+    if value < minimum:
+        rule = "must not be negative" if minimum == 0 else f"must be at least {minimum}"
+        raise ImproperlyConfigured(f"{name} {rule}; got {raw!r}")
     return value
 
 
@@ -72,3 +75,56 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}; got {value!r}")
     return value
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """Django's EMAIL_* settings, as read from one URL."""
+
+    backend: str
+    host: str = "localhost"
+    port: int = 25
+    user: str = ""
+    password: str = ""
+    use_tls: bool = False
+    use_ssl: bool = False
+
+
+_SMTP = "django.core.mail.backends.smtp.EmailBackend"
+# scheme: (default port, STARTTLS, implicit TLS). 587 is submission with STARTTLS and 465
+# submission over TLS (RFC 8314 §3.3).
+_SMTP_SCHEMES = {
+    "smtp": (25, False, False),
+    "smtp+tls": (587, True, False),
+    "smtps": (465, False, True),
+}
+
+
+def env_email_url(name: str, default: str) -> EmailSettings:
+    """Return the email settings of a URL: console:, smtp://, smtp+tls:// or smtps://.
+
+    smtp://user:password@host:port; user and password percent-encoded as in any URL.
+    """
+    raw = env_str(name, default).strip()
+    if raw in ("console:", "console://"):
+        return EmailSettings(backend="django.core.mail.backends.console.EmailBackend")
+    parts = urlsplit(raw)
+    if parts.scheme not in _SMTP_SCHEMES or not parts.hostname:
+        raise ImproperlyConfigured(
+            f"{name} must be console: or an smtp://, smtp+tls:// or smtps:// URL with a host, "
+            "such as smtp+tls://user:password@mail.example.com:587"
+        )
+    default_port, use_tls, use_ssl = _SMTP_SCHEMES[parts.scheme]
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}: the port must be a number from 1 to 65535") from None
+    return EmailSettings(
+        backend=_SMTP,
+        host=parts.hostname,
+        port=port,
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        use_tls=use_tls,
+        use_ssl=use_ssl,
+    )

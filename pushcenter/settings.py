@@ -9,16 +9,28 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from pushcenter.env import env_bool, env_choice, env_int, env_list, env_rate, env_str, is_set
+from pushcenter.env import (
+    env_bool,
+    env_choice,
+    env_email_url,
+    env_int,
+    env_list,
+    env_rate,
+    env_str,
+    is_set,
+)
+from pushcenter.production import (
+    DEVELOPMENT_ENCRYPTION_KEY,
+    DEVELOPMENT_SECRET_KEY,
+    check_production,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PUSHCENTER_VAR_DIR", str(BASE_DIR / "var")))
 
+# The laptop shape (manage.py, `make demo`, `make test`) runs with DEBUG on; `make serve` and
+# `manage.py serve` turn it off unless DEBUG is set explicitly.
 DEBUG = env_bool("DEBUG", True)
-
-# Development-only secrets: a server with DEBUG off refuses to start on them.
-DEVELOPMENT_SECRET_KEY = "development-only-push-center-secret-key-do-not-deploy"
-DEVELOPMENT_ENCRYPTION_KEY = "oucL3OR-ciZPcnfYcrjPTfH7_668lYuWe1XlrVvMT28="
 
 SECRET_KEY = env_str("PUSHCENTER_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 ENCRYPTION_KEYS = env_list("PUSHCENTER_ENCRYPTION_KEYS", DEVELOPMENT_ENCRYPTION_KEY)
@@ -43,16 +55,10 @@ def _check_encryption_keys(keys: list[str]) -> None:
 _check_encryption_keys(ENCRYPTION_KEYS)
 
 if not DEBUG:
-    if SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 32:
-        raise ImproperlyConfigured(
-            "PUSHCENTER_SECRET_KEY must be set to a private value of 32 characters or more "
-            "when DEBUG is off; the development secret is refused"
-        )
-    if DEVELOPMENT_ENCRYPTION_KEY in ENCRYPTION_KEYS:
-        raise ImproperlyConfigured(
-            "PUSHCENTER_ENCRYPTION_KEYS must be set to your own keys when DEBUG is off; "
-            "the development encryption key is refused"
-        )
+    check_production(SECRET_KEY, ENCRYPTION_KEYS, env_str("PUSHCENTER_CACHE_URL", ""))
+
+# Error reports (the DEBUG page, mails to ADMINS) mask passwords inside URLs too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "pushcenter.error_reports.UrlPasswordFilter"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -87,6 +93,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "pushcenter.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "pushcenter.urls"
@@ -134,6 +141,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Without `next`, a login lands on the dashboard (Django's default, /accounts/profile/, is no page).
+LOGIN_REDIRECT_URL = "admin:index"
+# Failed logins are counted in the cache per username and per client address; either limit
+# reached refuses that username or address, right password included, for the lockout period.
+LOGIN_FAILURES_PER_USERNAME = env_int("PUSHCENTER_LOGIN_FAILURES_PER_USERNAME", 5, minimum=1)
+LOGIN_FAILURES_PER_ADDRESS = env_int("PUSHCENTER_LOGIN_FAILURES_PER_ADDRESS", 20, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_int("PUSHCENTER_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+# A password-reset link is valid this long (Django's default is three days).
+PASSWORD_RESET_TIMEOUT = env_int("PUSHCENTER_PASSWORD_RESET_SECONDS", 3600, minimum=60)
+
+# Email, for password resets: printed on the console on a laptop, SMTP in production.
+_EMAIL = env_email_url("PUSHCENTER_EMAIL_URL", "console:" if DEBUG else "smtp://localhost:25")
+EMAIL_BACKEND = _EMAIL.backend
+EMAIL_HOST = _EMAIL.host
+EMAIL_PORT = _EMAIL.port
+EMAIL_HOST_USER = _EMAIL.user
+EMAIL_HOST_PASSWORD = _EMAIL.password
+EMAIL_USE_TLS = _EMAIL.use_tls
+EMAIL_USE_SSL = _EMAIL.use_ssl
+del _EMAIL
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Push Center <pushcenter@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LANGUAGE_CODE = "en"
 # The languages a notification can be written in: each is a column per text field

@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from campaigns import api as campaigns_api
-from pushcenter import api_errors
+from pushcenter import api_errors, login
 
 push = "api/v0.1/apps/<str:owner_name>/<str:app_name>/push/notifications"
 public = {"authentication_classes": [], "permission_classes": [AllowAny]}
@@ -32,6 +32,15 @@ urlpatterns = [
     ),
     # The dashboard owns every other path, so unknown API paths must stop here.
     re_path(r"^api/", api_errors.not_found),
+    # Password reset, linked from the dashboard's login page by the name admin_password_reset.
+    path("password_reset/", login.PasswordResetView.as_view(), name="admin_password_reset"),
+    path("password_reset/done/", login.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "reset/<uidb64>/<token>/",
+        login.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("reset/done/", login.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("", admin.site.urls),
 ]
 

@@ -47,6 +47,8 @@ PRODUCTION = {
     "DEBUG": "0",
     "PUSHCENTER_SECRET_KEY": "x" * 50,
     "PUSHCENTER_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    # Named, not connected to: loading the settings opens no connection.
+    "PUSHCENTER_CACHE_URL": "redis://127.0.0.1:6379/1",
 }
 
 
