@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from devices import throttling
 from devices.models import ApiToken, MobileApp, TokenKind
 from devices.services import authenticate_token
+from pushcenter.client_address import client_address
 
 HEADER = "X-API-Token"
 BODY_FIELD = "ApiToken"
@@ -47,7 +48,7 @@ class ApiTokenAuthentication(BaseAuthentication):
         plaintext = request.headers.get(HEADER) or _token_in_body(request)
         if not plaintext:
             return None
-        failures = throttling.FailedAuthentications(throttling.client_address(request))
+        failures = throttling.FailedAuthentications(client_address(request))
         wait = failures.wait()
         if wait is not None:
             raise exceptions.Throttled(

@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from devices.models import ApiToken, TokenKind
+from pushcenter.client_address import client_address
 
 
 class ApiTokenRateThrottle(BaseThrottle):
@@ -93,18 +94,3 @@ class FailedAuthentications:
     def note(self) -> None:
         """Count one more failure."""
         self.window.count()
-
-
-def client_address(request: Request) -> str:
-    """Return the address the request came from.
-
-    Behind a trusted proxy (PUSHCENTER_BEHIND_TLS_PROXY) that is the last X-Forwarded-For
-    entry, the one the proxy added; earlier entries come from the client and can be forged
-    (MDN, X-Forwarded-For, "Security and privacy concerns"). Otherwise it is REMOTE_ADDR.
-    """
-    if settings.BEHIND_TLS_PROXY:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        last = forwarded.rsplit(",", 1)[-1].strip()
-        if last:
-            return last[:64]
-    return request.META.get("REMOTE_ADDR") or "unknown"

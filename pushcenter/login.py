@@ -19,21 +19,9 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
-
-def client_address(request: HttpRequest) -> str:
-    """Return the address the request came from.
-
-    Behind the TLS proxy (PUSHCENTER_BEHIND_TLS_PROXY) that is the last X-Forwarded-For entry,
-    the one the proxy added; earlier entries come from the client and can be forged (MDN,
-    X-Forwarded-For, "Security and privacy concerns"). Otherwise it is REMOTE_ADDR.
-    """
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        last = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
-        if last:
-            return last[:64]
-    return request.META.get("REMOTE_ADDR") or "unknown"
+from pushcenter.client_address import client_address
 
 
 class LoginSubject:

@@ -232,7 +232,7 @@ def test_the_right_password_works_again_once_the_lock_expires(alice, fresh_cache
     assert log_in(Client(), "alice", PASSWORD).status_code == 302
 
 
-@override_settings(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"))
+@override_settings(BEHIND_TLS_PROXY=True)
 def test_behind_the_proxy_the_address_is_the_one_the_proxy_saw(alice, fresh_cache):
     for attempt in range(20):
         Client().post(
