@@ -29,8 +29,13 @@ class AudienceSerializer(serializers.Serializer):
     description = serializers.CharField()
     definition = serializers.CharField()
     custom_properties = serializers.DictField(child=serializers.CharField())
-    estimated_count = serializers.IntegerField()
-    state = serializers.CharField()
+    estimated_count = serializers.IntegerField(
+        allow_null=True, help_text="null when the definition cannot be evaluated (see error)."
+    )
+    state = serializers.CharField(help_text="Calculated, or Failed with an error.")
+    error = serializers.CharField(
+        required=False, help_text="Push Center: why a stored definition cannot be evaluated."
+    )
     timestamp = serializers.DateTimeField()
 
 
@@ -39,15 +44,18 @@ class AudienceListSerializer(serializers.Serializer):
 
 
 def audience_json(segment: Segment) -> dict[str, object]:
-    return {
+    """Describe an audience; one stored before a rule it breaks says why instead of counting."""
+    count, error = services.count_members(segment)
+    answer = {
         "name": segment.name,
         "description": segment.description,
         "definition": segment.definition,
         "custom_properties": segment.custom_property_types,
-        "estimated_count": services.members(segment).count(),
-        "state": "Calculated",
+        "estimated_count": count,
+        "state": "Failed" if error else "Calculated",
         "timestamp": serializers.DateTimeField().to_representation(segment.updated_at),
     }
+    return {**answer, "error": error} if error else answer
 
 
 def find_segment(app: object, audience_name: str) -> Segment:
