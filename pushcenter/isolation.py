@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -52,8 +53,17 @@ def boundary(model: type[models.Model], pk: int, *, mark: bool = True) -> Iterat
 
 
 def describe(error: BaseException) -> str:
-    """Say what went wrong in a line for the item's page."""
-    text = str(error) or type(error).__name__
+    """Say what went wrong in a line for the item's page.
+
+    A broken rule (ValueError, ValidationError) speaks for itself; anything else is a bug,
+    named by its type for whoever reads the logs.
+    """
+    if isinstance(error, ValidationError):
+        text = " ".join(error.messages)
+    elif isinstance(error, ValueError):
+        text = str(error)
+    else:
+        text = f"{type(error).__name__}: {error}"
     return text[:MAX_ERROR_LENGTH]
 
 

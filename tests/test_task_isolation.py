@@ -197,3 +197,34 @@ def test_a_journey_with_a_bad_segment_cannot_be_activated(news, doomed):
 
     assert any("The segment doomed cannot be evaluated: line 1" in p for p in problems)
     assert any(RULE in problem for problem in problems)
+
+
+def test_a_broken_ab_test_is_marked_and_the_others_decide(retail, news):
+    from experiments import services as experiments
+    from experiments import tasks as experiment_tasks
+    from experiments.models import ArmKind, Experiment, ExperimentStatus
+
+    draft = Notification.objects.create(app=retail, name="Sale", platforms=["ios"], title_en="Hi")
+    fine = experiments.create("Sale wording", draft, None, variants=2)
+    fine.winner_after_hours = 2
+    fine.save()
+    experiments.split_evenly(fine)
+    fine.arms.update(percent=20)
+    experiments.start(fine)
+    arms = fine.arms.values_list("notification_id", flat=True)
+    Notification.objects.filter(pk__in=list(arms)).update(
+        started_at=timezone.now() - timedelta(hours=3)
+    )
+    # Running, due, and with no arms left: deciding it cannot even find its control.
+    broken = Experiment.objects.create(
+        app=news, name="Armless", status=ExperimentStatus.RUNNING, winner_after_hours=1
+    )
+
+    experiment_tasks.decide()
+
+    fine.refresh_from_db()
+    assert fine.status == ExperimentStatus.DECIDED
+    assert fine.arms.filter(kind=ArmKind.WINNER).exists()
+    broken.refresh_from_db()
+    assert broken.status == ExperimentStatus.RUNNING
+    assert "list index out of range" in broken.last_error and broken.last_error_at is not None
