@@ -14,10 +14,9 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from campaigns import delivery
+from campaigns import audience, delivery
 from campaigns.models import Notification, Status
 from pushcenter import isolation
-from segments import services as segment_services
 
 
 @shared_task(name="campaigns.start_send", ignore_result=True)
@@ -27,18 +26,11 @@ def start_send(notification_id: int) -> None:
     with isolation.boundary(Notification, notification_id) as outcome:
         made = delivery.start(notification_id)
     if outcome.error:
-        _record_segments(notification_id)
+        audience.record_segment_errors(notification_id)
     if made is None:
         return
     for _ in range(senders_for(made)):
         send_deliveries.delay(notification_id)
-
-
-def _record_segments(notification_id: int) -> None:
-    """Mark the targeted segments that cannot be evaluated, so their pages say why."""
-    segments = Notification.segments.through.objects.filter(notification_id=notification_id)
-    for segment_id in segments.values_list("segment_id", flat=True):
-        segment_services.record_evaluation(segment_id, failed=True)
 
 
 def senders_for(deliveries: int) -> int:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from campaigns import delivery
+from campaigns import audience, delivery
 from campaigns.models import Notification
 from journeys import enrollment
 from journeys.models import Enrollment, EnrollmentStatus, Journey, JourneyStatus, Step, Trigger
@@ -40,7 +40,9 @@ def run(now: datetime | None = None) -> list[int]:
         with isolation.boundary(Journey, journey_id) as outcome:
             enrollment.scan(journey_id, now)
         if segment_id is not None:
-            segments.record_evaluation(segment_id, failed=bool(outcome.error))
+            broken = segments.record_evaluation(segment_id, failed=bool(outcome.error))
+            if broken:
+                isolation.mark_error(Journey, journey_id, broken)
     return send_due(now)
 
 
@@ -88,6 +90,8 @@ def _take_step_isolated(journey_id: int, position: int, ids: list[int], now: dat
     if outcome.error:
         # Left due, they would come first in every batch and could crowd out other journeys.
         Enrollment.objects.filter(pk__in=ids).update(next_at=now + BROKEN_STEP_RETRY)
+        if step:
+            audience.record_segment_errors(step.notification_id)
     return made
 
 

@@ -84,16 +84,21 @@ def _explained(error: Exception) -> str:
     return f"The database cannot evaluate it: {isolation.describe(error)}"
 
 
-def record_evaluation(segment_id: int, *, failed: bool) -> None:
-    """After work that evaluated a segment: mark it if it cannot be evaluated, else clear it."""
+def record_evaluation(segment_id: int, *, failed: bool) -> str:
+    """After work that evaluated a segment: mark it if it cannot be evaluated, else clear it.
+
+    Returns what is wrong with the segment, for the work that failed to say so too ("" if
+    nothing is).
+    """
     segment = Segment.objects.filter(pk=segment_id).select_related("app").first()
     if segment is None:
-        return
-    error = failed and segment_error(segment)
+        return ""
+    error = segment_error(segment) if failed else ""
     if error:
         isolation.mark_error(Segment, segment_id, error)
-    else:
-        isolation.clear_error(Segment, segment_id)
+        return f"The segment {segment.name} cannot be evaluated: {error}"
+    isolation.clear_error(Segment, segment_id)
+    return ""
 
 
 def segment_error(segment: Segment) -> str:

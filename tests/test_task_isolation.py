@@ -92,6 +92,7 @@ def test_a_poisoned_segment_journey_of_app_b_leaves_app_as_welcome_series_runnin
     assert welcomed(sandbox) == ["Welcome"]
     broken.refresh_from_db()
     doomed.refresh_from_db()
+    assert broken.last_error.startswith("The segment doomed cannot be evaluated: line 1")
     assert RULE in broken.last_error and broken.last_error_at is not None
     assert RULE in doomed.last_error and doomed.last_error_at is not None
     welcome.refresh_from_db()
@@ -136,7 +137,8 @@ def test_a_step_that_cannot_be_made_waits_and_others_are_sent(sandbox, welcome, 
 
     assert welcomed(sandbox) == ["Welcome"]
     step.refresh_from_db()
-    assert RULE in step.last_error
+    assert step.last_error.startswith("The segment doomed cannot be evaluated: line 1")
+    assert RULE in Segment.objects.get(pk=doomed.pk).last_error
     waiting = Enrollment.objects.get(journey=broken)
     assert waiting.next_at >= started + BROKEN_STEP_RETRY
     assert not step.deliveries.exists()
@@ -174,6 +176,7 @@ def test_a_notification_that_cannot_start_is_marked_and_others_send(
     assert list(fine.deliveries.values_list("status", flat=True)) == [DeliveryStatus.SENT]
     broken.refresh_from_db()
     assert broken.status == Status.SCHEDULED  # tried again at the next sweep
+    assert broken.last_error.startswith("The segment doomed cannot be evaluated: line 1")
     assert RULE in broken.last_error
     assert RULE in Segment.objects.get(pk=doomed.pk).last_error
     page = logged_in(root).get(f"/campaigns/notification/{broken.pk}/change/").content.decode()
