@@ -64,8 +64,9 @@ MAX_PRECISION = 10
 # Characters one message's filters may read and write, and its output: 25 times the output cap,
 # far beyond any real text, still a few milliseconds.
 MAX_RENDER_WORK = 25 * MAX_OUTPUT_LENGTH
-# Wall time one message may take to render, a backstop behind the work count.
-RENDER_SECONDS = 1.0
+# Wall time one message may take to render: a backstop behind the work count, which keeps a
+# render to milliseconds; generous so that a busy machine never fails a good message.
+RENDER_SECONDS = 2.0
 
 NAMESPACES = ("user", "device", "app", "event")
 DEVICE_PROPERTIES = (

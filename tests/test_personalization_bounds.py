@@ -118,6 +118,18 @@ def test_rendering_stops_when_a_message_spends_its_work_budget():
     assert render_text(test * 3 + "ok", context) == "ok"
 
 
+def test_rendering_stops_at_its_deadline(monkeypatch):
+    # A deadline already past stands in for a slow render: no clock is raced here.
+    from campaigns import personalization
+
+    monkeypatch.setattr(personalization, "RENDER_SECONDS", -1.0)
+
+    with pytest.raises(PersonalizationError) as refused:
+        render_text("{{ user.id | upper }}", {"user": {"id": "u-1"}})
+
+    assert "to render on this device" in refused.value.message
+
+
 def test_rendering_stops_at_the_output_cap():
     text = "{{ user.bio }}" * 5
 
