@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.db.models import ProtectedError
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
@@ -119,8 +120,21 @@ class AudienceView(APIView):
     def delete(
         self, request: Request, owner_name: str, app_name: str, audience_name: str
     ) -> Response:
-        find_segment(app_named(request, owner_name, app_name), audience_name).delete()
+        segment = find_segment(app_named(request, owner_name, app_name), audience_name)
+        try:
+            segment.delete()
+        except ProtectedError as error:
+            names = ", ".join(sorted(str(user) for user in error.protected_objects))
+            raise AudienceInUse(
+                f"The journeys {names} start when a device enters this audience; "
+                "change their trigger first."
+            ) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AudienceInUse(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "in_use"
 
 
 def _api_field_names(error: ValidationError) -> dict[str, list[str]]:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from journeys.models import Journey, Trigger
 from segments.language import DefinitionError, compile_definition
 from segments.models import Segment
 from segments.services import count_members
@@ -147,3 +148,17 @@ def test_counting_a_stored_bad_segment_says_why(retail):
 
     assert count is None
     assert error.startswith("line 1, column 13: ") and CENTURY in error
+
+
+def test_deleting_an_audience_a_journey_listens_to_is_refused_naming_it(retail, retail_token):
+    segment = Segment.objects.create(app=retail, name="vips", definition="exists(platform)")
+    Journey.objects.create(
+        app=retail, name="VIP welcome", trigger=Trigger.SEGMENT_ENTRY, segment=segment
+    )
+
+    response = api(retail_token).delete(audience_url(retail, "vips"))
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "in_use"
+    assert "VIP welcome" in response.json()["error"]["message"]
+    assert Segment.objects.filter(pk=segment.pk).exists()
