@@ -171,8 +171,12 @@ def preview(app: MobileApp, definition: str, declared: dict[str, str]) -> Previe
         return Preview(error=_error_fields(error))
     except ValidationError as error:
         return Preview(error={"message": " ".join(error.messages)})
-    sample = devices.order_by("-last_seen")[:SAMPLE_SIZE]
-    return Preview(count=devices.count(), sample=[_sample_row(d) for d in sample])
+    try:
+        with transaction.atomic():
+            sample = list(devices.order_by("-last_seen")[:SAMPLE_SIZE])
+            return Preview(count=devices.count(), sample=[_sample_row(d) for d in sample])
+    except EVALUATION_ERRORS as error:
+        return Preview(error={"message": _explained(error)})
 
 
 def _error_fields(error: DefinitionError) -> dict[str, object]:
