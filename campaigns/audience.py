@@ -10,6 +10,8 @@ from campaigns.models import Notification, TargetKind
 from devices.models import Device, DeviceStatus, MobileApp
 from devices.versions import version_key
 from experiments import assignment
+from pushcenter import isolation
+from segments import services as segment_services
 from segments.language import compile_definition
 from segments.models import Segment
 from segments.services import property_types
@@ -84,6 +86,16 @@ def any_segment(app: MobileApp, segments: Iterable[Segment]) -> Q:
         types = property_types(app, segment.custom_property_types)
         condition |= compile_definition(segment.definition, types)
     return condition
+
+
+def record_segment_errors(notification_id: int) -> None:
+    """After a failed start or step: mark the targeted segments that cannot be evaluated, and
+    say which on the notification."""
+    segments = Notification.segments.through.objects.filter(notification_id=notification_id)
+    for segment_id in segments.values_list("segment_id", flat=True):
+        broken = segment_services.record_evaluation(segment_id, failed=True)
+        if broken:
+            isolation.mark_error(Notification, notification_id, broken)
 
 
 def latest_version_key(app: MobileApp) -> str:

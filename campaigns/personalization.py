@@ -15,6 +15,18 @@ and the filters in FILTER_NAMES. Everything else — loops, ``set``, macros, cal
 arithmetic, tests, lists — is refused. ``format`` is refused too: printf-style formatting is a
 second template language inside the first.
 
+Every text does bounded work, so that no text (from the composer, the preview, the Push API or a
+journey step) can stall a server or a send. A filter's sizes are whole numbers written out and
+bounded (BOUNDS: rounding precision, truncate length and leeway, replace count, int base), and
+every number is at most MAX_NUMBER, so each filter call is linear in a text of at most
+MAX_OUTPUT_LENGTH characters. Constant expressions are not folded when compiling (the
+environment is not `optimized`), so saving a text evaluates nothing. Rendering one message has
+a budget: at most MAX_RENDER_WORK characters handled by filters and written out, and
+RENDER_SECONDS of wall time, both checked at each filter call and each piece of output. Python
+cannot stop a thread from outside, so the budget is checked between steps; the bounds keep each
+step short. A text past a bound is refused when saved, naming the bound; one that still fails
+at send time fails that device's delivery with the reason.
+
 A missing value (absent, null or "" on this device) takes its ``default(...)`` or renders as
 nothing, never as "None" and never as an error; comparisons with it are false. Booleans render
 as ``true``/``false`` and whole floats without ``.0``. Autoescaping is off: this is push text,
@@ -24,11 +36,18 @@ and each payload renderer escapes for its own XML or JSON.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 from jinja2 import Template, TemplateError, TemplateSyntaxError, Undefined, nodes
 from jinja2.filters import FILTERS as JINJA_FILTERS
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.runtime import Context
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.utils import pass_context
 from jinja2.visitor import NodeVisitor
 
 from devices.models import Device, DeviceStatus, MobileApp
@@ -38,6 +57,16 @@ MAX_TEXT_LENGTH = 4000
 MAX_OUTPUT_LENGTH = 4000
 # Jinja's parser and compiler recurse; a bound keeps hostile nesting from reaching Python's limit.
 MAX_NESTING = 32
+# Numbers written in a text: beyond 15 digits a number no longer survives a float anyway.
+MAX_NUMBER = 10**15
+# Digits after the point for round: round(x, 10000000, 'ceil') would compute 10**10000000.
+MAX_PRECISION = 10
+# Characters one message's filters may read and write, and its output: 25 times the output cap,
+# far beyond any real text, still a few milliseconds.
+MAX_RENDER_WORK = 25 * MAX_OUTPUT_LENGTH
+# Wall time one message may take to render: a backstop behind the work count, which keeps a
+# render to milliseconds; generous so that a busy machine never fails a good message.
+RENDER_SECONDS = 2.0
 
 NAMESPACES = ("user", "device", "app", "event")
 DEVICE_PROPERTIES = (
@@ -70,6 +99,26 @@ FILTER_NAMES = (
     "float",
     "string",
 )
+# Each filter's arguments in order, as Jinja's filter takes them after the value.
+PARAMETERS: dict[str, tuple[str, ...]] = {
+    "default": ("default_value", "boolean"),
+    "d": ("default_value", "boolean"),
+    "trim": ("chars",),
+    "truncate": ("length", "killwords", "end", "leeway"),
+    "replace": ("old", "new", "count"),
+    "round": ("precision", "method"),
+    "int": ("default", "base"),
+    "float": ("default",),
+}
+# The sizes a filter takes: each a whole number written out, between these bounds.
+BOUNDS: dict[tuple[str, str], tuple[int, int]] = {
+    ("round", "precision"): (-MAX_PRECISION, MAX_PRECISION),
+    ("truncate", "length"): (1, MAX_OUTPUT_LENGTH),
+    ("truncate", "leeway"): (0, MAX_OUTPUT_LENGTH),
+    ("replace", "count"): (0, MAX_OUTPUT_LENGTH),
+    ("int", "base"): (2, 36),
+}
+CHOICES: dict[tuple[str, str], tuple[str, ...]] = {("round", "method"): ("common", "ceil", "floor")}
 
 # The Device columns whose names in a text are shorter than in the database.
 _DEVICE_COLUMNS = {"os_version": "device_os_version", "model": "device_model"}
@@ -140,7 +189,8 @@ def render_text(text: str, context: Mapping[str, object]) -> str:
     template = _compiled(text)
     namespaces = {name: context.get(name, {}) for name in NAMESPACES}
     try:
-        return _joined_within_cap(template.generate(namespaces))
+        with _budgeted():
+            return _joined_within_cap(template.generate(namespaces))
     except PersonalizationError:
         raise
     except (TemplateError, TypeError, ValueError, ArithmeticError) as error:
@@ -205,6 +255,7 @@ def _joined_within_cap(chunks: Iterable[str]) -> str:
     parts: list[str] = []
     length = 0
     for chunk in chunks:
+        _charge(len(chunk))
         length += len(chunk)
         if length > MAX_OUTPUT_LENGTH:
             raise PersonalizationError(
@@ -212,6 +263,44 @@ def _joined_within_cap(chunks: Iterable[str]) -> str:
             )
         parts.append(chunk)
     return "".join(parts)
+
+
+@dataclass
+class _Budget:
+    """What one message may still spend rendering: characters handled, and a deadline."""
+
+    work: int
+    deadline: float
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("personalization_budget", default=None)
+
+
+@contextmanager
+def _budgeted() -> Iterator[None]:
+    """Give the rendering of one message its budget; rendering in threads gets one each."""
+    token = _BUDGET.set(_Budget(MAX_RENDER_WORK, time.monotonic() + RENDER_SECONDS))
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def _charge(work: int) -> None:
+    """Spend work from the message's budget; refuse the message once it runs out."""
+    budget = _BUDGET.get()
+    if budget is None:
+        return
+    budget.work -= work
+    if budget.work < 0:
+        raise PersonalizationError(
+            f"The text needs too much work to render on this device (more than "
+            f"{MAX_RENDER_WORK} characters handled by its filters)."
+        )
+    if time.monotonic() > budget.deadline:
+        raise PersonalizationError(
+            f"The text takes longer than {RENDER_SECONDS:g} s to render on this device."
+        )
 
 
 # --- Checking -----------------------------------------------------------------------------------
@@ -311,7 +400,13 @@ class _TokenChecker(NodeVisitor):
         pass
 
     def visit_Const(self, node: nodes.Const) -> None:
-        pass
+        value = node.value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if not (math.isfinite(value) and abs(value) <= MAX_NUMBER):
+                raise PersonalizationError(
+                    f"The number {_shorten(node)}{self._where(node)} is too large: numbers in "
+                    f"push text are at most {MAX_NUMBER:,}"
+                )
 
     def visit_If(self, node: nodes.If) -> None:
         self.visit_all([node.test, *node.body, *node.elif_, *node.else_])
@@ -334,6 +429,7 @@ class _TokenChecker(NodeVisitor):
         # A negative number is parsed as minus a constant; minus anything else is arithmetic.
         if not isinstance(node.node, nodes.Const):
             self.generic_visit(node)
+        self.visit(node.node)
 
     visit_Pos = visit_Neg
 
@@ -348,7 +444,57 @@ class _TokenChecker(NodeVisitor):
             )
         if node.dyn_args is not None or node.dyn_kwargs is not None:
             raise PersonalizationError(f"Filter {node.name}{where}: write its arguments out")
+        arguments = self._arguments(node)
+        for name, argument in arguments.items():
+            self._check_argument(node.name, name, argument, where)
+        if node.name == "truncate":
+            self._check_truncate_end(arguments, where)
         self.visit_all([node.node, *node.args, *(keyword.value for keyword in node.kwargs)])
+
+    def _arguments(self, node: nodes.Filter) -> dict[str, nodes.Expr]:
+        """Name a filter's arguments, refusing more of them than it takes or unknown names."""
+        where = self._where(node)
+        parameters = PARAMETERS.get(node.name, ())
+        if len(node.args) > len(parameters):
+            takes = f"at most {len(parameters)}" if parameters else "no"
+            raise PersonalizationError(f"Filter {node.name}{where} takes {takes} arguments")
+        named = dict(zip(parameters, node.args, strict=False))
+        for keyword in node.kwargs:
+            if keyword.key not in parameters or keyword.key in named:
+                raise PersonalizationError(
+                    f"Filter {node.name}{where} has no argument {keyword.key} to set here: "
+                    f"its arguments are {', '.join(parameters) or 'none'}"
+                )
+            named[keyword.key] = keyword.value
+        return named
+
+    def _check_truncate_end(self, arguments: dict[str, nodes.Expr], where: str) -> None:
+        """Refuse an end longer than the length, which Jinja's truncate cannot honour."""
+        length = _whole_number(arguments["length"]) if "length" in arguments else 255
+        end = arguments.get("end", nodes.Const("..."))
+        if isinstance(end, nodes.Const) and len(str(end.value)) > length:
+            raise PersonalizationError(
+                f"Filter truncate{where}: its end ({len(str(end.value))} characters) is longer "
+                f"than its length ({length})"
+            )
+
+    def _check_argument(self, name: str, parameter: str, argument: nodes.Expr, where: str) -> None:
+        """Refuse a size outside its bounds, or one not written out, before anything runs."""
+        if (name, parameter) in BOUNDS:
+            low, high = BOUNDS[name, parameter]
+            value = _whole_number(argument)
+            if value is None or not low <= value <= high:
+                raise PersonalizationError(
+                    f"Filter {name}{where}: its {parameter} must be a whole number from "
+                    f"{low} to {high}, written out"
+                )
+        if (name, parameter) in CHOICES:
+            choices = CHOICES[name, parameter]
+            if not (isinstance(argument, nodes.Const) and argument.value in choices):
+                quoted = ", ".join(f"'{choice}'" for choice in choices)
+                raise PersonalizationError(
+                    f"Filter {name}{where}: its {parameter} must be one of {quoted}"
+                )
 
     def visit_Name(self, node: nodes.Name) -> None:
         if node.name not in NAMESPACES:
@@ -399,6 +545,22 @@ class _TokenChecker(NodeVisitor):
         return f" at line {node.lineno}" if self.multiline else ""
 
 
+def _whole_number(node: nodes.Expr) -> int | None:
+    """Return the whole number a node writes out (such as 2 or -2), or None."""
+    sign = 1
+    if isinstance(node, nodes.Neg | nodes.Pos):
+        sign = -1 if isinstance(node, nodes.Neg) else 1
+        node = node.node
+    if isinstance(node, nodes.Const) and type(node.value) is int:
+        return sign * node.value
+    return None
+
+
+def _shorten(node: nodes.Const, limit: int = 20) -> str:
+    text = str(node.value)
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
 def _root(node: nodes.Node) -> nodes.Node:
     while isinstance(node, nodes.Getattr | nodes.Getitem):
         node = node.node
@@ -447,6 +609,13 @@ class _MissingValue(Undefined):
 
 class _PushTextEnvironment(SandboxedEnvironment):
     """A sandbox in which a property is a key of a namespace and nothing else is reachable."""
+
+    # The checker refuses arithmetic; should a node slip past it, the sandbox refuses it too,
+    # as Jinja's sandbox documents for operators ("intercepted_binops"): 9 ** 9 ** 9 never runs.
+    intercepted_binops = frozenset(("+", "-", "*", "/", "//", "%", "**"))
+
+    def call_binop(self, context: object, operator: str, left: object, right: object) -> object:
+        raise SecurityError(f"The operator {operator} is not allowed in push text.")
 
     def getattr(self, obj: object, attribute: str) -> object:
         return self._property(obj, attribute)
@@ -504,12 +673,53 @@ def _replace(value: object, old: object, new: object, count: int | None = None) 
     return text.replace(old, new, -1 if count is None else count)
 
 
+def _truncate(
+    value: object,
+    length: int = 255,
+    killwords: bool = False,
+    end: object = "...",
+    leeway: int | None = None,
+) -> str:
+    """Truncate text, refusing what Jinja would assert on (an end longer than the length)."""
+    end = str(end)
+    if len(end) > length:
+        raise PersonalizationError(
+            f"The truncate filter's end ({len(end)} characters) is longer than its length "
+            f"({length}) on this device."
+        )
+    return JINJA_FILTERS["truncate"](_ENVIRONMENT, value, length, killwords, end, leeway)
+
+
+def _metered(convert: Callable[..., object]) -> Callable[..., object]:
+    """Charge a filter call to the message's budget: the text it reads and the text it writes.
+
+    The filter takes the render context, which only rendering has, so Jinja never calls it
+    while compiling (jinja2.nodes.Filter.as_const): even with the optimizer off, Jinja folds
+    constant output such as {{ 1.5 | round(2) }} into the compiled template by calling the filter.
+    """
+
+    @pass_context
+    def metered(context: Context, *args: object, **kwargs: object) -> object:
+        _charge(sum(_size(argument) for argument in (*args, *kwargs.values())))
+        result = convert(*args, **kwargs)
+        _charge(_size(result))
+        return result
+
+    metered.__doc__ = convert.__doc__
+    return metered
+
+
+def _size(value: object) -> int:
+    return len(value) if isinstance(value, str) else 1
+
+
 def _filters() -> dict[str, Callable[..., object]]:
     text = {name: JINJA_FILTERS[name] for name in ("upper", "lower", "title", "capitalize")}
-    text.update({name: JINJA_FILTERS[name] for name in ("trim", "truncate", "string")})
+    text.update({name: JINJA_FILTERS[name] for name in ("trim", "string")})
     numbers = {name: _keeping_missing(JINJA_FILTERS[name]) for name in ("round", "int", "float")}
     replace = _keeping_missing(_replace)
-    return {"default": _default, "d": _default, "replace": replace, **text, **numbers}
+    filters = {"default": _default, "d": _default, "replace": replace, "truncate": _truncate}
+    return {name: _metered(convert) for name, convert in {**filters, **text, **numbers}.items()}
 
 
 def _environment() -> _PushTextEnvironment:
@@ -518,6 +728,9 @@ def _environment() -> _PushTextEnvironment:
         undefined=_MissingValue,
         finalize=_printable,
         keep_trailing_newline=True,
+        # Jinja folds constant expressions while compiling, calling filters then: a text such
+        # as {{ 1.5 | round(10000000, 'ceil') }} would run when saved, before any budget.
+        optimized=False,
     )
     # Nothing but the context: no range, lipsum, cycler, joiner or namespace; no tests.
     environment.globals.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import transaction
 
 from campaigns import audience, composition, personalization
 from campaigns.content import personalize, platform_url, texts
@@ -12,6 +13,7 @@ from campaigns.notification_templates import NotificationTemplate
 from devices.models import MobileApp
 from devices.providers import registry
 from devices.providers.message import PayloadTooLarge
+from segments import services as segment_services
 
 LANGUAGE_NAMES = dict(settings.LANGUAGES)
 TARGET_FIELDS = (
@@ -178,7 +180,12 @@ def _estimate(form: NotificationForm) -> dict:
     if any(form.has_error(name) for name in TARGET_FIELDS):
         return {"count": None, "message": "Fix the customer group to see its size."}
     segments = form.cleaned_data.get("segments") or []
-    return {"count": audience.estimate(form.instance, segments)}
+    try:
+        with transaction.atomic():
+            return {"count": audience.estimate(form.instance, segments)}
+    except segment_services.EVALUATION_ERRORS:
+        # A segment stored before a rule it breaks: its page says why.
+        return {"count": None, "message": "A chosen segment cannot be evaluated; open it."}
 
 
 def _sample_label(context: dict) -> str:

@@ -1,21 +1,32 @@
-"""Celery tasks that send notifications; each takes ids and may run twice harmlessly."""
+"""Celery tasks that send notifications; each takes ids and may run twice harmlessly.
+
+Each notification's work runs in its own error boundary (pushcenter.isolation): one that fails
+(a segment it targets cannot be evaluated, say) is marked with the error and tried again at the
+next sweep; the others, every app's, go on.
+"""
 
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from campaigns import delivery
+from campaigns import audience, delivery
 from campaigns.models import Notification, Status
+from pushcenter import isolation
 
 
 @shared_task(name="campaigns.start_send", ignore_result=True)
 def start_send(notification_id: int) -> None:
     """Fan a due notification out into deliveries and set workers on them."""
-    made = delivery.start(notification_id)
+    made = None
+    with isolation.boundary(Notification, notification_id) as outcome:
+        made = delivery.start(notification_id)
+    if outcome.error:
+        audience.record_segment_errors(notification_id)
     if made is None:
         return
     for _ in range(senders_for(made)):
@@ -39,8 +50,9 @@ def send_deliveries(notification_id: int) -> None:
 @shared_task(name="campaigns.expire", ignore_result=True)
 def expire(notification_id: int) -> None:
     """At expiry: a notification not yet started expires; a sending one sends nothing more."""
-    delivery.expire(notification_id)
-    delivery.finish_if_done(notification_id)
+    with isolation.boundary(Notification, notification_id):
+        delivery.expire(notification_id)
+        delivery.finish_if_done(notification_id)
 
 
 @shared_task(name="campaigns.sweep", ignore_result=True)
@@ -55,9 +67,15 @@ def sweep() -> None:
     for notification_id in delivery.expired_before_sending(now):
         expire.delay(notification_id)
     for notification in Notification.objects.filter(status=Status.SENDING):
-        if notification.expires_at and notification.expires_at <= now:
-            delivery.expire(notification.pk)
-        if not delivery.finish_if_done(notification.pk):
-            send_deliveries.delay(notification.pk)
+        with isolation.boundary(Notification, notification.pk):
+            _resume(notification, now)
     for notification_id in delivery.automated_with_open_deliveries():
         send_deliveries.delay(notification_id)
+
+
+def _resume(notification: Notification, now: datetime) -> None:
+    """Expire a sending notification whose time is up, else set a worker on what is left."""
+    if notification.expires_at and notification.expires_at <= now:
+        delivery.expire(notification.pk)
+    if not delivery.finish_if_done(notification.pk):
+        send_deliveries.delay(notification.pk)

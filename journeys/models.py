@@ -53,6 +53,10 @@ class Journey(models.Model):
     scanned_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The last failure of the periodic work on it (Beat tasks), shown on its page; cleared when
+    # that work next runs fine.
+    last_error = models.TextField(blank=True, editable=False)
+    last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

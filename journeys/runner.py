@@ -3,30 +3,46 @@
 Each due step becomes a delivery of the step's notification, made in the same transaction that
 moves its enrollment on, so a step is never made twice; the campaign workers send it, with the
 app's opt-out, categories, frequency caps and quiet hours.
+
+Each journey's scan and each step's deliveries run in their own error boundary
+(pushcenter.isolation): a journey that fails (its segment cannot be evaluated, say) is marked
+with the error (a step that fails marks its message) and its due steps wait BROKEN_STEP_RETRY;
+every other journey runs.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from campaigns import delivery
+from campaigns import audience, delivery
+from campaigns.models import Notification
 from journeys import enrollment
 from journeys.models import Enrollment, EnrollmentStatus, Journey, JourneyStatus, Step, Trigger
+from pushcenter import isolation
+from segments import services as segments
 
 BATCH_SIZE = 1000
 SCANNED_TRIGGERS = (Trigger.FIRST_REGISTRATION, Trigger.SEGMENT_ENTRY)
+# How long the due steps of a journey that failed wait before they are tried again: long enough
+# not to fill every batch with them, short enough that a fix is soon seen.
+BROKEN_STEP_RETRY = timedelta(minutes=10)
 
 
 def run(now: datetime | None = None) -> list[int]:
     """Scan the triggers, then send every due step; return the notifications given deliveries."""
     now = now or timezone.now()
     scanned = Journey.objects.filter(status=JourneyStatus.ACTIVE, trigger__in=SCANNED_TRIGGERS)
-    for journey_id in scanned.values_list("pk", flat=True):
-        enrollment.scan(journey_id, now)
+    for journey_id, segment_id in scanned.values_list("pk", "segment_id"):
+        with isolation.boundary(Journey, journey_id) as outcome:
+            enrollment.scan(journey_id, now)
+        if segment_id is not None:
+            broken = segments.record_evaluation(segment_id, failed=bool(outcome.error))
+            if broken:
+                isolation.mark_error(Journey, journey_id, broken)
     return send_due(now)
 
 
@@ -57,9 +73,26 @@ def advance(now: datetime, size: int = BATCH_SIZE) -> list[int]:
         for pk, journey_id, position in rows:
             groups[(journey_id, position)].append(pk)
         made = [
-            _take_step(journey, position, ids, now) for (journey, position), ids in groups.items()
+            _take_step_isolated(journey, position, ids, now)
+            for (journey, position), ids in groups.items()
         ]
         return [notification_id for notification_id in made if notification_id]
+
+
+def _take_step_isolated(journey_id: int, position: int, ids: list[int], now: datetime) -> int:
+    """Take one journey's step; if it fails, mark its message and let those enrollments wait."""
+    step = Step.objects.filter(journey_id=journey_id, position=position).first()
+    made = 0
+    # The step's message is what is broken (its target, say): its page shows the error.
+    model, pk = (Notification, step.notification_id) if step else (Journey, journey_id)
+    with isolation.boundary(model, pk) as outcome:
+        made = _take_step(journey_id, position, ids, now)
+    if outcome.error:
+        # Left due, they would come first in every batch and could crowd out other journeys.
+        Enrollment.objects.filter(pk__in=ids).update(next_at=now + BROKEN_STEP_RETRY)
+        if step:
+            audience.record_segment_errors(step.notification_id)
+    return made
 
 
 def _take_step(journey_id: int, position: int, ids: list[int], now: datetime) -> int:

@@ -18,6 +18,7 @@ from campaigns import composition
 from campaigns.models import Notification, Purpose, Status
 from journeys import enrollment
 from journeys.models import Journey, JourneyStatus, Step, Trigger
+from segments import services as segments
 
 MAX_STEPS = 10
 # A new step after the first waits a day, the usual pace of a welcome series.
@@ -59,6 +60,10 @@ def problems(journey: Journey) -> list[str]:
         found.append("Name the event that starts the journey.")
     if journey.trigger == Trigger.SEGMENT_ENTRY and journey.segment_id is None:
         found.append("Choose the segment whose new members enter the journey.")
+    elif journey.trigger == Trigger.SEGMENT_ENTRY:
+        error = segments.segment_error(journey.segment)
+        if error:
+            found.append(f"The segment {journey.segment} cannot be evaluated: {error}")
     steps = list(journey.steps.select_related("notification"))
     if not steps:
         found.append("Add at least one step.")

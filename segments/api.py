@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.db.models import ProtectedError
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
@@ -29,8 +30,13 @@ class AudienceSerializer(serializers.Serializer):
     description = serializers.CharField()
     definition = serializers.CharField()
     custom_properties = serializers.DictField(child=serializers.CharField())
-    estimated_count = serializers.IntegerField()
-    state = serializers.CharField()
+    estimated_count = serializers.IntegerField(
+        allow_null=True, help_text="null when the definition cannot be evaluated (see error)."
+    )
+    state = serializers.CharField(help_text="Calculated, or Failed with an error.")
+    error = serializers.CharField(
+        required=False, help_text="Push Center: why a stored definition cannot be evaluated."
+    )
     timestamp = serializers.DateTimeField()
 
 
@@ -39,15 +45,18 @@ class AudienceListSerializer(serializers.Serializer):
 
 
 def audience_json(segment: Segment) -> dict[str, object]:
-    return {
+    """Describe an audience; one stored before a rule it breaks says why instead of counting."""
+    count, error = services.count_members(segment)
+    answer = {
         "name": segment.name,
         "description": segment.description,
         "definition": segment.definition,
         "custom_properties": segment.custom_property_types,
-        "estimated_count": services.members(segment).count(),
-        "state": "Calculated",
+        "estimated_count": count,
+        "state": "Failed" if error else "Calculated",
         "timestamp": serializers.DateTimeField().to_representation(segment.updated_at),
     }
+    return {**answer, "error": error} if error else answer
 
 
 def find_segment(app: object, audience_name: str) -> Segment:
@@ -111,8 +120,21 @@ class AudienceView(APIView):
     def delete(
         self, request: Request, owner_name: str, app_name: str, audience_name: str
     ) -> Response:
-        find_segment(app_named(request, owner_name, app_name), audience_name).delete()
+        segment = find_segment(app_named(request, owner_name, app_name), audience_name)
+        try:
+            segment.delete()
+        except ProtectedError as error:
+            names = ", ".join(sorted(str(user) for user in error.protected_objects))
+            raise AudienceInUse(
+                f"The journeys {names} start when a device enters this audience; "
+                "change their trigger first."
+            ) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AudienceInUse(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "in_use"
 
 
 def _api_field_names(error: ValidationError) -> dict[str, list[str]]:

@@ -83,6 +83,11 @@ MAX_LIST_ITEMS = 1000
 # Beyond 15 digits a decimal no longer survives the round trip through a float, and SQLite
 # compares JSON numbers as floats.
 MAX_NUMBER_DIGITS = 15
+# A relative time reaches at most a century either way, and a date stops a year short of the
+# calendar's end (datetime's and Django's is 9999): now plus any offset then stays inside it
+# for thousands of years, so a definition that compiles today compiles every day after.
+MAX_RELATIVE = timedelta(days=36525)
+LAST_YEAR = 9998
 
 
 class DefinitionError(ValueError):
@@ -452,7 +457,13 @@ class _Parser:
         try:
             delta = timedelta(**{_UNITS[unit]: int(amount)})
         except OverflowError:
-            raise self.out_of_range(token) from None
+            delta = None
+        if delta is None or delta > MAX_RELATIVE:
+            raise self.error(
+                token.offset,
+                "a relative time within 100 years of now, such as now-30d or now+8760h",
+                f"'{_shorten(token.text)}'",
+            )
         return -delta if sign == "-" else delta
 
     def number(self, token: _Token) -> Decimal:
@@ -473,12 +484,12 @@ class _Parser:
                 "a real date such as 2026-01-31 or date-time such as 2026-01-31T09:00:00Z",
                 f"'{token.text}'",
             )
+        if moment.year > LAST_YEAR:
+            raise self.error(token.offset, _IN_CALENDAR, f"'{_shorten(token.text)}'")
         return moment
 
-    def out_of_range(self, token: _Token) -> DefinitionError:
-        return self.error(
-            token.offset, "a time between the years 1 and 9999", f"'{_shorten(token.text)}'"
-        )
+
+_IN_CALENDAR = f"a time between the years 1 and {LAST_YEAR}"
 
 
 def _check_length(definition: str) -> None:
@@ -628,6 +639,9 @@ class _Checker:
         moment = _parse_moment(literal.value) if literal.kind == "string" else None
         if moment is None:
             raise self.wrong_type(prop, literal)
+        if moment.year > LAST_YEAR:
+            found = f"'{_shorten(literal.value)}'"
+            raise self.error(literal.offset, _IN_CALENDAR, found, f"expected {_IN_CALENDAR}")
         return moment
 
     def unknown(self, name: str, offset: int) -> DefinitionError:
@@ -876,14 +890,14 @@ class _Compiler:
 
     def relative(self, relative: _Relative) -> datetime:
         try:
-            return self.now + relative.delta
+            moment = self.now + relative.delta
         except OverflowError:
+            moment = None
+        if moment is None or moment.year > LAST_YEAR:
             raise DefinitionError(
-                self.definition,
-                relative.offset,
-                expected="a time between the years 1 and 9999",
-                found=f"'{relative.text}'",
-            ) from None
+                self.definition, relative.offset, expected=_IN_CALENDAR, found=f"'{relative.text}'"
+            )
+        return moment
 
     def operand(self, prop: _Property) -> _Operand:
         if prop.type == "list":

@@ -6,15 +6,21 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import QuerySet
 
 from devices.models import Device, DeviceStatus, MobileApp
 from devices.services import property_types_for_update
+from pushcenter import isolation
 from segments.language import DefinitionError, check_definition, compile_definition
 from segments.models import Segment
 
 SAMPLE_SIZE = 10
+# The databases Push Center runs on: a definition must compile for each.
+VENDORS = ("sqlite", "postgresql")
+# What evaluating a stored definition can raise: a rule it breaks (one stored before the rule
+# existed), a type the app now declares otherwise, or a value the database cannot take.
+EVALUATION_ERRORS = (DefinitionError, ValidationError, DatabaseError, ArithmeticError, ValueError)
 
 
 def property_types(app: MobileApp, declared: dict[str, str]) -> dict[str, str]:
@@ -33,11 +39,71 @@ def property_types(app: MobileApp, declared: dict[str, str]) -> dict[str, str]:
 
 
 def validate_definition(app: MobileApp, definition: str, declared: dict[str, str]) -> None:
-    """Raise ValidationError on the definition field when it does not parse or type-check."""
+    """Raise ValidationError on the definition field when it cannot be evaluated.
+
+    It must parse and type-check, compile for both databases, and run once here: what is
+    saved then runs for every send and journey after.
+    """
+    types = property_types(app, declared)
     try:
-        check_definition(definition, property_types(app, declared))
+        check_definition(definition, types)
     except DefinitionError as error:
         raise ValidationError({"definition": str(error)}) from None
+    error = evaluation_error(app, definition, declared)
+    if error:
+        raise ValidationError({"definition": error})
+
+
+def evaluation_error(app: MobileApp, definition: str, declared: dict[str, str]) -> str:
+    """Say why a definition cannot be evaluated now, on either database; "" when it can."""
+    try:
+        types = property_types(app, declared)
+        for vendor in VENDORS:
+            compile_definition(definition, types, vendor=vendor)
+        with transaction.atomic():
+            matching(app, definition, declared).exists()
+    except EVALUATION_ERRORS as error:
+        return _explained(error)
+    return ""
+
+
+def count_members(segment: Segment) -> tuple[int | None, str]:
+    """Count a segment's members now, or say why its stored definition cannot be evaluated."""
+    try:
+        with transaction.atomic():
+            return members(segment).count(), ""
+    except EVALUATION_ERRORS as error:
+        return None, _explained(error)
+
+
+def _explained(error: Exception) -> str:
+    if isinstance(error, DefinitionError):
+        return str(error)
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return f"The database cannot evaluate it: {isolation.describe(error)}"
+
+
+def record_evaluation(segment_id: int, *, failed: bool) -> str:
+    """After work that evaluated a segment: mark it if it cannot be evaluated, else clear it.
+
+    Returns what is wrong with the segment, for the work that failed to say so too ("" if
+    nothing is).
+    """
+    segment = Segment.objects.filter(pk=segment_id).select_related("app").first()
+    if segment is None:
+        return ""
+    error = segment_error(segment) if failed else ""
+    if error:
+        isolation.mark_error(Segment, segment_id, error)
+        return f"The segment {segment.name} cannot be evaluated: {error}"
+    isolation.clear_error(Segment, segment_id)
+    return ""
+
+
+def segment_error(segment: Segment) -> str:
+    """Say why a stored segment cannot be evaluated now; "" when it can."""
+    return evaluation_error(segment.app, segment.definition, segment.custom_property_types)
 
 
 def save_segment(
@@ -105,8 +171,12 @@ def preview(app: MobileApp, definition: str, declared: dict[str, str]) -> Previe
         return Preview(error=_error_fields(error))
     except ValidationError as error:
         return Preview(error={"message": " ".join(error.messages)})
-    sample = devices.order_by("-last_seen")[:SAMPLE_SIZE]
-    return Preview(count=devices.count(), sample=[_sample_row(d) for d in sample])
+    try:
+        with transaction.atomic():
+            sample = list(devices.order_by("-last_seen")[:SAMPLE_SIZE])
+            return Preview(count=devices.count(), sample=[_sample_row(d) for d in sample])
+    except EVALUATION_ERRORS as error:
+        return Preview(error={"message": _explained(error)})
 
 
 def _error_fields(error: DefinitionError) -> dict[str, object]:
