@@ -18,9 +18,9 @@ from array import array
 from itertools import accumulate
 
 from django import forms
-from django.forms.fields import InvalidJSONInput
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest
 from rest_framework import exceptions, status
 from rest_framework.parsers import BaseParser
