@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -24,12 +26,29 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, d
 
 def handle_api_exception(exc: Exception, context: dict) -> Response | None:
     """Render DRF's exceptions in the API's error shape, keeping their status and headers."""
+    # Django's own 404 and 403 (raised by DRF's content negotiation, say) as DRF's.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     response = exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response
     field, code, message = _first_error(exc.get_full_details())
     response.data = error_body(code, _join_message(field, message), field)
     return response
+
+
+class JsonErrors:
+    """Keep errors JSON in an API view whose answers are not (the schema, its browsable docs)."""
+
+    http_method_names = ["get", "head"]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
 
 
 def _first_error(details: object, field: str | None = None) -> tuple[str | None, str, str]:

@@ -433,7 +433,9 @@ def test_no_hostile_body_or_query_gives_a_500_or_html(
     for who, client in clients.items():
         client.raise_request_exception = False
         for method in set(methods) - {"HEAD"}:
-            for query in QUERIES:
+            # Query strings are read by the lists; with a token, a POST would do its work each time.
+            queried = method in ("GET", "OPTIONS") or who == "without a token"
+            for query in QUERIES if queried else ():
                 response = client.generic(method, f"{url}?{query}")
                 found.append(problem(response, method, f"?{query[:40]} {who}"))
             if method in ("GET", "OPTIONS"):
@@ -441,7 +443,8 @@ def test_no_hostile_body_or_query_gives_a_500_or_html(
             for body, content_type in BODIES:
                 response = client.generic(method, url, body, content_type=content_type)
                 found.append(problem(response, method, f"{body[:20]!r} {content_type} {who}"))
-    assert [f for f in found if f] == []
+    wrong = [f for f in found if f]
+    assert not wrong, "\n".join(wrong)
 
 
 def test_the_sweep_covers_every_api_door():
