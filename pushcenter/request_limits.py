@@ -85,7 +85,7 @@ def load_json(text: str) -> object:
     except JSONRuleError:
         raise
     except ValueError as error:
-        raise JSONRuleError(f"The body is not valid JSON: {error}.") from None
+        raise JSONRuleError(f"JSON parse error: {error}.") from None
     _check_strings(document)
     return document
 

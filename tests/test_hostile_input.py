@@ -136,7 +136,7 @@ def test_a_body_over_djangos_own_limit_is_json_even_with_debug_on(retail):
         (b'{"name": 123456789012345678901234567890}', "application/json", 400, "64 bits"),
         (b'{"name": ' + b"9" * 5000 + b"}", "application/json", 400, "64 bits"),
         (b'{"name": NaN}', "application/json", 400, "NaN"),
-        (b'{"name": "a\x00b"}', "application/json", 400, "not valid JSON"),
+        (b'{"name": "a\x00b"}', "application/json", 400, "JSON parse error"),
     ],
 )
 def test_each_malformed_body_is_a_json_4xx_and_stores_nothing(
@@ -384,7 +384,7 @@ QUERIES = [
     "%24skiptoken=99999999999999999999999",
     "%24skiptoken=-1",
     "since=9999-99-99&until=0000-00-00T25:00",
-    "platform=%00",
+    "platform=%00&user_id=a%00b&locale=%00&app_version=%ED%A0%80",
     "status=%ED%A0%80",
     "push_enabled=maybe",
     "limit=1&limit=2",
