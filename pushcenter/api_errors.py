@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -127,11 +128,13 @@ class ApiBodyLimitMiddleware:
         """Answer Django's own refusals of a body in the API's shape, even with DEBUG on."""
         if not is_api(request):
             return None
-        if isinstance(exception, RequestDataTooBig):
-            size = request_limits.declared_length(request)
-            return error_response("body_too_large", request_limits.too_large_message(size), 413)
-        if isinstance(exception, SuspiciousOperation):
-            return error_response("bad_request", str(exception), 400)
+        if isinstance(exception, RequestDataTooBig):  # a view that reads request.body itself
+            message = request_limits.too_large_message(
+                request_limits.declared_length(request), settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            )
+            return error_response("body_too_large", message, 413)
+        if isinstance(exception, SuspiciousOperation):  # too many fields, say
+            return bad_request(request, exception)
         return None
 
 

@@ -57,10 +57,10 @@ def max_body_bytes() -> int:
     return settings.API_MAX_BODY_BYTES
 
 
-def too_large_message(size: int | None) -> str:
-    """Say that a body is over the limit, and by how much when its size is known."""
+def too_large_message(size: int | None, limit: int | None = None) -> str:
+    """Say that a body is over the limit (the API's unless given), with its size when known."""
     told = f" ({size:,} bytes)" if size is not None else ""
-    return f"The request body{told} is over the API's limit of {max_body_bytes():,} bytes."
+    return f"The request body{told} is over the limit of {limit or max_body_bytes():,} bytes."
 
 
 def nesting_depth(text: str) -> int:
