@@ -137,7 +137,8 @@ class BoundedJSONParser(BaseParser):
 
     Not a JSONParser subclass on purpose: DRF hands those `request.body`, which reads the whole
     body under Django's DATA_UPLOAD_MAX_MEMORY_SIZE; this parser reads the stream itself, at
-    most one byte past the API's own limit, so a body without a Content-Length is bounded too.
+    most one byte past the API's own limit, so the limit holds even where no Content-Length
+    was checked (a chunked body behind a server that passes it on, or without the middleware).
     """
 
     media_type = "application/json"

@@ -8,11 +8,11 @@ from pushcenter import api_errors
 
 
 class SchemaView(api_errors.JsonErrors, SpectacularAPIView):
-    pass
+    """The OpenAPI schema; its errors are JSON like the rest of the API."""
 
 
 class SchemaDocsView(api_errors.JsonErrors, SpectacularSwaggerView):
-    pass
+    """The browsable docs (HTML); their errors are JSON like the rest of the API."""
 
 
 push = "api/v0.1/apps/<str:owner_name>/<str:app_name>/push/notifications"
