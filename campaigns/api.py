@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from collections import Counter
 from urllib.parse import urlencode
@@ -13,7 +12,6 @@ from django.db import transaction
 from django.db.models import Count
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,10 +32,11 @@ from campaigns.forms import NotificationForm
 from campaigns.models import Delivery, DeliveryStatus, Notification, Status, TargetKind
 from devices.authentication import app_named, app_of
 from devices.models import MobileApp
+from pushcenter.request_limits import JSON_STRING, BoundedJSONParser
 from segments.models import Segment
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-CLOSING = re.compile(r"\s*[}\]]")
+STRING_OR_TRAILING_COMMA = re.compile(rf"({JSON_STRING.pattern})|,(?=\s*[}}\]])", re.DOTALL)
 NUMBER = re.compile(r"[0-9]{1,18}")
 PAGE_SIZE, MAX_PAGE_SIZE = 30, 100
 LANGUAGE = settings.LANGUAGE_CODE
@@ -110,30 +109,17 @@ SEND_EXAMPLES = [
 ]
 
 
-class LenientJSONParser(JSONParser):
+class LenientJSONParser(BoundedJSONParser):
     """JSON that may have a comma before a closing bracket, as one of App Center's samples has."""
 
-    def parse(self, stream: object, media_type: str | None = None, parser_context=None) -> object:
-        try:
-            text = stream.read().decode(settings.DEFAULT_CHARSET)
-        except UnicodeDecodeError as error:
-            raise exceptions.ParseError(f"The body is not UTF-8: {error}") from None
-        cleaned = io.BytesIO(without_trailing_commas(text).encode(settings.DEFAULT_CHARSET))
-        return super().parse(cleaned, media_type, parser_context)
+    def prepare(self, text: str) -> str:
+        return without_trailing_commas(text)
 
 
 def without_trailing_commas(text: str) -> str:
     """Drop each comma that only whitespace separates from a closing } or ], outside strings."""
-    kept, in_string, escaped = [], False, False
-    for index, char in enumerate(text):
-        if in_string:
-            escaped, in_string = char == "\\" and not escaped, char != '"' or escaped
-        elif char == '"':
-            in_string = True
-        elif char == "," and CLOSING.match(text, index + 1):
-            continue
-        kept.append(char)
-    return "".join(kept)
+    # Strings are matched whole and kept (group 1); a trailing comma matches with no group 1.
+    return STRING_OR_TRAILING_COMMA.sub(lambda match: match[1] or "", text)
 
 
 class Conflict(exceptions.APIException):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import forms
 from django.conf import settings
 from django.utils import timezone
 
-from campaigns import composition, options, services
+from campaigns import composition, local_time, options, services
 from campaigns.composition import language_field
 from campaigns.models import TEXT_FIELDS, Notification, ScheduleKind, TargetKind, Template
 from campaigns.translator import TranslationError
+from pushcenter.request_limits import BoundedJSONField
 
 PLATFORM_CHOICES = [("ios", "iOS"), ("android", "Android"), ("windows", "Windows")]
 WINDOWS_ONLY = (Template.TOAST, Template.TILE, Template.FEEDBACK)
@@ -120,6 +123,7 @@ class NotificationForm(forms.ModelForm):
             "actions",
             "tile_bindings",
         ]
+        field_classes = {name: BoundedJSONField for name in JSON_HELP}
         widgets = {
             "target_kind": forms.RadioSelect,
             "schedule_kind": forms.RadioSelect,
@@ -159,6 +163,15 @@ class NotificationForm(forms.ModelForm):
             self.initial["filter_time_zones"] = ", ".join(self.instance.filter_time_zones)
         else:
             self.initial.setdefault("never_expires", True)
+
+    def clean_send_at(self) -> datetime | None:
+        return local_time.check_schedulable(self.cleaned_data["send_at"])
+
+    def clean_local_send_at(self) -> datetime | None:
+        return local_time.check_schedulable(self.cleaned_data["local_send_at"])
+
+    def clean_expires_at(self) -> datetime | None:
+        return local_time.check_schedulable(self.cleaned_data["expires_at"])
 
     def clean_install_ids(self) -> list[str]:
         return options.install_ids(self.cleaned_data["install_ids"])

@@ -12,7 +12,14 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 
+from django.core.exceptions import ValidationError
+
 from devices.models import MobileApp
+
+# Clocks run from UTC-12 to UTC+14: a time between these can be moved into any zone and back,
+# and a local time's first and last sends computed, without passing datetime's years 1 to 9999.
+EARLIEST_SCHEDULE = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_SCHEDULE = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 @lru_cache(maxsize=1024)
@@ -26,6 +33,20 @@ def _zone(name: str) -> zoneinfo.ZoneInfo | None:
 def zone_for(time_zone: str, app: MobileApp) -> zoneinfo.ZoneInfo:
     """Return the device's zone, or the app's default zone when it has none."""
     return _zone(time_zone) or _zone(app.default_time_zone) or zoneinfo.ZoneInfo("UTC")
+
+
+def check_schedulable(value: datetime | None) -> datetime | None:
+    """Return a send or expiry time if every zone can reach it, else raise naming the years."""
+    if value is not None and not EARLIEST_SCHEDULE <= _as_utc(value) < LATEST_SCHEDULE:
+        raise ValidationError(
+            f"Choose a date from the year {EARLIEST_SCHEDULE.year} to {LATEST_SCHEDULE.year - 1}."
+        )
+    return value
+
+
+def _as_utc(value: datetime) -> datetime:
+    # A local time is stored as if it were UTC; a naive value is read the same way.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def slices(wall_clock: datetime, zones: Iterable[str], app: MobileApp) -> dict[datetime, list[str]]:

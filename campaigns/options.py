@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 import zoneinfo
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from django.core.exceptions import ValidationError
 
@@ -46,20 +46,43 @@ MAX_IDS = 10_000
 MAX_TOAST_ITEMS = 5
 TILE_SIZES = ("small", "medium", "wide", "large")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
+# A DNS name or IPv4 address in ASCII: labels of letters, digits and inner hyphens.
+WEB_HOST_RE = re.compile(
+    r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?\Z"
+)
 
 
 def check_url(value: str, allowed: tuple[str, ...], what: str = "A link") -> None:
     """Raise unless the value is an absolute URL with one of the allowed schemes."""
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # such as brackets that hold no IPv6 address: https://[x]/
+        raise ValidationError(f"{what} is not a well-formed URL; check its host.") from None
     scheme = parts.scheme.lower()
     if not scheme:
         raise ValidationError(f"{what} must be an absolute URL, such as https://example.com/.")
     if scheme not in allowed:
         raise ValidationError(f"{what} may use {_names(allowed)}; not {scheme}:.")
-    if scheme in ("https", "http") and not parts.hostname:
-        raise ValidationError(f"{what} needs a host after https://.")
+    if scheme in ("https", "http"):
+        _check_web_address(parts, what)
     if any(c.isspace() for c in value):
         raise ValidationError(f"{what} may not contain spaces; encode them as %20.")
+
+
+def _check_web_address(parts: SplitResult, what: str) -> None:
+    """Require a host by DNS name or IP address and a port in ASCII digits (RFC 3986 §3.2)."""
+    host = parts.hostname
+    if not host:
+        raise ValidationError(f"{what} needs a host after https://.")
+    if ":" not in host and not WEB_HOST_RE.match(host):
+        raise ValidationError(
+            f"{what} has a host that is not a domain name; write an international name in "
+            "its ASCII form (xn--…)."
+        )
+    try:
+        parts.port  # noqa: B018 - reading it is the check: it raises for a port that is not one
+    except ValueError:
+        raise ValidationError(f"{what} has a port that is not a number from 0 to 65535.") from None
 
 
 def link_schemes(app: MobileApp, deep_link: bool = False) -> tuple[str, ...]:

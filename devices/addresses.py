@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 APNS_TOKEN_RE = re.compile(r"^[0-9a-fA-F]{64,200}$")
 FCM_TOKEN_RE = re.compile(r"^[A-Za-z0-9_:.\-]{16,1024}$")
 HOST_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+# A port in ASCII digits only: int() would also read other scripts' digits, such as :٤٤٣.
+PORT_RE = re.compile(r"^[0-9]{1,5}\Z")
 MAX_CHANNEL_URI = 2048
 # Controls, spaces and backslashes: one search, since every WNS send checks its URI again.
 FORBIDDEN_IN_URI = re.compile(r"[\x00-\x20\x7f\\]")
@@ -46,7 +48,12 @@ def check_channel_uri(uri: str, allowed_hosts: list[str]) -> str:
         raise AddressError(
             f"must be a URL of at most {MAX_CHANNEL_URI} characters without spaces or backslashes"
         )
-    parts = urlsplit(uri)
+    if not uri.isascii():
+        raise AddressError("must be ASCII, as WNS issues it")
+    try:
+        parts = urlsplit(uri)
+    except ValueError:  # such as brackets that hold no IPv6 address: https://[x]/
+        raise AddressError("is not a well-formed URL") from None
     if parts.scheme != "https":
         raise AddressError("must be an https URL")
     if "@" in parts.netloc:
@@ -60,13 +67,11 @@ def check_channel_uri(uri: str, allowed_hosts: list[str]) -> str:
 
 
 def _host_and_port(netloc: str) -> tuple[str, int | None]:
-    if netloc.startswith("["):  # an IPv6 literal, refused later
-        host, _, rest = netloc[1:].partition("]")
-        port = rest.removeprefix(":")
-    else:
-        host, _, port = netloc.partition(":")
-    if port and not port.isdigit():
-        raise AddressError("has a port that is not a number")
+    if netloc.startswith("["):
+        raise AddressError("must name its host by a DNS name, not an IP address")
+    host, _, port = netloc.partition(":")
+    if port and not (PORT_RE.match(port) and int(port) <= 65535):
+        raise AddressError("has a port that is not a number from 1 to 65535")
     return host.lower(), int(port) if port else None
 
 

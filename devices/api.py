@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.pagination import CursorPagination
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -214,11 +215,31 @@ class DeviceUserView(APIView):
         return Response(device_json(device))
 
 
+CURSOR_POSITION = re.compile(r"^[0-9]{1,18}\Z")
+
+
 class DeviceCursor(CursorPagination):
     ordering = "id"
     page_size = 100
     page_size_query_param = "limit"
     max_page_size = 1000
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        """Read the cursor from `next`; anything else is a 400 naming `cursor`, never a 500."""
+        try:
+            cursor = super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise _invalid_cursor() from None
+        # The position is a device id, which DRF hands to the query unchecked.
+        if cursor and cursor.position is not None and not CURSOR_POSITION.match(cursor.position):
+            raise _invalid_cursor()
+        return cursor
+
+
+def _invalid_cursor() -> exceptions.ValidationError:
+    return exceptions.ValidationError(
+        {"cursor": ["Not a cursor of this list: follow the `next` link as it is."]}
+    )
 
 
 LIST_FILTERS = {

@@ -6,7 +6,6 @@ returns the non-secret facts worth showing (a certificate's expiry, a project id
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
 from django.core.exceptions import ValidationError
 from django.views.decorators.debug import sensitive_variables
+
+from pushcenter.request_limits import load_json
 
 APPLE_ID_RE = re.compile(r"^[A-Z0-9]{10}$")
 BUNDLE_ID_RE = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -116,7 +117,7 @@ def check_service_account(field: str, raw: bytes) -> dict[str, str]:
             {field: f"A service-account JSON file is under {MAX_SERVICE_ACCOUNT_BYTES} bytes."}
         )
     try:
-        account = json.loads(raw)
+        account = load_json(raw.decode())
     except (ValueError, UnicodeDecodeError):
         raise ValidationError({field: "The service account must be a JSON document."}) from None
     if not isinstance(account, dict):

@@ -16,6 +16,7 @@ from devices.models import (
     ProviderCredential,
     WnsCredential,
 )
+from pushcenter.request_limits import BoundedJSONField
 
 MIN_SEGMENT_SECRET = 16
 MAX_SEGMENT_SECRET = 256
@@ -63,6 +64,7 @@ class MobileAppForm(forms.ModelForm):
             "custom_property_types",
             "members",
         ]
+        field_classes = {"custom_property_types": BoundedJSONField}
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

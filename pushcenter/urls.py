@@ -6,14 +6,23 @@ from rest_framework.permissions import AllowAny
 from campaigns import api as campaigns_api
 from pushcenter import api_errors, login
 
+
+class SchemaView(api_errors.JsonErrors, SpectacularAPIView):
+    """The OpenAPI schema; its errors are JSON like the rest of the API."""
+
+
+class SchemaDocsView(api_errors.JsonErrors, SpectacularSwaggerView):
+    """The browsable docs (HTML); their errors are JSON like the rest of the API."""
+
+
 push = "api/v0.1/apps/<str:owner_name>/<str:app_name>/push/notifications"
 public = {"authentication_classes": [], "permission_classes": [AllowAny]}
 
 urlpatterns = [
-    path("api/schema/", SpectacularAPIView.as_view(**public), name="api-schema"),
+    path("api/schema/", SchemaView.as_view(**public), name="api-schema"),
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="api-schema", **public),
+        SchemaDocsView.as_view(url_name="api-schema", **public),
         name="api-docs",
     ),
     path("api/", include("devices.api_urls")),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -17,6 +15,7 @@ from django.views.decorators.http import require_POST
 from devices import membership
 from devices.models import MobileApp, validate_property_types
 from pushcenter.admin_deletion import CountedDeletion
+from pushcenter.request_limits import load_json
 from segments import services
 from segments.forms import SegmentForm
 from segments.language import available_properties
@@ -119,7 +118,7 @@ def _declared_types(raw: str) -> dict[str, str] | None:
     if not raw.strip():
         return {}
     try:
-        value = json.loads(raw)
+        value = load_json(raw)
         validate_property_types(value)
     except (ValueError, ValidationError):
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
+from pushcenter.request_limits import BoundedJSONField
 from segments import services
 from segments.models import Segment
 
@@ -13,6 +14,7 @@ class SegmentForm(forms.ModelForm):
     class Meta:
         model = Segment
         fields = ["app", "name", "description", "definition", "custom_property_types"]
+        field_classes = {"custom_property_types": BoundedJSONField}
         widgets = {
             "definition": forms.Textarea(
                 attrs={"rows": 4, "class": "segment-definition", "spellcheck": "false"}
