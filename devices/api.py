@@ -359,6 +359,7 @@ class D365RegistrationSerializer(StrictSerializer):
 class D365DeviceView(APIView):
     # Dynamics 365's SDK ships its key inside the app and sends it as the body's ApiToken.
     client_key_methods = frozenset({"POST"})
+    token_in_body = True
 
     @extend_schema(
         summary="Register a device as Dynamics 365 Marketing does",
