@@ -24,19 +24,19 @@ MAX_ERROR_LENGTH = 1000
 
 
 @dataclass
-class Outcome:
+class ItemRun:
     """How an item's work ended: error is "" when it ran fine."""
 
     error: str = ""
 
 
 @contextmanager
-def boundary(model: type[models.Model], pk: int, *, mark: bool = True) -> Iterator[Outcome]:
+def boundary(model: type[models.Model], pk: int, *, mark: bool = True) -> Iterator[ItemRun]:
     """Run the block as one item's work: a failure is logged, marked on the item and swallowed.
 
     `mark=False` only logs, for work (such as a metrics rollup) that is not the item's own.
     """
-    outcome = Outcome()
+    outcome = ItemRun()
     try:
         with transaction.atomic():
             yield outcome

@@ -10,6 +10,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
 
+from devices.api import D365DeviceView, DeviceListView
 from devices.authentication import ApiTokenAuthentication
 from devices.models import ApiToken
 from devices.services import authenticate_token, hash_token, issue_api_token
@@ -79,10 +80,20 @@ def test_a_revoked_token_gets_401(retail, retail_token):
     assert api(retail_token).get(app_url(retail)).status_code == 401
 
 
+def body_token_request(token: str, view: object) -> Request:
+    request = APIRequestFactory().post("/", {"ApiToken": token}, format="json")
+    return Request(request, parsers=[JSONParser()], parser_context={"view": view})
+
+
 def test_the_body_api_token_authenticates_like_d365_sends_it(retail, retail_token):
-    request = APIRequestFactory().post("/", {"ApiToken": retail_token}, format="json")
-    client, token = ApiTokenAuthentication().authenticate(Request(request, parsers=[JSONParser()]))
+    request = body_token_request(retail_token, D365DeviceView())
+    client, token = ApiTokenAuthentication().authenticate(request)
     assert token.app == retail and client.app == retail
+
+
+def test_only_the_d365_door_reads_a_token_from_the_body(retail, retail_token):
+    request = body_token_request(retail_token, DeviceListView())
+    assert ApiTokenAuthentication().authenticate(request) is None
 
 
 def test_using_a_token_notes_when(retail, retail_token):
