@@ -26,14 +26,14 @@ DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/pushcenter_bench"
 SEED = """
 import django, json
 django.setup()
-from devices.models import MobileApp, Organization
+from devices.models import MobileApp, Organization, TokenKind
 from devices.services import issue_api_token
 org, _ = Organization.objects.get_or_create(name="bench", defaults={"display_name": "Bench"})
 app, _ = MobileApp.objects.get_or_create(
     organization=org, name="registration", defaults={"display_name": "Bench"}
 )
 app.devices.all().delete()
-token = issue_api_token(app, "bench")[1]
+token = issue_api_token(app, "bench", kind=TokenKind.CLIENT)[1]
 print(json.dumps({"pk": app.pk, "app_id": str(app.application_id), "token": token}))
 """
 
@@ -87,6 +87,10 @@ def bench_environment() -> dict[str, str]:
             "PUSHCENTER_SECRET_KEY": secrets.token_urlsafe(40),
             "PUSHCENTER_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "PUSHCENTER_API_RATE": "1000000/s",
+            # Apps register with their client key, which is limited per key and per address;
+            # wrk is one address, so the limits are lifted while the counters are still kept.
+            "PUSHCENTER_CLIENT_KEY_RATE": "1000000/s",
+            "PUSHCENTER_CLIENT_ADDRESS_RATE": "1000000/s",
             "PUSHCENTER_CACHE_URL": os.environ.get(
                 "PUSHCENTER_CACHE_URL", "redis://127.0.0.1:6379/2"
             ),

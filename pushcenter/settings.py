@@ -253,9 +253,11 @@ CACHES = {
 }
 API_RATE = env_rate("PUSHCENTER_API_RATE", "1000/s")
 # A client key is in every copy of the app: the whole app shares the key's rate, and one
-# address (a phone, or many behind a carrier's NAT) gets its own smaller share.
+# address gets its own smaller share. An address can be one phone or thousands behind a
+# carrier's NAT, all reporting launches after one send: the share is roomy (10 a second), enough
+# to stop one abuser filling the key's rate, not so small that a NAT's customers are refused.
 CLIENT_KEY_RATE = env_rate("PUSHCENTER_CLIENT_KEY_RATE", "1000/s")
-CLIENT_ADDRESS_RATE = env_rate("PUSHCENTER_CLIENT_ADDRESS_RATE", "120/m")
+CLIENT_ADDRESS_RATE = env_rate("PUSHCENTER_CLIENT_ADDRESS_RATE", "600/m")
 # Unknown or revoked tokens from one address before it is refused for the rest of the window.
 FAILED_AUTH_RATE = env_rate("PUSHCENTER_FAILED_AUTH_RATE", "20/m")
 API_RATE_CACHE = "default"
