@@ -103,7 +103,8 @@ def winner_note(experiment: Experiment) -> str:
     hours = experiment.winner_after_hours
     if hours is None:
         return "No winner send: the variants and the holdout take the whole audience."
-    started = services.control(experiment).notification.started_at
+    arms = services.variants(experiment)
+    started = arms[0].notification.started_at if arms else None
     if experiment.status == ExperimentStatus.RUNNING and started:
         when = formats.date_format(
             timezone.localtime(started + timedelta(hours=hours)), "DATETIME_FORMAT"

@@ -202,7 +202,7 @@ def test_a_journey_with_a_bad_segment_cannot_be_activated(news, doomed):
     assert any(RULE in problem for problem in problems)
 
 
-def test_a_broken_ab_test_is_marked_and_the_others_decide(retail, news):
+def test_a_broken_ab_test_is_marked_and_the_others_decide(retail, news, root):
     from experiments import services as experiments
     from experiments import tasks as experiment_tasks
     from experiments.models import ArmKind, Experiment, ExperimentStatus
@@ -231,3 +231,5 @@ def test_a_broken_ab_test_is_marked_and_the_others_decide(retail, news):
     broken.refresh_from_db()
     assert broken.status == ExperimentStatus.RUNNING
     assert "list index out of range" in broken.last_error and broken.last_error_at is not None
+    page = logged_in(root).get(f"/experiments/experiment/{broken.pk}/change/").content.decode()
+    assert "list index out of range" in page
