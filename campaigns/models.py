@@ -7,6 +7,7 @@ from django.db import models
 from modeltranslation.utils import build_localized_fieldname
 
 from devices.models import MobileApp
+from pushcenter.isolation import ErrorMarked
 from segments.models import Segment
 
 # The text fields a marketer writes per language; django-modeltranslation adds one column per
@@ -88,7 +89,7 @@ def _all_platforms() -> list[str]:
     return ["ios", "android", "windows"]
 
 
-class Notification(models.Model):
+class Notification(ErrorMarked):
     """A notification of one app: its content per language, who gets it and when."""
 
     app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="notifications")
@@ -199,10 +200,6 @@ class Notification(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # The last failure of the periodic work on it (Beat tasks), shown on its page; cleared when
-    # that work next runs fine.
-    last_error = models.TextField(blank=True, editable=False)
-    last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
     scheduled_at = models.DateTimeField(null=True, blank=True, editable=False)
     started_at = models.DateTimeField(null=True, blank=True, editable=False)
     completed_at = models.DateTimeField(null=True, blank=True, editable=False)

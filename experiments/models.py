@@ -12,6 +12,7 @@ import random
 from django.db import models
 
 from devices.models import MobileApp
+from pushcenter.isolation import ErrorMarked
 
 MAX_VARIANTS = 5
 LABELS = "ABCDE"
@@ -34,7 +35,7 @@ class ExperimentStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class Experiment(models.Model):
+class Experiment(ErrorMarked):
     """An A/B test: its arms, its holdout and whether the winner goes to the rest."""
 
     app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="experiments")
@@ -70,10 +71,6 @@ class Experiment(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # The last failure of the periodic work on it (Beat tasks), shown on its page; cleared when
-    # that work next runs fine.
-    last_error = models.TextField(blank=True, editable=False)
-    last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

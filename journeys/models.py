@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.db import models
 
 from devices.models import Device, MobileApp
+from pushcenter.isolation import ErrorMarked
 from segments.models import Segment
 
 
@@ -26,7 +27,7 @@ class JourneyStatus(models.TextChoices):
     PAUSED = "paused", "Paused"
 
 
-class Journey(models.Model):
+class Journey(ErrorMarked):
     """Who enters (the trigger) and what they get (the steps), for one app."""
 
     app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="journeys")
@@ -53,10 +54,6 @@ class Journey(models.Model):
     scanned_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # The last failure of the periodic work on it (Beat tasks), shown on its page; cleared when
-    # that work next runs fine.
-    last_error = models.TextField(blank=True, editable=False)
-    last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

@@ -23,6 +23,16 @@ logger = logging.getLogger(__name__)
 MAX_ERROR_LENGTH = 1000
 
 
+class ErrorMarked(models.Model):
+    """An item periodic work runs on: its last failure, shown on its page until a good run."""
+
+    last_error = models.TextField(blank=True, editable=False)
+    last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 @dataclass
 class ItemRun:
     """How an item's work ended: error is "" when it ran fine."""
@@ -31,7 +41,7 @@ class ItemRun:
 
 
 @contextmanager
-def boundary(model: type[models.Model], pk: int, *, mark: bool = True) -> Iterator[ItemRun]:
+def boundary(model: type[ErrorMarked], pk: int, *, mark: bool = True) -> Iterator[ItemRun]:
     """Run the block as one item's work: a failure is logged, marked on the item and swallowed.
 
     `mark=False` only logs, for work (such as a metrics rollup) that is not the item's own.
@@ -67,11 +77,11 @@ def describe(error: BaseException) -> str:
     return text[:MAX_ERROR_LENGTH]
 
 
-def mark_error(model: type[models.Model], pk: int, error: str) -> None:
+def mark_error(model: type[ErrorMarked], pk: int, error: str) -> None:
     """Write the failure on the item."""
     model.objects.filter(pk=pk).update(last_error=error, last_error_at=timezone.now())
 
 
-def clear_error(model: type[models.Model], pk: int) -> None:
+def clear_error(model: type[ErrorMarked], pk: int) -> None:
     """Forget a failure once the item's work runs fine (no write when there was none)."""
     model.objects.filter(pk=pk).exclude(last_error="").update(last_error="", last_error_at=None)

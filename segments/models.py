@@ -7,6 +7,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from devices.models import MobileApp, validate_property_types
+from pushcenter.isolation import ErrorMarked
 
 segment_name_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$",
@@ -14,7 +15,7 @@ segment_name_validator = RegexValidator(
 )
 
 
-class Segment(models.Model):
+class Segment(ErrorMarked):
     """A named audience: the devices of an app that match a definition when a send starts."""
 
     app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="segments")
@@ -45,10 +46,6 @@ class Segment(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # The last failure of the periodic work on it (Beat tasks), shown on its page; cleared when
-    # that work next runs fine.
-    last_error = models.TextField(blank=True, editable=False)
-    last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["app", "name"]
