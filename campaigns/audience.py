@@ -14,7 +14,6 @@ from pushcenter import isolation
 from segments import services as segment_services
 from segments.language import compile_definition
 from segments.models import Segment
-from segments.services import property_types
 
 
 def audience(
@@ -69,7 +68,7 @@ def estimate(notification: Notification, segments: Iterable[Segment] | None = No
 def _target(notification: Notification, segments: Iterable[Segment]) -> Q:
     kind = notification.target_kind
     if kind == TargetKind.SEGMENTS:
-        return any_segment(notification.app, segments)
+        return segment_services.any_segment(notification.app, segments)
     if kind == TargetKind.INSTALL_IDS:
         return Q(install_id__in=notification.install_ids)
     if kind == TargetKind.USER_IDS:
@@ -77,15 +76,6 @@ def _target(notification: Notification, segments: Iterable[Segment]) -> Q:
     if kind == TargetKind.OUTDATED:
         return _outdated(notification.app)
     return Q()
-
-
-def any_segment(app: MobileApp, segments: Iterable[Segment]) -> Q:
-    """Match a device in any of the segments: one OR of their conditions, so a device once."""
-    condition = Q(pk__in=[])
-    for segment in segments:
-        types = property_types(app, segment.custom_property_types)
-        condition |= compile_definition(segment.definition, types)
-    return condition
 
 
 def record_segment_errors(notification_id: int) -> None:

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 
-from campaigns.audience import any_segment
 from devices.models import Device, DeviceStatus
 from journeys.models import Enrollment, EnrollmentStatus, Journey, JourneyStatus, Trigger
 from pushcenter import sql
+from segments.services import any_segment
 
 # A device registered or a member found just before the last look, committed late, is seen.
 OVERLAP = timedelta(minutes=1)

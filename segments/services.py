@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from devices.models import Device, DeviceStatus, MobileApp
 from devices.services import property_types_for_update
@@ -36,6 +37,15 @@ def property_types(app: MobileApp, declared: dict[str, str]) -> dict[str, str]:
             )
         merged[name] = kind
     return merged
+
+
+def any_segment(app: MobileApp, segments: Iterable[Segment]) -> Q:
+    """Match a device in any of the segments: one OR of their conditions, so a device once."""
+    condition = Q(pk__in=[])
+    for segment in segments:
+        types = property_types(app, segment.custom_property_types)
+        condition |= compile_definition(segment.definition, types)
+    return condition
 
 
 def validate_definition(app: MobileApp, definition: str, declared: dict[str, str]) -> None:
