@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from campaigns import notification_templates, preview, progress, services, test_sends
+from campaigns import extensions, notification_templates, preview, progress, services, test_sends
 from campaigns.forms import TRANSLATED_FIELDS, NotificationForm
 from campaigns.models import Notification, Purpose, Status
 from devices import membership, sending
@@ -73,29 +73,11 @@ def _summary(notification: Notification) -> NotificationSummary | None:
         return None
 
 
-def part_of(notification: Notification | None) -> dict | None:
-    """Name the A/B test or journey a notification belongs to, with a link and what it sets."""
+def part_of(notification: Notification | None) -> extensions.PartOf | None:
+    """Name what a notification another app owns belongs to, with a link and what it sets."""
     if notification is None or notification.purpose == Purpose.CAMPAIGN:
         return None
-    if notification.purpose == Purpose.EXPERIMENT:
-        arm = notification.arm
-        shared = (
-            "Its audience, schedule and expiry are variant A's."
-            if arm.label != "A"
-            else "Every variant takes this audience, schedule and expiry when the test starts."
-        )
-        return {
-            "what": f"{arm.label} of the A/B test {arm.experiment}",
-            "url": reverse("admin:experiments_experiment_change", args=[arm.experiment_id]),
-            "note": f"{shared} The test sends it.",
-        }
-    step = notification.journey_step
-    return {
-        "what": f"step {step.position} of the journey {step.journey}",
-        "url": reverse("admin:journeys_journey_change", args=[step.journey_id]),
-        "note": "The journey sends it to each person in turn; schedule and expiry do not apply. "
-        "Its customer group and filters narrow who of the journey's people receive it.",
-    }
+    return extensions.part_of(notification)
 
 
 def _percent(rate: float | None) -> str:
@@ -265,18 +247,18 @@ class NotificationAdmin(CountedDeletion, admin.ModelAdmin):
     ) -> None:
         if not change:
             obj.author = request.user
-        # An A/B test's arm or a journey's step is sent by its test or journey, never alone.
+        # A notification another app owns is sent by that app, never alone.
         schedule = SCHEDULE_BUTTON in request.POST and obj.purpose == Purpose.CAMPAIGN
         services.save(obj, schedule=schedule)
         for warning in form.warnings:
             self.message_user(request, warning, messages.WARNING)
 
     def response_change(self, request: HttpRequest, obj: Notification) -> HttpResponse:
-        # A saved arm or step goes back to its A/B test or journey.
+        # A saved notification another app owns goes back to what it belongs to.
         owner = part_of(obj)
         if owner and "_continue" not in request.POST:
             self.message_user(request, f"Saved {obj}.", messages.SUCCESS)
-            return HttpResponseRedirect(owner["url"])
+            return HttpResponseRedirect(owner.url)
         return super().response_change(request, obj)
 
     def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):

@@ -47,7 +47,7 @@ STATES = {
     Status.COMPLETED: "Completed",
     Status.CANCELLED: "Cancelled",
     Status.EXPIRED: "Expired",
-    Status.AUTOMATED: "Automated",  # a running journey's step, sent one person at a time
+    Status.AUTOMATED: "Automated",  # sent one person at a time, as its owning app triggers it
 }
 FAILURES = (DeliveryStatus.FAILED, DeliveryStatus.CHANNEL_EXPIRED)
 OUTCOMES = (*FAILURES, DeliveryStatus.UNKNOWN, DeliveryStatus.EXPIRED)

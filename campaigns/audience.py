@@ -6,10 +6,10 @@ from collections.abc import Iterable
 
 from django.db.models import Case, CharField, Max, Q, QuerySet, Value, When
 
+from campaigns import extensions
 from campaigns.models import Notification, TargetKind
 from devices.models import Device, DeviceStatus, MobileApp
 from devices.versions import version_key
-from experiments import assignment
 from pushcenter import isolation
 from segments import services as segment_services
 from segments.language import compile_definition
@@ -30,24 +30,26 @@ def audience(
 def targeted(
     notification: Notification, segments: Iterable[Segment] | None = None
 ) -> QuerySet[Device]:
-    """Return the active devices the target names on the notification's platforms."""
+    """Return the active devices the target names on the notification's platforms, narrowed by
+    the audience filters other apps registered (campaigns.extensions)."""
     devices = Device.objects.filter(
         app=notification.app, status=DeviceStatus.ACTIVE, platform__in=notification.platforms
     )
     if segments is None:
         segments = notification.segments.all()
     devices = devices.filter(_target(notification, segments))
-    arm = assignment.arm_of(notification)
-    return assignment.in_arm(devices, arm) if arm else devices
+    return extensions.narrowed(notification, devices)
 
 
 def with_skip_reason(notification: Notification) -> QuerySet[Device]:
     """Return the targeted devices, each annotated with why it is left out ('' if it is not).
 
-    The fan-out records the left-out ones as skipped, so nobody is silently dropped.
+    The fan-out records the left-out ones as skipped, so nobody is silently dropped. A
+    registered audience skip may leave them all out, with its reason.
     """
-    if assignment.is_holdout(assignment.arm_of(notification)):
-        return targeted(notification).annotate(skip_reason=Value(assignment.HOLDOUT_REASON))
+    everyone_skipped = extensions.whole_audience_skip(notification)
+    if everyone_skipped:
+        return targeted(notification).annotate(skip_reason=Value(everyone_skipped))
     checks = _checks(notification)
     whens = [When(push_enabled=False, then=Value("Opted out of notifications"))]
     # A device failing check k passed all the checks before it; no condition is negated, so

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from campaigns import audience, content, launches, local_time, personalization, send_rules
@@ -35,7 +35,6 @@ from devices.models import Device, DeviceStatus, MobileApp
 from devices.providers import registry
 from devices.providers.base import Outcome, ProviderError, Push, Result
 from devices.providers.message import check_size
-from journeys.models import Enrollment
 from pushcenter import sql
 
 BATCH_SIZE = 1000
@@ -114,30 +113,38 @@ def _insert(
     # "WHERE true" lets SQLite tell the SELECT's end from the upsert clause.
     return _execute_insert(
         f"SELECT %s, t.device, NULL, NULL, {_FROM_DEVICE_ROW} FROM ({select}) AS t WHERE true "  # noqa: S608
-        "ON CONFLICT (notification_id, device_id) WHERE enrollment_id IS NULL DO NOTHING",
+        "ON CONFLICT (notification_id, device_id) WHERE trigger_key IS NULL DO NOTHING",
         [notification.pk, *_row_params(not_before), *params],
     )
 
 
-def insert_for_enrollments(notification: Notification, enrollment_ids: list[int]) -> int:
-    """Insert a journey step's deliveries, one per enrollment, with the event's properties.
+def insert_triggered(notification: Notification, occurrences: QuerySet[Model]) -> int:
+    """Insert an automated notification's deliveries, one per occurrence of its trigger.
 
-    The step's own target and filters apply as a campaign's do: a device left out by them
-    gets a skipped delivery with the reason; a retired device gets none.
+    `occurrences` are rows of the triggering app's model, each with a `device` foreign key and
+    `properties` (JSON or null) for the text to read; a row's id becomes its delivery's
+    trigger_key, so an occurrence gets the notification once however often this runs. The
+    notification's own target and filters apply as a campaign's do: a device left out by them
+    gets a skipped delivery with the reason; a retired device gets none. One statement.
     """
-    enrollments = Enrollment._meta.db_table
-    device_ids = Enrollment.objects.filter(pk__in=enrollment_ids).values("device_id")
-    select, params = _device_rows(audience.with_skip_reason(notification).filter(pk__in=device_ids))
-    marks = ", ".join(["%s"] * len(enrollment_ids))
+    devices = audience.with_skip_reason(notification).filter(pk__in=occurrences.values("device"))
+    select, params = _device_rows(devices)
+    keyed = occurrences.values(
+        occurrence_device=F("device"),
+        occurrence_key=F("pk"),
+        occurrence_properties=F("properties"),
+    )
+    occurrence_select, occurrence_params = keyed.query.sql_with_params()
     return _execute_insert(
-        f"SELECT %s, t.device, e.id, e.properties, {_FROM_DEVICE_ROW} FROM ({select}) AS t "  # noqa: S608
-        f"JOIN {enrollments} AS e ON e.device_id = t.device WHERE e.id IN ({marks}) "
-        "ON CONFLICT (enrollment_id, notification_id) WHERE enrollment_id IS NOT NULL DO NOTHING",
-        [notification.pk, *_row_params(None), *params, *enrollment_ids],
+        "SELECT %s, t.device, o.occurrence_key, o.occurrence_properties, "  # noqa: S608
+        f"{_FROM_DEVICE_ROW} FROM ({select}) AS t JOIN ({occurrence_select}) AS o "
+        "ON o.occurrence_device = t.device WHERE true "
+        "ON CONFLICT (trigger_key, notification_id) WHERE trigger_key IS NOT NULL DO NOTHING",
+        [notification.pk, *_row_params(None), *params, *occurrence_params],
     )
 
 
-# The columns after (notification, device, enrollment, properties), from a device row `t`
+# The columns after (notification, device, trigger_key, properties), from a device row `t`
 # with its skip reason: a device with a reason is inserted skipped, the others queued.
 _FROM_DEVICE_ROW = (
     "t.platform, '', CASE WHEN t.skip_reason = '' THEN %s ELSE %s END, t.skip_reason, 0, '', %s, %s"
@@ -163,7 +170,7 @@ def _execute_insert(select: str, params: list) -> int:
     table = Delivery._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (notification_id, device_id, enrollment_id, properties, "  # noqa: S608
+            f"INSERT INTO {table} (notification_id, device_id, trigger_key, properties, "  # noqa: S608
             "platform, language, status, reason, attempts, provider_id, not_before, updated_at) "
             f"{select}",
             params,
@@ -597,7 +604,7 @@ def expire(notification_id: int) -> None:
 
 
 def automated_with_open_deliveries() -> list[int]:
-    """List the running journeys' step notifications that have deliveries to send."""
+    """List the automated notifications (sent one person at a time) with deliveries to send."""
     open_deliveries = Delivery.objects.filter(notification=OuterRef("pk"), status__in=OPEN_STATUSES)
     automated = Notification.objects.filter(status=Status.AUTOMATED)
     return list(automated.filter(Exists(open_deliveries)).values_list("pk", flat=True))

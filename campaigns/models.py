@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from modeltranslation.utils import build_localized_fieldname
 
+from campaigns import extensions
 from devices.models import MobileApp
 from pushcenter.isolation import ErrorMarked
 from segments.models import Segment
@@ -33,7 +34,7 @@ class Status(models.TextChoices):
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
     EXPIRED = "expired", "Expired"
-    # A journey step's message while its journey runs: sent to one person at a time.
+    # Sent one person at a time, as the app that owns it triggers it (campaigns.extensions).
     AUTOMATED = "automated", "Automated"
 
 
@@ -80,9 +81,14 @@ class Scenario(models.TextChoices):
 
 
 class Purpose(models.TextChoices):
-    CAMPAIGN = "campaign", "Campaign"
-    EXPERIMENT = "experiment", "A/B test arm"
-    JOURNEY = "journey", "Journey step"
+    """Campaigns' own purpose; the apps built on campaigns register theirs (extensions.py)."""
+
+    CAMPAIGN = extensions.CAMPAIGN, "Campaign"
+
+
+def purpose_choices() -> list[tuple[str, str]]:
+    """The purposes a notification may have: campaigns' own, then the registered ones."""
+    return [*Purpose.choices, *extensions.registered_purposes()]
 
 
 def _all_platforms() -> list[str]:
@@ -101,9 +107,13 @@ class Notification(ErrorMarked):
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.DRAFT, editable=False
     )
-    # An A/B test's arm or a journey's step is sent by its test or journey, not on its own.
+    # A notification of another purpose than "campaign" belongs to the app that registered it,
+    # which sends it; it is never sent on its own.
     purpose = models.CharField(
-        max_length=10, choices=Purpose.choices, default=Purpose.CAMPAIGN, editable=False
+        max_length=extensions.PURPOSE_MAX_LENGTH,
+        choices=purpose_choices,
+        default=Purpose.CAMPAIGN,
+        editable=False,
     )
 
     # Content. title, subtitle and body are translated (one column per language).
@@ -279,34 +289,28 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # When the app first reported a launch from this delivery's notification (launch tracking).
     launched_at = models.DateTimeField(null=True, blank=True)
-    # A journey step's delivery: the person's pass through the journey, and the properties of
-    # the event that started it, which its text may read as {{ event.name }}.
-    # Not a constraint: an enrollment may be deleted (its device or journey gone) while its
-    # deliveries stay as a record; the id still keeps each pass's deliveries apart.
-    enrollment = models.ForeignKey(
-        "journeys.Enrollment",
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
+    # The occurrence that asked for this delivery of an automated notification, as the app
+    # that triggers it keys its occurrences (campaigns.delivery.insert_triggered); null for a
+    # one-off send. A key, not a foreign key: the occurrence may be deleted while its
+    # deliveries stay as a record, and the key still keeps each occurrence's deliveries apart.
+    trigger_key = models.BigIntegerField(null=True, blank=True)
+    # The occurrence's properties, which the text may read as {{ event.name }}.
     properties = models.JSONField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "deliveries"
         constraints = [
-            # A campaign reaches a device once; a journey step once per pass through the journey.
+            # A one-off send reaches a device once; an automated one once per occurrence.
             models.UniqueConstraint(
                 fields=["notification", "device"],
-                condition=models.Q(enrollment__isnull=True),
+                condition=models.Q(trigger_key__isnull=True),
                 name="one_delivery_per_device",
             ),
             models.UniqueConstraint(
-                fields=["enrollment", "notification"],
-                condition=models.Q(enrollment__isnull=False),
-                name="one_delivery_per_enrollment_step",
+                fields=["trigger_key", "notification"],
+                condition=models.Q(trigger_key__isnull=False),
+                name="one_delivery_per_trigger",
             ),
         ]
         indexes = [

@@ -6,8 +6,9 @@ A text such as ``Hi {{ user.first_name | default('there') }}`` may read only fou
   with '-' is written ``user['dog-lover']``.
 - ``device``: the columns in DEVICE_PROPERTIES.
 - ``app``: ``name`` and ``display_name``.
-- ``event``: the properties of the event that started a journey, such as
-  ``event.product_name``; empty outside event journeys, so such a token shows its default.
+- ``event``: the properties of the occurrence that triggered an automated notification (the
+  event that started a journey), such as ``event.product_name``; empty otherwise, so such a
+  token shows its default.
 
 It may use ``{{ }}`` output, ``{% if %}``/``{% elif %}``/``{% else %}``, constants, one level of
 property access, comparisons, ``and``/``or``/``not``, ``a if b else c``, concatenation with ``~``

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns import scheduling, tasks
+from campaigns import extensions, scheduling, tasks
 from campaigns.models import EDITABLE_STATUSES, Notification, Purpose, ScheduleKind, Status
 
 COPY_SUFFIX = " (copy)"
@@ -52,17 +52,17 @@ def send_time_label(notification: Notification) -> str:
 
 
 @transaction.atomic
-def cancel(notification: Notification, *, by_its_test: bool = False) -> None:
+def cancel(notification: Notification, *, by_its_owner: bool = False) -> None:
     """Stop a draft or a scheduled notification from sending; it stays as a record.
 
-    An A/B test's arm is cancelled only with its test, a journey's step never.
+    A notification another app owns (its purpose is not "campaign") is cancelled only by that
+    app, as part of cancelling what it belongs to.
     """
     stored = Notification.objects.select_for_update().get(pk=notification.pk)
     _require_editable(stored)
-    if stored.purpose != Purpose.CAMPAIGN and not by_its_test:
-        raise ValidationError(
-            "This notification is part of an A/B test or a journey; cancel or pause that instead."
-        )
+    if stored.purpose != Purpose.CAMPAIGN and not by_its_owner:
+        owner = extensions.part_of(stored)
+        raise ValidationError(f"This notification is {owner.what}; cancel or pause that instead.")
     stored.status, stored.cancelled_at = Status.CANCELLED, timezone.now()
     stored.save(update_fields=["status", "cancelled_at", "updated_at"])
     scheduling.remove(stored)

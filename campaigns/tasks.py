@@ -59,7 +59,7 @@ def expire(notification_id: int) -> None:
 def sweep() -> None:
     """Each minute: start what is due, expire what has expired, resume what waits.
 
-    What waits: retries, local times, quiet hours, and journeys' steps.
+    What waits: retries, local times, quiet hours, and automated notifications' deliveries.
     """
     now = timezone.now()
     for notification_id in delivery.due_notifications(now):

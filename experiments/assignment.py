@@ -5,16 +5,22 @@ coprime to 10,000, so the map is a permutation of each run of 10,000 ids and the
 their exact shares. Computed in SQL at fan-out, it needs no table and never changes: the same
 device is in the same arm on every send, the winner's included, and a new device changes
 nobody else's arm.
+
+Campaigns applies it through its extension points (campaigns.extensions), registered in
+ExperimentsConfig.ready(): keep_arm_share narrows an arm's audience, holdout_reason leaves a
+holdout's out.
 """
 
 from __future__ import annotations
 
 from django.db.models import F, Func, IntegerField, QuerySet, Value
 
-from campaigns.models import Notification, Purpose
+from campaigns.models import Notification
 from devices.models import Device
 from experiments.models import Arm, ArmKind
 
+# The purpose of an arm's notification (Notification.purpose), registered with campaigns.
+PURPOSE = "experiment"
 BUCKETS = 10_000
 HOLDOUT_REASON = "In the A/B test's holdout group: sent nothing"
 
@@ -35,7 +41,7 @@ def bucket_of(seed: int, device_id: int) -> int:
 
 def arm_of(notification: Notification) -> Arm | None:
     """Return the A/B test arm a notification sends, or None for any other notification."""
-    if notification.purpose != Purpose.EXPERIMENT or not notification.pk:
+    if notification.purpose != PURPOSE or not notification.pk:
         return None
     return Arm.objects.select_related("experiment").filter(notification=notification).first()
 
@@ -56,3 +62,14 @@ def in_arm(devices: QuerySet[Device], arm: Arm) -> QuerySet[Device]:
 
 def is_holdout(arm: Arm | None) -> bool:
     return arm is not None and arm.kind == ArmKind.HOLDOUT
+
+
+def keep_arm_share(notification: Notification, devices: QuerySet[Device]) -> QuerySet[Device]:
+    """Narrow a notification's targeted devices to its arm's share; any other's stay as they are."""
+    arm = arm_of(notification)
+    return in_arm(devices, arm) if arm else devices
+
+
+def holdout_reason(notification: Notification) -> str:
+    """Say why a holdout's devices are all left out; "" for any other notification."""
+    return HOLDOUT_REASON if is_holdout(arm_of(notification)) else ""

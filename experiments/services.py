@@ -10,12 +10,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import composition
 from campaigns import services as notifications
+from campaigns.extensions import PartOf
 from campaigns.models import Notification, Purpose, ScheduleKind, Status
-from experiments.assignment import BUCKETS
+from experiments.assignment import BUCKETS, PURPOSE
 from experiments.models import (
     LABELS,
     MAX_VARIANTS,
@@ -50,7 +52,7 @@ def create(
     if control.status != Status.DRAFT or control.purpose != Purpose.CAMPAIGN:
         raise ValidationError("Start an A/B test from a draft notification that is in no test.")
     experiment = Experiment.objects.create(app=control.app, name=name)
-    control.purpose = Purpose.EXPERIMENT
+    control.purpose = PURPOSE
     control.save(update_fields=["purpose", "updated_at"])
     Arm.objects.create(experiment=experiment, label="A", notification=control)
     for _ in range(variants - 1):
@@ -78,7 +80,7 @@ def add_variant(experiment: Experiment, author: AbstractBaseUser | None) -> Arm:
     label = next(label for label in LABELS if label not in {arm.label for arm in arms})
     copy = notifications.duplicate(arms[0].notification, author)
     copy.name = f"{experiment.name} · {label}"[:128]
-    copy.purpose = Purpose.EXPERIMENT
+    copy.purpose = PURPOSE
     copy.save(update_fields=["name", "purpose", "updated_at"])
     return Arm.objects.create(experiment=experiment, label=label, notification=copy)
 
@@ -172,9 +174,24 @@ def cancel(experiment: Experiment) -> None:
         raise ValidationError("This A/B test has started sending; it can no longer be cancelled.")
     for notification in arms:
         if notification.status == Status.SCHEDULED:
-            notifications.cancel(notification, by_its_test=True)
+            notifications.cancel(notification, by_its_owner=True)
     experiment.status = ExperimentStatus.CANCELLED
     experiment.save(update_fields=["status", "updated_at"])
+
+
+def describe_arm(notification: Notification) -> PartOf:
+    """Name the test an arm's notification belongs to, for the notification's page."""
+    arm = notification.arm
+    shared = (
+        "Its audience, schedule and expiry are variant A's."
+        if arm.label != "A"
+        else "Every variant takes this audience, schedule and expiry when the test starts."
+    )
+    return PartOf(
+        what=f"{arm.label} of the A/B test {arm.experiment}",
+        url=reverse("admin:experiments_experiment_change", args=[arm.experiment_id]),
+        note=f"{shared} The test sends it.",
+    )
 
 
 def arm_notifications(experiment: Experiment) -> QuerySet[Notification]:
@@ -194,7 +211,7 @@ def send_winner(experiment: Experiment, winner: Arm) -> Arm:
     taken = max(arm.bucket_to for arm in experiment.arms.all())
     copy = notifications.duplicate(winner.notification, None)
     copy.name = f"{experiment.name} · winner ({winner.label})"[:128]
-    copy.purpose = Purpose.EXPERIMENT
+    copy.purpose = PURPOSE
     copy.schedule_kind, copy.send_at, copy.local_send_at = ScheduleKind.NOW, None, None
     if copy.expires_at and copy.expires_at <= timezone.now():
         copy.expires_at = None
@@ -217,7 +234,7 @@ def send_winner(experiment: Experiment, winner: Arm) -> Arm:
 def _holdout(experiment: Experiment, base: Notification, start: int) -> Arm:
     copy = notifications.duplicate(base, None)
     copy.name = f"{experiment.name} · holdout"[:128]
-    copy.purpose = Purpose.EXPERIMENT
+    copy.purpose = PURPOSE
     copy.save(update_fields=["name", "purpose", "updated_at"])
     end = start + experiment.holdout_percent * BUCKETS // 100
     return Arm.objects.create(

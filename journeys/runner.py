@@ -1,8 +1,9 @@
 """Move people along their journeys: enrol what the triggers found, send the steps now due.
 
 Each due step becomes a delivery of the step's notification, made in the same transaction that
-moves its enrollment on, so a step is never made twice; the campaign workers send it, with the
-app's opt-out, categories, frequency caps and quiet hours.
+moves its enrollment on, so a step is never made twice; the enrollment's id is the delivery's
+trigger key, so a pass through the journey gets each step once. The campaign workers send it,
+with the app's opt-out, categories, frequency caps and quiet hours.
 
 Each journey's scan and each step's deliveries run in their own error boundary
 (pushcenter.isolation): a journey that fails (its segment cannot be evaluated, say) is marked
@@ -104,7 +105,8 @@ def _take_step(journey_id: int, position: int, ids: list[int], now: datetime) ->
     enrollments = Enrollment.objects.filter(pk__in=ids)
     step = steps[0] if steps and steps[0].position == position else None
     if step is not None:
-        delivery.insert_for_enrollments(step.notification, ids)
+        # Each enrollment is an occurrence of the step's trigger: its id keys its delivery.
+        delivery.insert_triggered(step.notification, enrollments)
     after = [s for s in steps if s.position > position]
     if after:
         enrollments.update(next_position=after[0].position, next_at=now + after[0].wait)

@@ -1,6 +1,7 @@
 """Journeys for the dashboard: add and remove steps, activate, pause and resume.
 
-A step's message is a notification (purpose "journey") edited in the composer. While the
+A step's message is a notification (purpose "journey", registered with campaigns in
+JourneysConfig.ready()) edited in the composer. While the
 journey is active its steps are automated (read-only, sent one person at a time); pausing
 makes them drafts again, to edit, and stops new entries and sends until it resumes.
 """
@@ -12,14 +13,18 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import composition
-from campaigns.models import Notification, Purpose, Status
+from campaigns.extensions import PartOf
+from campaigns.models import Notification, Status
 from journeys import enrollment
 from journeys.models import Journey, JourneyStatus, Step, Trigger
 from segments import services as segments
 
+# The purpose of a step's notification (Notification.purpose), registered with campaigns.
+PURPOSE = "journey"
 MAX_STEPS = 10
 # A new step after the first waits a day, the usual pace of a welcome series.
 LATER_STEP_WAIT = timedelta(days=1)
@@ -37,7 +42,7 @@ def add_step(journey: Journey) -> Step:
     message = Notification.objects.create(
         app=journey.app,
         name=f"{journey.name} · step {position}"[:128],
-        purpose=Purpose.JOURNEY,
+        purpose=PURPOSE,
         platforms=journey.app.platforms() or ["ios", "android", "windows"],
     )
     wait = LATER_STEP_WAIT if steps else timedelta(0)
@@ -51,6 +56,17 @@ def remove_step(step: Step) -> None:
     if step.notification.started_at:
         raise ValidationError("This step has sent messages; pause the journey and keep it.")
     step.notification.delete()
+
+
+def describe_step(notification: Notification) -> PartOf:
+    """Name the journey a step's notification belongs to, for the notification's page."""
+    step = notification.journey_step
+    return PartOf(
+        what=f"step {step.position} of the journey {step.journey}",
+        url=reverse("admin:journeys_journey_change", args=[step.journey_id]),
+        note="The journey sends it to each person in turn; schedule and expiry do not apply. "
+        "Its customer group and filters narrow who of the journey's people receive it.",
+    )
 
 
 def problems(journey: Journey) -> list[str]:

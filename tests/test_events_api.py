@@ -9,9 +9,10 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from campaigns.models import Notification, Purpose, Status
+from campaigns.models import Notification, Status
 from devices.models import Device
 from devices.registration import register_device, unregister_device
+from journeys import services as journey_services
 from journeys.models import Enrollment, Event, EventSource, Journey, JourneyStatus, Step, Trigger
 from tests.test_device_api import api
 
@@ -39,7 +40,7 @@ def event_journey(app, event_name: str, status: str = JourneyStatus.ACTIVE) -> J
     message = Notification.objects.create(
         app=app,
         name="On sale · step 1",
-        purpose=Purpose.JOURNEY,
+        purpose=journey_services.PURPOSE,
         status=Status.AUTOMATED,
         platforms=["ios"],
         title_en="On sale",

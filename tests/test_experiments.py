@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from campaigns import delivery
-from campaigns.models import Delivery, DeliveryStatus, Notification, Purpose, Status
+from campaigns.models import Delivery, DeliveryStatus, Notification, Status
 from devices.models import Device
 from experiments import assignment, results, services, tasks
 from experiments.models import ArmKind, ExperimentStatus, WinnerMetric
@@ -136,7 +136,7 @@ def test_starting_gives_every_variant_the_audience_and_schedule_of_a(retail):
     for arm in services.variants(experiment):
         arm.notification.refresh_from_db()
         assert arm.notification.status == Status.SCHEDULED
-        assert arm.notification.purpose == Purpose.EXPERIMENT
+        assert arm.notification.purpose == assignment.PURPOSE
         assert (arm.notification.user_ids, arm.notification.category) == (["u1", "u2"], "offers")
 
 

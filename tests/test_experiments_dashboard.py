@@ -7,8 +7,8 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from campaigns.models import Notification, Purpose, Status
-from experiments import services
+from campaigns.models import Notification, Status
+from experiments import assignment, services
 from experiments.admin import compared
 from experiments.models import Arm, Experiment, ExperimentStatus
 from experiments.results import Rate
@@ -57,7 +57,7 @@ def test_a_marketer_makes_a_test_from_a_draft_notification(bob, retail):
     assert response["Location"].endswith(page(experiment.pk))
     assert splits(experiment) == {"A": 50, "B": 50}
     notification.refresh_from_db()
-    assert notification.purpose == Purpose.EXPERIMENT
+    assert notification.purpose == assignment.PURPOSE
     assert services.control(experiment).notification == notification
     content = client.get(page(experiment.pk)).content.decode()
     assert "Half price today" in content and "Edit content" in content

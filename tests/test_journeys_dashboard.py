@@ -8,9 +8,9 @@ import uuid
 from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 
-from campaigns.models import Delivery, DeliveryStatus, Notification, Purpose, Status
+from campaigns.models import Delivery, DeliveryStatus, Notification, Status
 from devices.registration import register_device
-from journeys import events, runner
+from journeys import events, runner, services
 from journeys.models import Journey, JourneyStatus, Step, Trigger
 from metrics import rollup
 from tests.conftest import logged_in
@@ -73,7 +73,7 @@ def test_a_marketer_builds_a_welcome_journey_and_activates_it(bob, retail):
     first.notification.refresh_from_db()
     assert (first.notification.status, first.notification.purpose) == (
         Status.AUTOMATED,
-        Purpose.JOURNEY,
+        services.PURPOSE,
     )
     assert LogEntry.objects.filter(object_id=str(journey.pk), change_message="Activated.").exists()
 

@@ -1,6 +1,11 @@
-# Journeys, events and A/B test arms.
+# Deliveries of automated notifications (one per occurrence of their trigger, with its
+# properties) and a notification's purpose.
+#
+# The occurrence's key began as a foreign key to journeys.Enrollment without a database
+# constraint; it is written here as the plain column that foreign key made (bigint, indexed,
+# "enrollment_id"), so campaigns' history never depends on journeys and databases that applied
+# the foreign key match. 0010 gives it its own name.
 
-import django.db.models.deletion
 from django.db import migrations, models
 
 
@@ -9,7 +14,6 @@ class Migration(migrations.Migration):
     dependencies = [
         ('campaigns', '0006_idempotency_keys'),
         ('devices', '0009_device_first_seen_index'),
-        ('journeys', '0001_initial'),
     ]
 
     operations = [
@@ -20,7 +24,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='delivery',
             name='enrollment',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='journeys.enrollment'),
+            field=models.BigIntegerField(blank=True, db_column='enrollment_id', db_index=True, null=True),
         ),
         migrations.AddField(
             model_name='delivery',
