@@ -4,7 +4,7 @@
 # The occurrence's key began as a foreign key to journeys.Enrollment without a database
 # constraint; it is written here as the plain column that foreign key made (bigint, indexed,
 # "enrollment_id"), so campaigns' history never depends on journeys and databases that applied
-# the foreign key match. 0010 gives it its own name.
+# the foreign key match. The migration delivery_trigger_key gives it its own name.
 
 from django.db import migrations, models
 
