@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from campaigns import notification_templates, preview, progress, services, test_sends
+from campaigns import notification_templates, preview, progress, services, trial_sends
 from campaigns.forms import TRANSLATED_FIELDS, NotificationForm
 from campaigns.models import Notification, Purpose, Status
 from devices import membership, sending
@@ -330,7 +330,7 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
         if device is None:
             self.message_user(request, "No device of this app has that install ID.", messages.ERROR)
         else:
-            self._report_test(request, lambda: test_sends.send_notification(notification, device))
+            self._report_test(request, lambda: trial_sends.send_notification(notification, device))
         return HttpResponseRedirect(reverse("admin:campaigns_notification_change", args=[pk]))
 
     def test_device_view(self, request: HttpRequest, device_pk: int) -> HttpResponse:
@@ -338,7 +338,7 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         device = get_object_or_404(Device.objects.filter(app__in=self._apps(request)), pk=device_pk)
-        self._report_test(request, lambda: test_sends.send_test_message(device))
+        self._report_test(request, lambda: trial_sends.send_test_message(device))
         return HttpResponseRedirect(reverse("admin:devices_device_change", args=[device_pk]))
 
     def _report_test(self, request: HttpRequest, send: Callable[[], Result]) -> None:
