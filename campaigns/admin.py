@@ -16,15 +16,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from campaigns import extensions, notification_templates, preview, progress, services, test_sends
+from campaigns import extensions, notification_templates, preview, progress, services, trial_sends
 from campaigns.forms import TRANSLATED_FIELDS, NotificationForm
 from campaigns.models import Notification, Purpose, Status
 from devices import membership, sending
-from devices.models import Device, MobileApp
+from devices.models import Device, DeviceStatus, MobileApp
 from devices.providers.base import Outcome, ProviderError, Result
-from metrics import views as metrics_views
-from metrics.models import NotificationSummary
 from pushcenter.admin_deletion import CountedDeletion
+from pushcenter.page_extensions import Action, Extensible
 from segments.models import Segment
 
 SCHEDULE_BUTTON = "_schedule"
@@ -66,13 +65,6 @@ class ViewFilter(admin.SimpleListFilter):
         return queryset
 
 
-def _summary(notification: Notification) -> NotificationSummary | None:
-    try:
-        return notification.summary
-    except NotificationSummary.DoesNotExist:
-        return None
-
-
 def part_of(notification: Notification | None) -> extensions.PartOf | None:
     """Name what a notification another app owns belongs to, with a link and what it sets."""
     if notification is None or notification.purpose == Purpose.CAMPAIGN:
@@ -80,15 +72,12 @@ def part_of(notification: Notification | None) -> extensions.PartOf | None:
     return extensions.part_of(notification)
 
 
-def _percent(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate:.1%}"
-
-
 @admin.register(Notification)
-class NotificationAdmin(CountedDeletion, admin.ModelAdmin):
+class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
     form = NotificationForm
     change_form_template = "admin/campaigns/notification/change_form.html"
-    list_display = ["name", "app", "status", "sends", "delivery_rate", "launch_rate", "updated_at"]
+    list_display = ["name", "app", "status", "sends", "updated_at"]
+    added_columns_before = "updated_at"
     list_filter = [ViewFilter, "purpose", "template", ("app", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name"]
     readonly_fields = ["status", "delivery_progress", "author", "created_at", "updated_at"]
@@ -159,18 +148,10 @@ class NotificationAdmin(CountedDeletion, admin.ModelAdmin):
     def sends(self, obj: Notification) -> str:
         return services.send_time_label(obj)
 
-    @admin.display(description="Delivery rate")
-    def delivery_rate(self, obj: Notification) -> str:
-        return _percent(getattr(_summary(obj), "delivery_rate", None))
-
-    @admin.display(description="App launch rate")
-    def launch_rate(self, obj: Notification) -> str:
-        return _percent(getattr(_summary(obj), "launch_rate", None))
-
     def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:
         apps = self._apps(request)
         notifications = super().get_queryset(request).filter(app__in=apps)
-        return notifications.select_related("app__organization", "summary")
+        return notifications.select_related("app__organization")
 
     def get_form(self, request: HttpRequest, obj: Notification | None = None, **kwargs: object):
         # The per-language texts are in the form but laid out by the template, not a fieldset.
@@ -278,8 +259,6 @@ class NotificationAdmin(CountedDeletion, admin.ModelAdmin):
             ),
             path("<int:pk>/test/", view(require_POST(self.test_view)), name="campaigns_test"),
             path("<int:pk>/progress/", view(self.progress_view), name="campaigns_progress"),
-            path("<int:pk>/metrics/", view(self.metrics_view), name="campaigns_metrics"),
-            path("<int:pk>/metrics.csv", view(self.metrics_csv_view), name="campaigns_metrics_csv"),
             path(
                 "test-device/<int:device_pk>/",
                 view(require_POST(self.test_device_view)),
@@ -303,16 +282,6 @@ class NotificationAdmin(CountedDeletion, admin.ModelAdmin):
     def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:
         """Report how the send goes, for the page to refresh while it sends."""
         return JsonResponse(progress.report(self._viewable(request, pk)))
-
-    def metrics_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        """Show the notification's statistics and charts."""
-        notification = self._viewable(request, pk)
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta}
-        return metrics_views.notification_page(request, notification, context)
-
-    def metrics_csv_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        """Export the notification's figures per minute, platform, language and outcome."""
-        return metrics_views.notification_csv(self._viewable(request, pk))
 
     def cancel_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         notification = self._editable(request, pk)
@@ -343,7 +312,7 @@ class NotificationAdmin(CountedDeletion, admin.ModelAdmin):
         if device is None:
             self.message_user(request, "No device of this app has that install ID.", messages.ERROR)
         else:
-            self._report_test(request, lambda: test_sends.send_notification(notification, device))
+            self._report_test(request, lambda: trial_sends.send_notification(notification, device))
         return HttpResponseRedirect(reverse("admin:campaigns_notification_change", args=[pk]))
 
     def test_device_view(self, request: HttpRequest, device_pk: int) -> HttpResponse:
@@ -351,7 +320,7 @@ class NotificationAdmin(CountedDeletion, admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         device = get_object_or_404(Device.objects.filter(app__in=self._apps(request)), pk=device_pk)
-        self._report_test(request, lambda: test_sends.send_test_message(device))
+        self._report_test(request, lambda: trial_sends.send_test_message(device))
         return HttpResponseRedirect(reverse("admin:devices_device_change", args=[device_pk]))
 
     def _report_test(self, request: HttpRequest, send: Callable[[], Result]) -> None:
@@ -377,3 +346,16 @@ class NotificationAdmin(CountedDeletion, admin.ModelAdmin):
 
     def _apps(self, request: HttpRequest) -> QuerySet[MobileApp]:
         return membership.apps_of(request.user)
+
+
+def trial_send_action(request: HttpRequest, device: Device) -> Action | None:
+    """The device page's button that sends the device a short test message now.
+
+    Whoever may make notifications may send one; a device that is not active gets nothing.
+    """
+    if device.status != DeviceStatus.ACTIVE or not request.user.has_perm(
+        "campaigns.add_notification"
+    ):
+        return None
+    url = reverse("admin:campaigns_test_device", args=[device.pk])
+    return Action("test-device", "Send a test notification", url)

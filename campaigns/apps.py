@@ -6,4 +6,8 @@ class CampaignsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
-        from campaigns import signals  # noqa: F401  (it registers itself)
+        from campaigns import admin, signals  # noqa: F401  (signals registers itself)
+        from devices.models import Device
+        from pushcenter import page_extensions
+
+        page_extensions.actions.add(Device, admin.trial_send_action)

@@ -31,8 +31,8 @@ from devices.models import (
     WnsCredential,
 )
 from devices.providers import registry
-from metrics import views as metrics_views
 from pushcenter.admin_deletion import CountedDeletion
+from pushcenter.page_extensions import Extensible
 
 
 class MembersField:
@@ -176,7 +176,7 @@ class WnsCredentialInline(CredentialInline):
 
 
 @admin.register(MobileApp)
-class MobileAppAdmin(MembersField, CountedDeletion, admin.ModelAdmin):
+class MobileAppAdmin(Extensible, MembersField, CountedDeletion, admin.ModelAdmin):
     list_display = ["display_name", "owner_and_name", "platform_list", "application_id"]
     change_form_template = "admin/devices/mobileapp/change_form.html"
     list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
@@ -259,21 +259,11 @@ class MobileAppAdmin(MembersField, CountedDeletion, admin.ModelAdmin):
     def get_urls(self) -> list:
         validate = self.admin_site.admin_view(require_POST(self.validate_view))
         trust = self.admin_site.admin_view(require_POST(self.trust_view))
-        metrics = self.admin_site.admin_view(self.metrics_view)
         return [
             path("<int:pk>/validate/", validate, name="devices_mobileapp_validate"),
             path("<int:pk>/trust/<str:platform>/", trust, name="devices_mobileapp_trust"),
-            path("<int:pk>/metrics/", metrics, name="devices_mobileapp_metrics"),
             *super().get_urls(),
         ]
-
-    def metrics_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        """Chart the app's last 30 days of sends, deliveries and launches."""
-        app = get_object_or_404(self.get_queryset(request), pk=pk)
-        if not self.has_view_permission(request, app):
-            raise PermissionDenied
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta}
-        return metrics_views.app_page(request, app, context)
 
     def validate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """Prove each credential against its provider and show what each answered."""
@@ -449,7 +439,7 @@ def _shown_once_key(pk: int) -> str:
 
 
 @admin.register(Device)
-class DeviceAdmin(CountedDeletion, admin.ModelAdmin):
+class DeviceAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
     """Devices arrive through the API; the dashboard reads them."""
 
     list_display = [

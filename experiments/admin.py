@@ -28,6 +28,7 @@ from experiments.models import (
     WinnerMetric,
 )
 from pushcenter.admin_deletion import CountedDeletion
+from pushcenter.page_extensions import Action
 
 SETTINGS = ["name", "holdout_percent", "winner_after_hours", "winner_metric", "conversion_event"]
 
@@ -80,7 +81,7 @@ def result_rows(experiment: Experiment) -> list[dict]:
                     WinnerMetric.CONVERSION_RATE,
                     "the holdout" if holdout else "A",
                 ),
-                "metrics_url": reverse("admin:campaigns_metrics", args=[notification.pk])
+                "metrics_url": reverse("admin:metrics_notification", args=[notification.pk])
                 if notification.started_at
                 else None,
             }
@@ -328,3 +329,12 @@ class ExperimentAdmin(CountedDeletion, admin.ModelAdmin):
 
     def _apps(self, request: HttpRequest) -> QuerySet[MobileApp]:
         return membership.apps_of(request.user)
+
+
+def ab_test_action(request: HttpRequest, notification: Notification) -> Action | None:
+    """The notification page's button that makes an A/B test of a campaign's draft."""
+    drafted = notification.purpose == Purpose.CAMPAIGN and notification.status == Status.DRAFT
+    if not drafted or not request.user.has_perm("experiments.add_experiment"):
+        return None
+    url = reverse("admin:experiments_from_notification", args=[notification.pk])
+    return Action("ab-test", "Make an A/B test", url)

@@ -11,20 +11,20 @@ from django.db.models.functions import TruncDay
 
 from campaigns.models import Notification
 from devices.models import MobileApp, Platform
-from metrics.models import DeliveryCount, Outcome
+from metrics.models import Counted, DeliveryCount
 
-ATTEMPTS = (Outcome.SENT, Outcome.FAILED, Outcome.CHANNEL_EXPIRED, Outcome.UNKNOWN)
-FAILURES = (Outcome.FAILED, Outcome.CHANNEL_EXPIRED, Outcome.UNKNOWN)
+ATTEMPTS = (Counted.SENT, Counted.FAILED, Counted.CHANNEL_EXPIRED, Counted.UNKNOWN)
+FAILURES = (Counted.FAILED, Counted.CHANNEL_EXPIRED, Counted.UNKNOWN)
 # Series of the charts, each summing some outcomes.
 SERIES = {
     "Sends": ATTEMPTS,
-    "Deliveries": (Outcome.SENT,),
-    "Launches": (Outcome.LAUNCHED,),
+    "Deliveries": (Counted.SENT,),
+    "Launches": (Counted.LAUNCHED,),
 }
 SPLIT_SERIES = {
-    "Sent": (Outcome.SENT,),
+    "Sent": (Counted.SENT,),
     "Failed": FAILURES,
-    "Launches": (Outcome.LAUNCHED,),
+    "Launches": (Counted.LAUNCHED,),
 }
 
 

@@ -7,8 +7,12 @@ from django.db import models
 from campaigns.models import Notification
 
 
-class Outcome(models.TextChoices):
-    """What a rollup row counts: a final delivery status, or a launch."""
+class Counted(models.TextChoices):
+    """What a rollup row counts: a final delivery status, or a launch.
+
+    Not a provider's answer (devices.providers.base.Outcome): a delivery's final status is
+    what the sending made of the answers, and launches come from the apps.
+    """
 
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
@@ -28,7 +32,7 @@ class DeliveryCount(models.Model):
     minute = models.DateTimeField()
     platform = models.CharField(max_length=10)
     language = models.CharField(max_length=8, blank=True)
-    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    outcome = models.CharField(max_length=16, choices=Counted.choices)
     count = models.PositiveIntegerField()
 
     class Meta:

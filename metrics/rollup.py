@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from campaigns import statistics
 from campaigns.models import FINAL_DELIVERY_STATUSES, Delivery, Notification, Status
-from metrics.models import DeliveryCount, NotificationSummary, Outcome, Watermark
+from metrics.models import Counted, DeliveryCount, NotificationSummary, Watermark
 
 LAUNCHES = "launches"
 # A notification that ended within this long ago is rolled up again (its last answers).
@@ -46,17 +46,17 @@ def refresh(notification: Notification) -> NotificationSummary:
 
 def _outcome_rows(notification: Notification) -> list[DeliveryCount]:
     final = Delivery.objects.filter(notification=notification, status__in=FINAL_DELIVERY_STATUSES)
-    return _counted(notification, final, Coalesce("sent_at", "updated_at"), F("status"))
+    return _per_minute(notification, final, Coalesce("sent_at", "updated_at"), F("status"))
 
 
 def _launch_rows(notification: Notification) -> list[DeliveryCount]:
     launched = Delivery.objects.filter(notification=notification, launched_at__isnull=False)
-    return _counted(
-        notification, launched, F("launched_at"), Value(Outcome.LAUNCHED, output_field=CharField())
+    return _per_minute(
+        notification, launched, F("launched_at"), Value(Counted.LAUNCHED, output_field=CharField())
     )
 
 
-def _counted(
+def _per_minute(
     notification: Notification,
     deliveries: QuerySet[Delivery],
     when: Expression,

@@ -1,6 +1,6 @@
 """Metrics pages: a notification's figures and charts, its CSV, and an app's last 30 days.
 
-The dashboard's admin classes route to these after checking who may see what.
+`metrics.admin` serves these in the dashboard after checking who may see what.
 """
 
 from __future__ import annotations

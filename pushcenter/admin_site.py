@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 
+from pushcenter import page_extensions
 from pushcenter.login import ThrottledLoginForm
 
 # What the landing page counts, in order. A model appears once its app is installed, and only
@@ -24,6 +25,10 @@ class PushCenterAdminSite(admin.AdminSite):
     site_title = "Push Center"
     index_title = "Overview"
     login_form = ThrottledLoginForm
+
+    def get_urls(self) -> list:
+        # The apps' own pages first: a model's patterns end in a catch-all for its objects.
+        return [*page_extensions.pages(self), *super().get_urls()]
 
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         context = {"dashboard_counts": self.dashboard_counts(request), **(extra_context or {})}

@@ -11,6 +11,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import delivery
@@ -142,6 +143,31 @@ def test_the_csv_export_lists_each_minute_platform_language_and_outcome(sent, bo
     assert ("ios", "fr", "launched", "1") in outcomes
     assert ("android", "en", "sent", "1") in outcomes
     assert ("ios", "en", "failed", "1") in outcomes
+
+
+def test_the_metrics_pages_are_named_by_metrics_at_the_paths_they_always_had(sent, retail):
+    assert reverse("admin:metrics_notification", args=[sent.pk]) == (
+        f"/campaigns/notification/{sent.pk}/metrics/"
+    )
+    assert reverse("admin:metrics_notification_csv", args=[sent.pk]) == (
+        f"/campaigns/notification/{sent.pk}/metrics.csv"
+    )
+    assert reverse("admin:metrics_app", args=[retail.pk]) == (
+        f"/devices/mobileapp/{retail.pk}/metrics/"
+    )
+
+
+def test_a_sent_notification_and_its_app_link_to_their_metrics(sent, bob, retail):
+    draft = Notification.objects.create(app=retail, name="Draft")
+    client = logged_in(bob)
+
+    notification_page = client.get(f"/campaigns/notification/{sent.pk}/change/").content.decode()
+    draft_page = client.get(f"/campaigns/notification/{draft.pk}/change/").content.decode()
+    app_page = client.get(f"/devices/mobileapp/{retail.pk}/change/").content.decode()
+
+    assert f'href="/campaigns/notification/{sent.pk}/metrics/"' in notification_page
+    assert f"/campaigns/notification/{draft.pk}/metrics/" not in draft_page
+    assert f'href="/devices/mobileapp/{retail.pk}/metrics/"' in app_page
 
 
 def test_another_apps_user_cannot_read_the_metrics(sent, carol, news):

@@ -150,6 +150,17 @@ def test_the_device_page_sends_a_short_test_message(sandbox, bob, news):
     assert "Test from Push Center" in line["payload"]
 
 
+def test_a_device_that_is_not_active_offers_no_test(sandbox, bob, retail):
+    device = ios_device(retail)
+    device.status = DeviceStatus.TOKEN_INVALID
+    device.save()
+
+    page = logged_in(bob).get(f"/devices/device/{device.pk}/change/")
+
+    assert page.status_code == 200
+    assert "Send a test notification" not in page.content.decode()
+
+
 def test_a_developer_cannot_send_tests(sandbox, carol, retail, notification):
     device = ios_device(retail)
 

@@ -1,4 +1,8 @@
-"""Send one notification to one device now, and say what the provider answered."""
+"""Test sends: one notification, or a short test message, to one device now, with the answer.
+
+The product calls these test sends (the composer's "Send a test", the device page's button);
+the module is named trial_sends so that it is not taken for a test module.
+"""
 
 from __future__ import annotations
 
