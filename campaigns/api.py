@@ -19,7 +19,6 @@ from rest_framework.views import APIView
 from campaigns import idempotency, launches, services, statistics
 from campaigns.api_serializers import (
     TARGET_LISTS,
-    ErrorSerializer,
     LaunchBodySerializer,
     LaunchSerializer,
     NotificationDetailsSerializer,
@@ -32,6 +31,7 @@ from campaigns.forms import NotificationForm
 from campaigns.models import Delivery, DeliveryStatus, Notification, Status, TargetKind
 from devices.authentication import app_named, app_of
 from devices.models import MobileApp
+from pushcenter.api_schema import ErrorSerializer
 from pushcenter.request_limits import JSON_STRING, BoundedJSONParser
 from segments.models import Segment
 

@@ -60,16 +60,6 @@ class NotificationSendSerializer(StrictSerializer):
     )
 
 
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    field = serializers.CharField(allow_null=True)
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorDetailSerializer()
-
-
 class NotificationIdSerializer(serializers.Serializer):
     notification_id = serializers.CharField()
 

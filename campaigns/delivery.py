@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from campaigns import audience, content, launches, local_time, personalization, send_rules
 from campaigns.models import (
+    ATTEMPTED_DELIVERY_STATUSES,
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
@@ -52,13 +53,6 @@ BACKOFF_MAX = timedelta(minutes=30)
 OPEN_STATUSES = (DeliveryStatus.QUEUED, DeliveryStatus.CLAIMED, DeliveryStatus.SENDING)
 # Answers that send the delivery back to the queue until its retry window closes.
 RETRIED = (Outcome.RETRY, Outcome.DEVICE_RETRY, Outcome.AUTH_FAILED)
-# Statuses that show a provider has answered this notification before.
-ANSWERED = (
-    DeliveryStatus.SENT,
-    DeliveryStatus.FAILED,
-    DeliveryStatus.CHANNEL_EXPIRED,
-    DeliveryStatus.UNKNOWN,
-)
 
 
 def due_notifications(now: datetime) -> list[int]:
@@ -369,8 +363,9 @@ def resume_waiting(app: MobileApp, platform: str) -> int:
 
 
 def _answered_before(notification: Notification, platform: str) -> bool:
+    """Tell whether the provider has answered one of the notification's deliveries before."""
     answered = Delivery.objects.filter(
-        notification=notification, platform=platform, status__in=ANSWERED
+        notification=notification, platform=platform, status__in=ATTEMPTED_DELIVERY_STATUSES
     )
     return answered.exists()
 

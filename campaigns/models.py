@@ -250,6 +250,15 @@ class DeliveryStatus(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
 
 
+# The deliveries a provider answered: what a delivery rate (sent / attempted) divides by.
+ATTEMPTED_DELIVERY_STATUSES = (
+    DeliveryStatus.SENT,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.CHANNEL_EXPIRED,
+    DeliveryStatus.UNKNOWN,
+)
+
+
 # Statuses a delivery cannot leave.
 FINAL_DELIVERY_STATUSES = (
     DeliveryStatus.SENT,

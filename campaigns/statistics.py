@@ -1,7 +1,7 @@
 """A notification's delivery statistics: counts and rates, as the dashboard and APIs show them.
 
-Delivery rate is sent / attempted (sent, failed, channel expiration failure, unknown); launch
-rate is launches / sent.
+Delivery rate is sent / attempted (`ATTEMPTED_DELIVERY_STATUSES`: sent, failed, channel
+expiration failure, unknown); launch rate is launches / sent.
 """
 
 from __future__ import annotations
@@ -9,21 +9,15 @@ from __future__ import annotations
 from django.db.models import Count
 
 from campaigns import progress
-from campaigns.models import DeliveryStatus, Notification
+from campaigns.models import ATTEMPTED_DELIVERY_STATUSES, DeliveryStatus, Notification
 
-ATTEMPTED = (
-    DeliveryStatus.SENT,
-    DeliveryStatus.FAILED,
-    DeliveryStatus.CHANNEL_EXPIRED,
-    DeliveryStatus.UNKNOWN,
-)
 IN_PROGRESS = (DeliveryStatus.QUEUED, DeliveryStatus.CLAIMED, DeliveryStatus.SENDING)
 
 
 def summary(notification: Notification) -> dict:
     """Count the notification's deliveries by outcome, with the skipped ones by reason."""
     counts = progress.counts(notification)
-    attempted = sum(counts[status] for status in ATTEMPTED)
+    attempted = sum(counts[status] for status in ATTEMPTED_DELIVERY_STATUSES)
     launches = notification.deliveries.filter(launched_at__isnull=False).count()
     return {
         "targeted": sum(counts.values()),

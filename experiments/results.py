@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from campaigns import statistics
-from campaigns.models import Delivery, DeliveryStatus
+from campaigns.models import ATTEMPTED_DELIVERY_STATUSES, Delivery, DeliveryStatus
 from experiments import services
 from experiments.models import Arm, ArmKind, Experiment, ExperimentStatus, WinnerMetric
 from journeys.models import Event
@@ -116,7 +116,7 @@ def _measured(experiment: Experiment, arm: Arm) -> ArmResult:
 
 def _live_totals(notification) -> dict[str, int]:
     totals = statistics.summary(notification)
-    attempted = sum(totals[name] for name in ("sent", "failed", "channel_expired", "unknown"))
+    attempted = sum(totals[status] for status in ATTEMPTED_DELIVERY_STATUSES)
     return {**totals, "attempted": attempted}
 
 

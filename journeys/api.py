@@ -13,11 +13,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from campaigns.api_serializers import ErrorSerializer
 from devices.authentication import app_of
 from devices.models import MobileApp
 from devices.serializers import StrictSerializer, TextField
 from journeys import event_rules, events, segment
+from pushcenter.api_schema import ErrorSerializer
 
 EVENT_EXAMPLE = OpenApiExample(
     "A saved product is on sale",

@@ -9,12 +9,14 @@ from datetime import datetime, timedelta
 from django.db.models import Sum
 from django.db.models.functions import TruncDay
 
-from campaigns.models import Notification
+from campaigns.models import ATTEMPTED_DELIVERY_STATUSES, DeliveryStatus, Notification
 from devices.models import MobileApp, Platform
 from metrics.models import Counted, DeliveryCount
 
-ATTEMPTS = (Counted.SENT, Counted.FAILED, Counted.CHANNEL_EXPIRED, Counted.UNKNOWN)
-FAILURES = (Counted.FAILED, Counted.CHANNEL_EXPIRED, Counted.UNKNOWN)
+# A rollup row's outcome is its deliveries' final status (or a launch), so the attempted
+# statuses are the outcomes that count as sends.
+ATTEMPTS = ATTEMPTED_DELIVERY_STATUSES
+FAILURES = tuple(status for status in ATTEMPTS if status != DeliveryStatus.SENT)
 # Series of the charts, each summing some outcomes.
 SERIES = {
     "Sends": ATTEMPTS,

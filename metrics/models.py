@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from campaigns.models import Notification
+from campaigns.models import ATTEMPTED_DELIVERY_STATUSES, Notification
 
 
 class Counted(models.TextChoices):
@@ -71,7 +71,8 @@ class NotificationSummary(models.Model):
 
     @property
     def attempted(self) -> int:
-        return self.sent + self.failed + self.channel_expired + self.unknown
+        """Sum the counts of the attempted statuses (each has the field of its name)."""
+        return sum(getattr(self, status) for status in ATTEMPTED_DELIVERY_STATUSES)
 
     @property
     def delivery_rate(self) -> float | None:

@@ -23,6 +23,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from devices.registration import register_device
+from pushcenter import api_schema
 from pushcenter.wsgi import application
 
 load_all_checks()
@@ -80,3 +81,18 @@ def test_the_schema_and_docs_are_served_without_a_token(db):
     assert "/api/v1.0/orgs/{org_id}/pushchannel/apps/{app_id}/devices/{user_id}" in paths
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger-ui" in docs.content
+
+
+def test_every_error_answer_refers_to_the_one_error_component(db):
+    """Views that name an error answer and the answers every operation gets share `Error`."""
+    answer = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    document = answer.json()
+    error_references = {
+        response["content"]["application/json"]["schema"]["$ref"]
+        for operations in document["paths"].values()
+        for operation in operations.values()
+        for code, response in operation["responses"].items()
+        if code.startswith(("4", "5"))
+    }
+    assert error_references == {"#/components/schemas/Error"}
+    assert document["components"]["schemas"]["Error"] == api_schema.ERROR_SCHEMA

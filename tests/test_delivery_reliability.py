@@ -12,13 +12,13 @@ from what the gateways recorded with status 200.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
 from django.db import connections
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from campaigns import delivery
@@ -26,7 +26,7 @@ from campaigns.launches import delivery_pk
 from campaigns.models import FINAL_DELIVERY_STATUSES, Delivery, DeliveryStatus, Notification, Status
 from devices.models import Device
 from tests import faults
-from tests.faults import wait_for
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 pytest_plugins = ["tests.cluster"]
@@ -89,6 +89,11 @@ def completed(notification: Notification) -> bool:
     return notification.status == Status.COMPLETED
 
 
+def in_flight(notification: Notification) -> QuerySet[Delivery]:
+    """Its deliveries a worker has claimed or handed over and not yet recorded an answer for."""
+    return notification.deliveries.filter(status__in=IN_FLIGHT)
+
+
 def statuses(notification: Notification) -> Counter:
     return Counter(notification.deliveries.values_list("status", flat=True))
 
@@ -129,17 +134,17 @@ def test_a_worker_killed_mid_batch_sends_nothing_twice_and_settles_its_batch(
             None,
         ),
         45,
-        f"a worker sends\n{processes.tails()}",
+        lambda: f"a worker sends\n{processes.tails()}",
         every=0.02,
     )
     processes.kill9(victim)
     killed_at = datetime.now(UTC)
-    open_at_kill = set(
-        notification.deliveries.filter(status__in=IN_FLIGHT).values_list("pk", flat=True)
-    )
+    open_at_kill = set(in_flight(notification).values_list("pk", flat=True))
     processes.start_worker(victim, **after_restart.environment())
 
-    wait_for(lambda: completed(notification), 50, f"the send completes\n{processes.tails()}")
+    wait_for(
+        lambda: completed(notification), 50, lambda: f"the send completes\n{processes.tails()}"
+    )
 
     messages = accepted(first, second, after_restart)
     per_delivery = Counter(pk for pk, _ in messages)
@@ -194,7 +199,9 @@ def test_a_start_delivered_twice_makes_one_delivery_and_one_message_per_device(
     broker.send("campaigns.start_send", notification.pk, queue="alpha")
     broker.send("campaigns.start_send", notification.pk, queue="bravo")
 
-    wait_for(lambda: completed(notification), 45, f"the send completes\n{processes.tails()}")
+    wait_for(
+        lambda: completed(notification), 45, lambda: f"the send completes\n{processes.tails()}"
+    )
     starts = wait_for(lambda: started_twice(processes), 10, "both start tasks end")
     per_delivery = Counter(pk for pk, _ in accepted(gateway))
     deliveries = notification.deliveries.all()
@@ -247,13 +254,18 @@ def test_a_broker_restart_mid_send_loses_no_message_the_sweep_restarts_what_it_l
         redis_server.stop()
         news.refresh_from_db()
         assert news.status == Status.SCHEDULED  # its start was still in the broker
-        time.sleep(3)  # the broker stays down while the batches finish
+        # The broker stays down while the workers finish the batches they hold.
+        wait_for(
+            lambda: not in_flight(sale).exists(),
+            45,
+            lambda: f"the batches finish\n{processes.tails()}",
+        )
         redis_server.start()
 
         wait_for(
             lambda: completed(sale) and completed(news),
             50,
-            f"both sends complete\n{processes.tails()}",
+            lambda: f"both sends complete\n{processes.tails()}",
         )
     finally:
         broker.close()
@@ -296,10 +308,26 @@ def test_the_database_refusing_connections_mid_send_sends_each_message_once(
         # cannot write them.
         wait_for(lambda: accepted(gateway), 45, "the workers send", 0.02)
         proxy.refuse()
-        time.sleep(6)  # the workers and Beat cannot reach the database meanwhile
+        # The database stays away until the provider has answered every chunk handed over and
+        # a worker holding those answers has been refused a connection to write them.
+        sending = notification.deliveries.filter(status=DeliveryStatus.SENDING)
+        handed_over = set(sending.values_list("pk", flat=True))
+        wait_for(
+            lambda: handed_over <= {pk for pk, _ in accepted(gateway)},
+            30,
+            "the provider answers the chunks in flight",
+        )
+        refused_before = proxy.refused
+        wait_for(
+            lambda: proxy.refused > refused_before,
+            30,
+            lambda: f"a worker is refused the database\n{processes.tails()}",
+        )
         proxy.accept()
 
-        wait_for(lambda: completed(notification), 50, f"the send completes\n{processes.tails()}")
+        wait_for(
+            lambda: completed(notification), 50, lambda: f"the send completes\n{processes.tails()}"
+        )
     finally:
         processes.stop_all()
         proxy.close()

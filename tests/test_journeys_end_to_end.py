@@ -17,7 +17,7 @@ from devices.registration import register_device
 from journeys import events, services
 from journeys.models import Enrollment, EnrollmentStatus, Journey, Trigger
 from tests import faults
-from tests.faults import wait_for
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 pytest_plugins = ["tests.cluster"]

@@ -24,7 +24,7 @@ from devices.providers.apns import ApnsClient
 from devices.providers.base import Outcome, Push
 from devices.providers.sandbox.server import GOAWAY_PREFIX
 from tests.conftest import send_due
-from tests.faults import wait_for
+from tests.waiting import wait_for
 
 pytest_plugins = ["tests.sandbox"]
 

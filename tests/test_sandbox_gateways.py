@@ -25,8 +25,9 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from devices import sample_credentials
 from devices.models import ApnsCredential, FcmCredential, MobileApp, WnsCredential
 from devices.providers.sandbox.certificates import ensure_certificates
-from devices.providers.sandbox.directory import REFRESH_AT_MOST_EVERY, CredentialDirectory
+from devices.providers.sandbox.directory import CredentialDirectory
 from devices.providers.sandbox.server import GatewayThread, SandboxGateways
+from tests.waiting import wait_for
 
 pytest_plugins = ["tests.sandbox"]
 
@@ -648,21 +649,24 @@ def test_gateways_reading_the_database_accept_stored_credentials_and_replaced_ke
         context = tls(gateways.certificates.ca)
         with httpx.Client(http2=True, verify=context, timeout=10) as client:
             apns_url = f"{gateways.url('apns')}/3/device/{DEVICE}"
-            headers = {"apns-topic": TOPIC, "apns-push-type": "alert"}
             credential = retail.apns_credential
-            token = provider_token(credential)
-            answered = client.post(
-                apns_url, json=ALERT, headers={**headers, "authorization": f"bearer {token}"}
-            )
-            assert answered.status_code == 200
+
+            def accepted(token: str) -> bool:
+                headers = {"apns-topic": TOPIC, "apns-push-type": "alert"}
+                headers["authorization"] = f"bearer {token}"
+                return client.post(apns_url, json=ALERT, headers=headers).status_code == 200
+
+            assert accepted(provider_token(credential))
             credential.store_secret({"signing_key": sample_credentials.p8_signing_key().decode()})
             credential.save()
-            time.sleep(REFRESH_AT_MOST_EVERY + 0.1)  # the key cached by the first request ages
             token = provider_token(credential)
-            answered = client.post(
-                apns_url, json=ALERT, headers={**headers, "authorization": f"bearer {token}"}
+            # Refused until the key cached by the first request is old enough to be looked up again
+            # (directory.REFRESH_AT_MOST_EVERY).
+            wait_for(
+                lambda: accepted(token),
+                10,
+                "the gateway accepts a token signed by the replaced key",
             )
-            assert answered.status_code == 200
 
             fcm_credential = retail.fcm_credential
             fcm_credential.client_email = json.loads(

@@ -7,12 +7,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
+from typing import TextIO
 
 import httpx
 from cryptography.fernet import Fernet
 
 from tests.test_demo import ROOT, free_port, laptop_environment
+from tests.waiting import wait_for
 
 
 def production_environment(var_dir) -> dict[str, str]:
@@ -26,17 +28,34 @@ def production_environment(var_dir) -> dict[str, str]:
     }
 
 
-def wait_for_login_page(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "serve stopped early"
-        try:
-            if httpx.get(f"{url}login/", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError("serve did not answer within 90 s")
+# What gunicorn, each of the two workers and Beat print once they have started.
+STARTED = ("Booting worker", "worker1@", "worker2@", "beat: Starting")
+
+
+class Output:
+    """A process's output, read by a thread as it comes, so a test can wait for a line."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, args=(process.stdout,), daemon=True)
+        self.reader.start()
+
+    def _read(self, stream: TextIO) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
+def login_page(url: str, process: subprocess.Popen) -> httpx.Response | None:
+    """The login page once serve answers it; None while it is still starting."""
+    assert process.poll() is None, "serve stopped early"
+    try:
+        response = httpx.get(f"{url}login/", timeout=5)
+    except httpx.TransportError:
+        return None
+    return response if response.status_code == 200 else None
 
 
 def test_serve_runs_the_web_server_two_workers_and_beat_until_ctrl_c(tmp_path):
@@ -51,20 +70,24 @@ def test_serve_runs_the_web_server_two_workers_and_beat_until_ctrl_c(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
+    output = Output(process)
     url = f"http://127.0.0.1:{port}/"
     try:
-        wait_for_login_page(url, process)
-        login_page = httpx.get(f"{url}login/", timeout=5)
-        time.sleep(5)  # let the workers and Beat say they started
+        page = wait_for(
+            lambda: login_page(url, process), 90, lambda: f"serve answers\n{output.text()}"
+        )
+        wait_for(
+            lambda: all(line in output.text() for line in STARTED),
+            90,
+            lambda: f"the web server, both workers and Beat start\n{output.text()}",
+        )
     finally:
         os.killpg(process.pid, signal.SIGINT)
-        output, _ = process.communicate(timeout=60)
-    assert "Booting worker" in output  # gunicorn
-    assert "worker1@" in output and "worker2@" in output
-    assert "beat: Starting" in output
-    assert process.returncode == 0
+        process.wait(timeout=60)
+        output.reader.join(timeout=10)
+    assert process.returncode == 0, output.text()
     # DEBUG was not set, so it is off: secure cookies, and static files from the manifest that
     # serve collected.
-    assert "secure" in login_page.headers["set-cookie"].lower()
-    assert "Content-Security-Policy" in login_page.headers
+    assert "secure" in page.headers["set-cookie"].lower()
+    assert "Content-Security-Policy" in page.headers
     assert (tmp_path / "static" / "staticfiles.json").exists()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import socket
 import ssl
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +17,8 @@ import httpx
 import pytest
 
 from devices.models import DeviceStatus, WnsCredential
-from devices.providers import connections, tokens
+from devices.providers import connections
+from devices.providers import wns as wns_provider
 from devices.providers.base import Outcome, ProviderError, Push
 from devices.providers.message import Message, TileBinding, WindowsOptions
 from devices.providers.sandbox.wns import DESCRIPTIONS
@@ -27,6 +27,7 @@ from devices.providers.wns import render as render_wns
 from devices.registration import register_device
 from devices.sending import send_now
 from tests.h2_server import Authority, H2Server
+from tests.waiting import ManualClock
 
 pytest_plugins = ["tests.sandbox"]
 
@@ -43,6 +44,14 @@ def fresh_tokens():
     clear_token_cache()
     yield
     clear_token_cache()
+
+
+@pytest.fixture
+def token_clock(monkeypatch) -> ManualClock:
+    """The clock the access token cache reads, moved on by the test."""
+    clock = ManualClock()
+    monkeypatch.setattr(wns_provider._TOKENS, "clock", clock)
+    return clock
 
 
 @pytest.fixture
@@ -207,30 +216,17 @@ def test_it_reuses_one_token_for_many_sends_and_clients(sandbox, credential):
     assert len(sandbox.received("wns")) == 15
 
 
-def test_it_renews_the_token_five_minutes_before_it_expires(sandbox, client, monkeypatch):
+def test_it_renews_the_token_five_minutes_before_it_expires(sandbox, client, token_clock):
     client.send([toast(sandbox, "c-1")])
     lifetime = 86399  # what the sandbox, like Azure AD, says in expires_in
 
-    monkeypatch.setattr(tokens, "time", _Clock(ahead=lifetime - 301))
+    token_clock.advance(lifetime - 301)
     client.send([toast(sandbox, "c-1")])
     assert len(token_requests(sandbox)) == 1
 
-    monkeypatch.setattr(tokens, "time", _Clock(ahead=lifetime - 299))
+    token_clock.advance(2)
     client.send([toast(sandbox, "c-1")])
     assert len(token_requests(sandbox)) == 2
-
-
-class _Clock:
-    """The wall and monotonic clocks, `ahead` seconds in the future."""
-
-    def __init__(self, ahead: float) -> None:
-        self.ahead = ahead
-
-    def monotonic(self) -> float:
-        return time.monotonic() + self.ahead
-
-    def time(self) -> float:
-        return time.time() + self.ahead
 
 
 def test_it_refreshes_a_refused_token_once_and_resends(sandbox, client):

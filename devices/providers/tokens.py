@@ -1,4 +1,9 @@
-"""Keep OAuth access tokens (FCM's, WNS's) for the whole process, one per credential."""
+"""Keep OAuth access tokens (FCM's, WNS's) for the whole process, one per credential.
+
+A token is kept for the lifetime its issuer states in expires_in, less REFRESH_MARGIN (half
+the lifetime when that is shorter), measured on the cache's `clock`: the monotonic clock, which
+a test may replace with one it moves on by hand to let hours pass at once.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ OwnerT = TypeVar("OwnerT", bound=Owner)
 @dataclass(frozen=True)
 class _AccessToken:
     value: str
-    refresh_at: float  # time.monotonic()
+    refresh_at: float  # by the cache's clock
 
 
 class AccessTokenCache(Generic[OwnerT]):
@@ -34,8 +39,13 @@ class AccessTokenCache(Generic[OwnerT]):
     threads that find the token stale together ask once.
     """
 
-    def __init__(self, request: Callable[[OwnerT], tuple[str, float]]) -> None:
+    def __init__(
+        self,
+        request: Callable[[OwnerT], tuple[str, float]],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._request = request
+        self.clock = clock  # seconds; a wall clock set back or forward does not confuse it
         self._lock = threading.Lock()
         self._tokens: dict[tuple[str, ...], _AccessToken] = {}
         self._owner_locks: dict[tuple[str, ...], threading.Lock] = {}
@@ -44,7 +54,7 @@ class AccessTokenCache(Generic[OwnerT]):
         """Return a token with at least REFRESH_MARGIN seconds to live, asking if need be."""
         with self._lock_of(owner):
             cached = self._tokens.get(owner.cache_key)
-            if cached is not None and time.monotonic() < cached.refresh_at:
+            if cached is not None and self.clock() < cached.refresh_at:
                 return cached.value
             return self._fetch(owner)
 
@@ -72,7 +82,7 @@ class AccessTokenCache(Generic[OwnerT]):
     def _fetch(self, owner: OwnerT) -> str:
         value, lifetime = self._request(owner)
         margin = min(REFRESH_MARGIN, lifetime / 2)
-        token = _AccessToken(value, time.monotonic() + lifetime - margin)
+        token = _AccessToken(value, self.clock() + lifetime - margin)
         with self._lock:
             self._tokens[owner.cache_key] = token
         return value
