@@ -24,6 +24,7 @@ from devices.models import Device, DeviceStatus, MobileApp
 from devices.providers.base import Outcome, ProviderError, Result
 from pushcenter.admin_deletion import CountedDeletion
 from pushcenter.page_extensions import Action, Extensible
+from segments.admin import Use
 from segments.models import Segment
 
 SCHEDULE_BUTTON = "_schedule"
@@ -359,3 +360,16 @@ def trial_send_action(request: HttpRequest, device: Device) -> Action | None:
         return None
     url = reverse("admin:campaigns_test_device", args=[device.pk])
     return Action("test-device", "Send a test notification", url)
+
+
+def notifications_targeting(segment: Segment, most: int) -> list[Use]:
+    """The segment page's list of the notifications that target it, newest first."""
+    notifications = segment.notifications.order_by("-created_at")[:most]
+    return [
+        Use(
+            n.name,
+            reverse("admin:campaigns_notification_change", args=[n.pk]),
+            n.get_status_display().lower(),
+        )
+        for n in notifications
+    ]

@@ -9,5 +9,7 @@ class CampaignsConfig(AppConfig):
         from campaigns import admin, signals  # noqa: F401  (signals registers itself)
         from devices.models import Device
         from pushcenter import page_extensions
+        from segments.admin import users_of_segment
 
         page_extensions.actions.add(Device, admin.trial_send_action)
+        users_of_segment.append(admin.notifications_targeting)

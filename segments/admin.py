@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
@@ -22,6 +25,20 @@ from segments.language import available_properties
 from segments.models import Segment
 
 USED_BY_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class Use:
+    """Something that targets a segment, as its page lists it: a link and its state."""
+
+    name: str
+    url: str
+    state: str
+
+
+# What uses a segment is known only to the apps built on segments: each adds, in its
+# AppConfig.ready(), a function giving its things that use a segment, newest first.
+users_of_segment: list[Callable[[Segment, int], list[Use]]] = []
 
 
 @admin.register(Segment)
@@ -44,18 +61,14 @@ class SegmentAdmin(CountedDeletion, admin.ModelAdmin):
     ]
     change_form_template = "admin/segments/segment/change_form.html"
 
-    @admin.display(description="Notifications")
+    @admin.display(description="Used by")
     def used_by(self, obj: Segment) -> str:
-        """List the notifications that target the segment, newest first, linked."""
-        notifications = obj.notifications.order_by("-created_at")[:USED_BY_SHOWN] if obj.pk else []
+        """List what targets the segment (notifications, …), linked, up to USED_BY_SHOWN each."""
+        uses = (
+            [use for find in users_of_segment for use in find(obj, USED_BY_SHOWN)] if obj.pk else []
+        )
         links = [
-            format_html(
-                '<a href="{}">{}</a> ({})',
-                reverse("admin:campaigns_notification_change", args=[n.pk]),
-                n.name,
-                n.get_status_display().lower(),
-            )
-            for n in notifications
+            format_html('<a href="{}">{}</a> ({})', use.url, use.name, use.state) for use in uses
         ]
         return format_html_join(mark_safe("<br>"), "{}", ((link,) for link in links)) or "None yet"
 

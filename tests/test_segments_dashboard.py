@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from campaigns.models import Notification
 from devices.models import MobileApp
 from devices.registration import register_device
 from segments.models import Segment
@@ -153,3 +154,19 @@ def test_only_a_marketer_changes_segments(alice, retail):
         },
     )
     assert response.status_code == 403
+
+
+def test_a_segments_page_lists_the_notifications_that_target_it(bob, retail):
+    segment = Segment.objects.create(
+        app=retail, name="US users", definition="carrierCountry eq 'US'"
+    )
+    targeting = Notification.objects.create(app=retail, name="Spring sale", target_kind="segments")
+    targeting.segments.add(segment)
+    Notification.objects.create(app=retail, name="Other sale")
+
+    page = logged_in(bob).get(f"/segments/segment/{segment.pk}/change/").content.decode()
+
+    assert (
+        f'<a href="/campaigns/notification/{targeting.pk}/change/">Spring sale</a> (draft)' in page
+    )
+    assert "Other sale" not in page
