@@ -26,6 +26,7 @@ class MobileAppForm(forms.ModelForm):
     """An app's settings; a declared property type, once devices report it, may not change.
 
     Segment's shared secret is write-only: the page says when it was set, never what it is.
+    The settings other apps keep for it (sending rules) are inlines of its page.
     """
 
     segment_shared_secret = forms.CharField(
@@ -55,12 +56,6 @@ class MobileAppForm(forms.ModelForm):
             "play_package_name",
             "store_product_id",
             "deep_link_scheme",
-            "min_interval_minutes",
-            "daily_maximum",
-            "default_time_zone",
-            "quiet_hours_start",
-            "quiet_hours_end",
-            "quiet_hours_action",
             "custom_property_types",
             "members",
         ]

@@ -1,0 +1,114 @@
+"""A database made before the concepts moved keeps its data when it upgrades.
+
+Sending rules were columns of devices_mobileapp (devices/0007, 0008). A new database never
+makes those; an older one has them made here by the operations those migrations ran, then the
+moving migrations' functions run and the data is found in its new home, the old places gone.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+
+import pytest
+from django.db import connection, migrations, models
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.state import ProjectState
+
+from campaigns.models import QuietHoursAction, SendingRules
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# What devices/0007 and 0008 added to the app, as they added it.
+FREQUENCY_CAPS = [
+    migrations.AddField("mobileapp", "daily_maximum", models.PositiveIntegerField(null=True)),
+    migrations.AddField(
+        "mobileapp", "min_interval_minutes", models.PositiveIntegerField(default=30)
+    ),
+]
+QUIET_HOURS = [
+    migrations.AddField(
+        "mobileapp", "default_time_zone", models.CharField(default="UTC", max_length=64)
+    ),
+    migrations.AddField(
+        "mobileapp", "quiet_hours_action", models.CharField(default="defer", max_length=5)
+    ),
+    migrations.AddField("mobileapp", "quiet_hours_end", models.TimeField(null=True)),
+    migrations.AddField("mobileapp", "quiet_hours_start", models.TimeField(null=True)),
+]
+
+
+def legacy(app_label: str, operations: list) -> ProjectState:
+    """Run the legacy operations on the database; return the state they leave."""
+    state = MigrationLoader(connection).project_state()
+    for operation in operations:
+        after = state.clone()
+        operation.state_forwards(app_label, after)
+        with connection.schema_editor() as editor:
+            operation.database_forwards(app_label, editor, state, after)
+        state = after
+    return state
+
+
+def migrate_with(module: str, function: str, state: ProjectState) -> None:
+    """Run one migration's data function, as `migrate` would."""
+    move = getattr(importlib.import_module(module), function)
+    with connection.schema_editor() as editor:
+        move(state.apps, editor)
+
+
+def app_columns() -> set[str]:
+    with connection.cursor() as cursor:
+        return {
+            c.name
+            for c in connection.introspection.get_table_description(cursor, "devices_mobileapp")
+        }
+
+
+def test_a_new_database_never_has_the_legacy_columns(retail):
+    legacy_columns = {op.name for op in FREQUENCY_CAPS + QUIET_HOURS}
+    assert not legacy_columns & app_columns()
+    state = MigrationLoader(connection).project_state()
+    migrate_with("campaigns.migrations.0010_sending_rules", "move_legacy_rules", state)
+    assert not SendingRules.objects.exists()
+
+
+def test_each_apps_sending_rules_move_to_campaigns_and_the_columns_go(retail, news):
+    state = legacy("devices", FREQUENCY_CAPS + QUIET_HOURS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE devices_mobileapp SET min_interval_minutes = 5, daily_maximum = 3, "
+            "default_time_zone = 'Europe/Paris', quiet_hours_start = '22:00:00', "
+            "quiet_hours_end = '08:00:00', quiet_hours_action = 'skip' WHERE id = %s",
+            [retail.pk],
+        )
+
+    migrate_with("campaigns.migrations.0010_sending_rules", "move_legacy_rules", state)
+
+    rules = SendingRules.objects.get(app=retail)
+    assert (rules.min_interval_minutes, rules.daily_maximum) == (5, 3)
+    assert (rules.default_time_zone, rules.quiet_hours_action) == ("Europe/Paris", "skip")
+    assert (rules.quiet_hours_start, rules.quiet_hours_end) == (
+        datetime.time(22, 0),
+        datetime.time(8, 0),
+    )
+    kept = SendingRules.objects.get(app=news)
+    assert (kept.min_interval_minutes, kept.daily_maximum, kept.default_time_zone) == (
+        30,
+        None,
+        "UTC",
+    )
+    assert not {op.name for op in FREQUENCY_CAPS + QUIET_HOURS} & app_columns()
+
+
+def test_caps_made_before_quiet_hours_existed_move_and_the_rest_take_their_defaults(retail):
+    state = legacy("devices", FREQUENCY_CAPS)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE devices_mobileapp SET min_interval_minutes = 0")
+
+    migrate_with("campaigns.migrations.0010_sending_rules", "move_legacy_rules", state)
+
+    rules = SendingRules.objects.get(app=retail)
+    assert (rules.min_interval_minutes, rules.default_time_zone) == (0, "UTC")
+    assert rules.quiet_hours_action == QuietHoursAction.DEFER
+    assert not {op.name for op in FREQUENCY_CAPS} & app_columns()
