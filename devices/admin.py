@@ -247,15 +247,6 @@ class MobileAppAdmin(MembersField, CountedDeletion, admin.ModelAdmin):
             },
         ),
         ("Custom properties", {"fields": ["custom_property_types"]}),
-        (
-            "Segment",
-            {
-                "description": "Segment's Webhooks destination posts each call to "
-                "/api/v1/apps/&lt;Application ID&gt;/segment on this server, signed with this "
-                "shared secret; track calls become events and identify calls custom properties.",
-                "fields": ["segment_shared_secret", "clear_segment_shared_secret"],
-            },
-        ),
         ("Team", {"fields": ["members"]}),
     ]
 

@@ -185,9 +185,6 @@ class MobileApp(models.Model):
         related_name="member_apps",
         help_text="People who work on this app, in their role; its organization's members too.",
     )
-    # The secret Segment's webhook destination signs calls with, encrypted; "" when not set.
-    encrypted_segment_secret = models.TextField(blank=True, editable=False)
-    segment_secret_set_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -207,18 +204,6 @@ class MobileApp(models.Model):
     @property
     def owner_name(self) -> str:
         return self.organization.name
-
-    @sensitive_variables("secret")
-    def store_segment_secret(self, secret: str) -> None:
-        """Encrypt and keep Segment's shared secret; an empty one clears it."""
-        self.encrypted_segment_secret = encryption.encrypt(secret) if secret else ""
-        self.segment_secret_set_at = timezone.now() if secret else None
-
-    def read_segment_secret(self) -> str | None:
-        """Decrypt Segment's shared secret to check a signature; never show or log it."""
-        if not self.encrypted_segment_secret:
-            return None
-        return encryption.decrypt(self.encrypted_segment_secret)
 
     def platforms(self) -> list[str]:
         """List the platforms this app has provider credentials for."""
@@ -337,6 +322,12 @@ class WnsCredential(ProviderCredential):
 
     def __str__(self) -> str:
         return f"WNS credential of {self.app}"
+
+
+encryption.ENCRYPTED_COLUMNS.extend(
+    encryption.EncryptedColumn(model, "encrypted_secret", "credential(s)")
+    for model in (ApnsCredential, FcmCredential, WnsCredential)
+)
 
 
 class TokenKind(models.TextChoices):

@@ -1,5 +1,6 @@
 """The journey pages: trigger, steps with their waits and messages, activate and pause, and
-each step's figures; and the events the apps reported."""
+each step's figures; the events the apps reported; and the app's Segment.com shared secret, an
+inline of the app's page."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from devices import membership
+from devices.admin import AppSettingsInline, MobileAppAdmin
 from devices.models import MobileApp
 from journeys import results, services
-from journeys.forms import JourneyForm, StepForm, wait_label
-from journeys.models import Event, Journey, JourneyStatus, Step
+from journeys.forms import JourneyForm, SegmentComSourceForm, StepForm, wait_label
+from journeys.models import Event, Journey, JourneyStatus, SegmentComSource, Step
 from pushcenter.admin_deletion import CountedDeletion
 from segments.models import Segment
 
@@ -228,3 +230,24 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
         return False
+
+
+class SegmentComSourceInline(AppSettingsInline):
+    """The app's Segment.com shared secret, write-only, on the app's page."""
+
+    model = SegmentComSource
+    form = SegmentComSourceForm
+    fieldsets = [
+        (
+            None,
+            {
+                "description": "Segment.com's Webhooks destination posts each call to "
+                "/api/v1/apps/&lt;Application ID&gt;/segment on this server, signed with this "
+                "shared secret; track calls become events and identify calls custom properties.",
+                "fields": ["shared_secret", "clear_shared_secret"],
+            },
+        )
+    ]
+
+
+MobileAppAdmin.settings_inlines.append(SegmentComSourceInline)

@@ -1,8 +1,9 @@
 """A database made before the concepts moved keeps its data when it upgrades.
 
-Sending rules were columns of devices_mobileapp (devices/0007, 0008). A new database never
-makes those; an older one has them made here by the operations those migrations ran, then the
-moving migrations' functions run and the data is found in its new home, the old places gone.
+Sending rules were columns of devices_mobileapp (devices/0007, 0008), the Segment.com secret
+too (devices/0010). A new database never makes those; an older one has them made here by the
+operations those migrations ran, then the moving migrations' functions run and the data is found
+in its new home, the old places gone.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import pytest
 from django.db import connection, migrations, models
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.state import ProjectState
+from django.utils import timezone
 
 from campaigns.models import QuietHoursAction, SendingRules
+from devices import encryption
+from journeys.models import SegmentComSource
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,6 +39,11 @@ QUIET_HOURS = [
     ),
     migrations.AddField("mobileapp", "quiet_hours_end", models.TimeField(null=True)),
     migrations.AddField("mobileapp", "quiet_hours_start", models.TimeField(null=True)),
+]
+# What devices/0010 added.
+SEGMENT_COM_SECRET = [
+    migrations.AddField("mobileapp", "encrypted_segment_secret", models.TextField(blank=True)),
+    migrations.AddField("mobileapp", "segment_secret_set_at", models.DateTimeField(null=True)),
 ]
 
 
@@ -66,11 +75,12 @@ def app_columns() -> set[str]:
 
 
 def test_a_new_database_never_has_the_legacy_columns(retail):
-    legacy_columns = {op.name for op in FREQUENCY_CAPS + QUIET_HOURS}
+    legacy_columns = {op.name for op in FREQUENCY_CAPS + QUIET_HOURS + SEGMENT_COM_SECRET}
     assert not legacy_columns & app_columns()
     state = MigrationLoader(connection).project_state()
     migrate_with("campaigns.migrations.0010_sending_rules", "move_legacy_rules", state)
-    assert not SendingRules.objects.exists()
+    migrate_with("journeys.migrations.0003_segment_com_source", "move_legacy_secrets", state)
+    assert not SendingRules.objects.exists() and not SegmentComSource.objects.exists()
 
 
 def test_each_apps_sending_rules_move_to_campaigns_and_the_columns_go(retail, news):
@@ -112,3 +122,23 @@ def test_caps_made_before_quiet_hours_existed_move_and_the_rest_take_their_defau
     assert (rules.min_interval_minutes, rules.default_time_zone) == (0, "UTC")
     assert rules.quiet_hours_action == QuietHoursAction.DEFER
     assert not {op.name for op in FREQUENCY_CAPS} & app_columns()
+
+
+def test_a_stored_segment_com_secret_moves_to_journeys_still_encrypted(retail, news):
+    state = legacy("devices", SEGMENT_COM_SECRET)
+    set_at = timezone.now().replace(microsecond=0)
+    ciphertext = encryption.encrypt("segment-shared-secret-0123456789")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE devices_mobileapp SET encrypted_segment_secret = %s, "
+            "segment_secret_set_at = %s WHERE id = %s",
+            [ciphertext, set_at, retail.pk],
+        )
+
+    migrate_with("journeys.migrations.0003_segment_com_source", "move_legacy_secrets", state)
+
+    source = SegmentComSource.objects.get(app=retail)
+    assert source.encrypted_secret == ciphertext and source.secret_set_at == set_at
+    assert source.read_secret() == "segment-shared-secret-0123456789"
+    assert not SegmentComSource.objects.filter(app=news).exists()
+    assert not {op.name for op in SEGMENT_COM_SECRET} & app_columns()

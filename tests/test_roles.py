@@ -63,6 +63,7 @@ def test_a_marketer_reads_the_apps_sending_rules_and_cannot_change_them(bob, ret
     html = client.get(f"/devices/mobileapp/{retail.pk}/change/").content.decode()
     assert "Minimum minutes between notifications" in html
     assert 'name="sending_rules-0-min_interval_minutes"' not in html
+    assert 'name="segment_com_source-0-shared_secret"' not in html
 
     response = client.post(
         f"/devices/mobileapp/{retail.pk}/change/",
