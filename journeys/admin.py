@@ -1,6 +1,5 @@
 """The journey pages: trigger, steps with their waits and messages, activate and pause, and
-each step's figures; the events the apps reported; and the app's Segment.com shared secret, an
-inline of the app's page."""
+each step's figures; and the app's Segment.com shared secret, an inline of the app's page."""
 
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ from devices.admin import AppSettingsInline, MobileAppAdmin
 from devices.models import MobileApp
 from journeys import results, services
 from journeys.forms import JourneyForm, SegmentComSourceForm, StepForm, wait_label
-from journeys.models import Event, Journey, JourneyStatus, SegmentComSource, Step
+from journeys.models import Journey, JourneyStatus, SegmentComSource, Step
 from pushcenter.admin_deletion import CountedDeletion
 from segments.models import Segment
 
@@ -201,35 +200,6 @@ class JourneyAdmin(CountedDeletion, admin.ModelAdmin):
 
     def _apps(self, request: HttpRequest) -> QuerySet[MobileApp]:
         return membership.apps_of(request.user)
-
-
-@admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
-    """The events the apps, their backends and Segment reported: to read, never to edit."""
-
-    list_display = ["name", "user", "device", "app", "source", "occurred_at"]
-    list_filter = ["source", ("app", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["name", "=device__user_id"]
-    search_help_text = "An event's name, or a user id exactly."
-    show_full_result_count = False
-    list_select_related = ["device", "app__organization"]
-
-    @admin.display(description="user", ordering="device__user_id")
-    def user(self, obj: Event) -> str:
-        return obj.device.user_id or "-"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
-        apps = membership.apps_of(request.user)
-        return super().get_queryset(request).filter(app__in=apps)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
-        return False
 
 
 class SegmentComSourceInline(AppSettingsInline):

@@ -1,8 +1,7 @@
 """Journeys: a trigger enrols one device, which then gets the journey's steps, each after a wait.
 
-Events are what apps, backends and Segment.com report a person did; they start event journeys
-and count as conversions in A/B tests. An app's Segment.com source holds the secret Segment.com
-signs its calls with.
+Events (events/) are what apps, backends and Segment.com report a person did; they start event
+journeys. An app's Segment.com source holds the secret Segment.com signs its calls with.
 """
 
 from __future__ import annotations
@@ -124,32 +123,6 @@ class Enrollment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id} in {self.journey}"
-
-
-class EventSource(models.TextChoices):
-    API = "api", "Events API"
-    SEGMENT = "segment", "Segment"
-
-
-class Event(models.Model):
-    """Something one device's person did, as the app, a backend or Segment reported it."""
-
-    id = models.BigAutoField(primary_key=True)
-    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="+")
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
-    name = models.CharField(max_length=128)
-    properties = models.JSONField(default=dict, blank=True)
-    source = models.CharField(max_length=8, choices=EventSource.choices, default=EventSource.API)
-    occurred_at = models.DateTimeField()
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["app", "name", "occurred_at"], name="event_name_time"),
-            models.Index(fields=["device", "name"], name="event_device"),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class SegmentComSource(models.Model):

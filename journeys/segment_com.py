@@ -37,8 +37,8 @@ from rest_framework import serializers
 from devices.models import Device, DeviceStatus, MobileApp
 from devices.registration import declare_custom_property_types
 from devices.serializers import MAX_CUSTOM_PROPERTIES, check_custom_property
+from events.models import EventSource
 from journeys import event_rules, events
-from journeys.models import EventSource
 
 SIGNATURE_HEADER = "X-Signature"
 REPLAY_WINDOW_SECONDS = 24 * 60 * 60
@@ -153,7 +153,7 @@ def track(app: MobileApp, call: dict) -> dict:
         install_ids=install_ids,
         properties=properties,
         occurred_at=_timestamp(call.get("timestamp")),
-        source=EventSource.SEGMENT,
+        source=EventSource.SEGMENT_COM,
     )
     return {
         "type": "track",

@@ -12,7 +12,8 @@ from rest_framework.test import APIClient
 from campaigns.models import Notification, Purpose, Status
 from devices.models import Device
 from devices.registration import register_device, unregister_device
-from journeys.models import Enrollment, Event, EventSource, Journey, JourneyStatus, Step, Trigger
+from events.models import Event, EventSource
+from journeys.models import Enrollment, Journey, JourneyStatus, Step, Trigger
 from tests.test_device_api import api
 
 

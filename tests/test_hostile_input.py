@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 from campaigns.models import Notification
 from devices.models import Device
 from devices.registration import register_device
-from journeys.models import Event
+from events.models import Event
 from segments.models import Segment
 from tests.conftest import logged_in
 from tests.html_forms import read_form

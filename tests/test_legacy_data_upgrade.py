@@ -1,9 +1,9 @@
 """A database made before the concepts moved keeps its data when it upgrades.
 
 Sending rules were columns of devices_mobileapp (devices/0007, 0008), the Segment.com secret
-too (devices/0010). A new database never makes those; an older one has them made here by the
-operations those migrations ran, then the moving migrations' functions run and the data is found
-in its new home, the old places gone.
+too (devices/0010), and events lived in journeys_event (journeys/0001). A new database never
+makes those; an older one has them made here by the operations those migrations ran, then the
+moving migrations' functions run and the data is found in its new home, the old places gone.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import importlib
 
+import django.db.models.deletion
 import pytest
 from django.db import connection, migrations, models
 from django.db.migrations.loader import MigrationLoader
@@ -19,7 +20,9 @@ from django.utils import timezone
 
 from campaigns.models import QuietHoursAction, SendingRules
 from devices import encryption
+from events.models import Event, EventSource
 from journeys.models import SegmentComSource
+from tests.test_events_api import phone
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,6 +48,37 @@ SEGMENT_COM_SECRET = [
     migrations.AddField("mobileapp", "encrypted_segment_secret", models.TextField(blank=True)),
     migrations.AddField("mobileapp", "segment_secret_set_at", models.DateTimeField(null=True)),
 ]
+# What journeys/0001 made for events, indexes and all.
+JOURNEYS_EVENT = migrations.CreateModel(
+    name="Event",
+    fields=[
+        ("id", models.BigAutoField(primary_key=True, serialize=False)),
+        ("name", models.CharField(max_length=128)),
+        ("properties", models.JSONField(blank=True, default=dict)),
+        ("source", models.CharField(default="api", max_length=8)),
+        ("occurred_at", models.DateTimeField()),
+        (
+            "app",
+            models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="devices.mobileapp",
+            ),
+        ),
+        (
+            "device",
+            models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="devices.device"
+            ),
+        ),
+    ],
+    options={
+        "indexes": [
+            models.Index(fields=["app", "name", "occurred_at"], name="event_name_time"),
+            models.Index(fields=["device", "name"], name="event_device"),
+        ]
+    },
+)
 
 
 def legacy(app_label: str, operations: list) -> ProjectState:
@@ -74,12 +108,19 @@ def app_columns() -> set[str]:
         }
 
 
-def test_a_new_database_never_has_the_legacy_columns(retail):
+def tables() -> set[str]:
+    with connection.cursor() as cursor:
+        return set(connection.introspection.table_names(cursor))
+
+
+def test_a_new_database_never_has_the_legacy_columns_or_table(retail):
     legacy_columns = {op.name for op in FREQUENCY_CAPS + QUIET_HOURS + SEGMENT_COM_SECRET}
     assert not legacy_columns & app_columns()
+    assert "journeys_event" not in tables()
     state = MigrationLoader(connection).project_state()
     migrate_with("campaigns.migrations.0010_sending_rules", "move_legacy_rules", state)
     migrate_with("journeys.migrations.0003_segment_com_source", "move_legacy_secrets", state)
+    migrate_with("journeys.migrations.0004_events_moved", "move_legacy_events", state)
     assert not SendingRules.objects.exists() and not SegmentComSource.objects.exists()
 
 
@@ -142,3 +183,32 @@ def test_a_stored_segment_com_secret_moves_to_journeys_still_encrypted(retail, n
     assert source.read_secret() == "segment-shared-secret-0123456789"
     assert not SegmentComSource.objects.filter(app=news).exists()
     assert not {op.name for op in SEGMENT_COM_SECRET} & app_columns()
+
+
+def test_journeys_events_move_to_the_events_app_ids_and_all(retail):
+    state = legacy("journeys", [JOURNEYS_EVENT])
+    device = phone(retail, "ada")
+    legacy_event = state.apps.get_model("journeys", "Event")
+    at = timezone.now().replace(microsecond=0)
+    for number, source in ((7, "api"), (9, "segment")):
+        legacy_event.objects.create(
+            id=number,
+            app_id=retail.pk,
+            device_id=device.pk,
+            name="product_on_sale",
+            properties={"product": "Red shoes", "n": number},
+            source=source,
+            occurred_at=at,
+        )
+
+    migrate_with("journeys.migrations.0004_events_moved", "move_legacy_events", state)
+
+    moved = list(Event.objects.order_by("id").values_list("id", "source", "properties"))
+    assert moved == [
+        (7, EventSource.API, {"product": "Red shoes", "n": 7}),
+        (9, EventSource.SEGMENT_COM, {"product": "Red shoes", "n": 9}),
+    ]
+    assert Event.objects.get(id=9).occurred_at == at
+    assert "journeys_event" not in tables()
+    later = Event.objects.create(app=retail, device=device, name="later", occurred_at=at)
+    assert later.id > 9

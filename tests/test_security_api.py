@@ -26,7 +26,7 @@ from devices.authentication import ApiTokenAuthentication, HasAppToken, client_k
 from devices.models import ApiToken, Device, MobileApp
 from devices.registration import register_device
 from devices.services import revoke_api_tokens
-from journeys.models import Event
+from events.models import Event
 from segments.models import Segment
 from tests.test_launches_api import delivery_of
 from tests.test_segment_com_webhook import SECRET, TRACK, deliver, set_secret

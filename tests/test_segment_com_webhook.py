@@ -20,7 +20,8 @@ from django.test import Client, override_settings
 
 from devices.models import MobileApp
 from devices.registration import register_device
-from journeys.models import Enrollment, Event, JourneyStatus, SegmentComSource
+from events.models import Event
+from journeys.models import Enrollment, JourneyStatus, SegmentComSource
 from tests.conftest import logged_in
 from tests.html_forms import read_form
 from tests.test_events_api import event_journey, phone
