@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class JourneysConfig(AppConfig):
     name = "journeys"
-    verbose_name = "Journeys and events"
+    verbose_name = "Journeys"
