@@ -60,8 +60,9 @@ def start_over(app) -> None:
     from django.db import connection
 
     from campaigns.models import Notification
+    from events.models import Event
     from journeys import services
-    from journeys.models import Event, Journey
+    from journeys.models import Journey
 
     for journey in Journey.objects.filter(app=app):
         services.delete(journey)

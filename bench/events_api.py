@@ -32,7 +32,8 @@ from campaigns.models import Notification
 from devices.models import MobileApp, Organization
 from devices.services import issue_api_token
 from journeys import services
-from journeys.models import Event, Journey, Trigger
+from events.models import Event
+from journeys.models import Journey, Trigger
 
 # The journey has been running: the devices of the upper half of the users are going through it.
 ALREADY_IN = '''
@@ -68,7 +69,7 @@ token = issue_api_token(app, "bench")[1]
 print(json.dumps({"pk": app.pk, "app_id": str(app.application_id), "token": token}))
 """
 COUNTS = """
-SELECT (SELECT count(*) FROM journeys_event WHERE app_id = %(app)s),
+SELECT (SELECT count(*) FROM events_event WHERE app_id = %(app)s),
        (SELECT count(*) FROM journeys_enrollment e JOIN journeys_journey j ON j.id = e.journey_id
         WHERE j.app_id = %(app)s)
 """

@@ -1,4 +1,7 @@
-"""The notification pages: pick a template, compose with a live preview, schedule, cancel, copy."""
+"""The notification pages: pick a template, compose with a live preview, schedule, cancel, copy.
+
+Also the app's sending rules, an inline of the app's page.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +21,9 @@ from django.views.decorators.http import require_POST
 
 from campaigns import extensions, notification_templates, preview, progress, services, trial_sends
 from campaigns.forms import TRANSLATED_FIELDS, NotificationForm
-from campaigns.models import Notification, Purpose, Status
+from campaigns.models import Notification, Purpose, SendingRules, Status
 from devices import membership, sending
+from devices.admin import AppSettingsInline, MobileAppAdmin
 from devices.models import Device, DeviceStatus, MobileApp
 from devices.providers.base import Outcome, ProviderError, Result
 from pushcenter.admin_deletion import CountedDeletion
@@ -373,3 +377,27 @@ def notifications_targeting(segment: Segment, most: int) -> list[Use]:
         )
         for n in notifications
     ]
+
+
+class SendingRulesInline(AppSettingsInline):
+    """The app's frequency caps, default zone and quiet hours, on the app's page."""
+
+    model = SendingRules
+    fieldsets = [
+        ("Frequency caps", {"fields": ["min_interval_minutes", "daily_maximum"]}),
+        (
+            "Time zone and quiet hours",
+            {
+                "description": "Quiet hours hold in each device's own time zone; during them a "
+                "notification waits until they end, or skips the device.",
+                "fields": [
+                    "default_time_zone",
+                    ("quiet_hours_start", "quiet_hours_end"),
+                    "quiet_hours_action",
+                ],
+            },
+        ),
+    ]
+
+
+MobileAppAdmin.settings_inlines.append(SendingRulesInline)

@@ -1,7 +1,7 @@
 """Local time: when a local-time send reaches each zone, and whether quiet hours hold there.
 
 A device without a zone, or with one this machine does not know, counts as in its app's
-default zone.
+default zone. The default zone and the quiet hours are the app's sending rules.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 
+from campaigns.models import SendingRules
 from devices.models import MobileApp
 
 # Clocks run from UTC-12 to UTC+14: a time between these can be moved into any zone and back,
@@ -32,7 +33,8 @@ def _zone(name: str) -> zoneinfo.ZoneInfo | None:
 
 def zone_for(time_zone: str, app: MobileApp) -> zoneinfo.ZoneInfo:
     """Return the device's zone, or the app's default zone when it has none."""
-    return _zone(time_zone) or _zone(app.default_time_zone) or zoneinfo.ZoneInfo("UTC")
+    default = SendingRules.of(app).default_time_zone
+    return _zone(time_zone) or _zone(default) or zoneinfo.ZoneInfo("UTC")
 
 
 def check_schedulable(value: datetime | None) -> datetime | None:
@@ -64,7 +66,8 @@ def slices(wall_clock: datetime, zones: Iterable[str], app: MobileApp) -> dict[d
 
 def quiet_until(app: MobileApp, zone: zoneinfo.ZoneInfo, now: datetime) -> datetime | None:
     """Return when the app's quiet hours end in this zone, or None if they do not hold now."""
-    start, end = app.quiet_hours_start, app.quiet_hours_end
+    rules = SendingRules.of(app)
+    start, end = rules.quiet_hours_start, rules.quiet_hours_end
     if start is None or end is None:
         return None
     local = now.astimezone(zone)
@@ -80,7 +83,8 @@ def quiet_until(app: MobileApp, zone: zoneinfo.ZoneInfo, now: datetime) -> datet
 
 
 def describe_quiet_hours(app: MobileApp) -> str:
-    return f"{_hhmm(app.quiet_hours_start)}–{_hhmm(app.quiet_hours_end)} local time"
+    rules = SendingRules.of(app)
+    return f"{_hhmm(rules.quiet_hours_start)}–{_hhmm(rules.quiet_hours_end)} local time"
 
 
 def _hhmm(value: time | None) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from modeltranslation.utils import build_localized_fieldname
 
@@ -379,3 +382,76 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError("Use an IANA time zone such as Europe/Paris.")
+
+
+class QuietHoursAction(models.TextChoices):
+    DEFER = "defer", "Send when they end"
+    SKIP = "skip", "Skip the device"
+
+
+class SendingRules(models.Model):
+    """What an app's devices put up with: frequency caps, quiet hours and the default zone.
+
+    An app without a row follows the defaults below (`SendingRules.of`); the app's page makes
+    the row when someone changes them.
+    """
+
+    app = models.OneToOneField(MobileApp, on_delete=models.CASCADE, related_name="sending_rules")
+    min_interval_minutes = models.PositiveIntegerField(
+        "Minimum minutes between notifications",
+        default=30,
+        help_text="A device that received a notification less than this long ago skips the "
+        "next one; 0 turns the cap off. More than once every 30 minutes can seem intrusive.",
+    )
+    daily_maximum = models.PositiveIntegerField(
+        "Notifications a day at most",
+        null=True,
+        blank=True,
+        help_text="A device that received this many in the last 24 hours skips the next one.",
+    )
+    default_time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="The zone of devices that report none: local-time sends and quiet hours "
+        "use it for them.",
+    )
+    quiet_hours_start = models.TimeField(
+        null=True, blank=True, help_text="Local time in each device's zone, such as 22:00."
+    )
+    quiet_hours_end = models.TimeField(null=True, blank=True, help_text="Such as 08:00.")
+    quiet_hours_action = models.CharField(
+        "During quiet hours",
+        max_length=5,
+        choices=QuietHoursAction.choices,
+        default=QuietHoursAction.DEFER,
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "sending rules"
+
+    def __str__(self) -> str:
+        return f"Sending rules of app {self.app_id}"
+
+    @classmethod
+    def of(cls, app: MobileApp) -> SendingRules:
+        """Return the app's rules: its row, or an unsaved one holding the defaults."""
+        try:
+            return app.sending_rules
+        except cls.DoesNotExist:
+            # Caches itself on the app (a one-to-one's reverse side), so one query per app.
+            return cls(app=app)
+
+    def clean(self) -> None:
+        super().clean()
+        start, end = self.quiet_hours_start, self.quiet_hours_end
+        if (start is None) != (end is None):
+            missing = "quiet_hours_end" if end is None else "quiet_hours_start"
+            raise ValidationError({missing: "Set both ends of the quiet hours, or neither."})
+        if start is not None and start == end:
+            raise ValidationError({"quiet_hours_end": "Quiet hours must end at another time."})

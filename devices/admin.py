@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -175,6 +177,46 @@ class WnsCredentialInline(CredentialInline):
     ]
 
 
+class AppSettingsInline(admin.StackedInline):
+    """Another app's settings for one mobile app (one row at most), shown on the app's page.
+
+    The apps above devices subclass it and append their inline to
+    `MobileAppAdmin.settings_inlines`, so devices imports none of them. The settings are part
+    of the app: whoever may see or change the app may see or change them, and they go with it.
+    An app without a row follows the settings' defaults, so the row is made only when changed.
+    """
+
+    extra = 1
+    max_num = 1
+    can_delete = False
+
+    def _app_admin(self) -> admin.ModelAdmin:
+        return self.admin_site._registry[self.parent_model]
+
+    def has_view_permission(self, request: HttpRequest, obj: MobileApp | None = None) -> bool:
+        return self._app_admin().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: MobileApp | None = None) -> bool:
+        return self.has_change_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: MobileApp | None = None) -> bool:
+        app_admin = self._app_admin()
+        if obj is None:
+            return app_admin.has_add_permission(request)
+        return app_admin.has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: MobileApp | None = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: MobileApp | None = None) -> list:
+        fields = list(super().get_readonly_fields(request, obj))
+        if not self.has_change_permission(request, obj):
+            # An app without a row shows its defaults in an unsaved form, which Django leaves
+            # editable; whoever only reads the app reads them as text, as a saved row reads.
+            fields += flatten_fieldsets(self.get_fieldsets(request, obj))
+        return fields
+
+
 @admin.register(MobileApp)
 class MobileAppAdmin(Extensible, MembersField, CountedDeletion, admin.ModelAdmin):
     list_display = ["display_name", "owner_and_name", "platform_list", "application_id"]
@@ -185,6 +227,8 @@ class MobileAppAdmin(Extensible, MembersField, CountedDeletion, admin.ModelAdmin
     filter_horizontal = ["members"]
     form = forms.MobileAppForm
     inlines = [ApnsCredentialInline, FcmCredentialInline, WnsCredentialInline]
+    # Other apps' settings for the app (AppSettingsInline), shown before the credentials.
+    settings_inlines: ClassVar[list[type[AppSettingsInline]]] = []
     fieldsets = [
         (None, {"fields": ["organization", "name", "display_name", "description"]}),
         ("API identity", {"fields": ["organization_id", "application_id_shown"]}),
@@ -202,31 +246,12 @@ class MobileAppAdmin(Extensible, MembersField, CountedDeletion, admin.ModelAdmin
                 ],
             },
         ),
-        ("Frequency caps", {"fields": ["min_interval_minutes", "daily_maximum"]}),
-        (
-            "Time zone and quiet hours",
-            {
-                "description": "Quiet hours hold in each device's own time zone; during them a "
-                "notification waits until they end, or skips the device.",
-                "fields": [
-                    "default_time_zone",
-                    ("quiet_hours_start", "quiet_hours_end"),
-                    "quiet_hours_action",
-                ],
-            },
-        ),
         ("Custom properties", {"fields": ["custom_property_types"]}),
-        (
-            "Segment",
-            {
-                "description": "Segment's Webhooks destination posts each call to "
-                "/api/v1/apps/&lt;Application ID&gt;/segment on this server, signed with this "
-                "shared secret; track calls become events and identify calls custom properties.",
-                "fields": ["segment_shared_secret", "clear_segment_shared_secret"],
-            },
-        ),
         ("Team", {"fields": ["members"]}),
     ]
+
+    def get_inlines(self, request: HttpRequest, obj: MobileApp | None) -> list:
+        return [*self.settings_inlines, *self.inlines]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MobileApp]:
         apps = (

@@ -1,16 +1,29 @@
 """Encrypt provider credentials at rest with MultiFernet over PUSHCENTER_ENCRYPTION_KEYS.
 
 The first key encrypts; every key decrypts, so keys rotate by putting a new one first and
-running `manage.py rotate_encryption_keys`.
+running `manage.py rotate_encryption_keys`, which re-encrypts every column in
+ENCRYPTED_COLUMNS.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
+
+
+class EncryptedColumn(NamedTuple):
+    model: type  # a Django model
+    field: str
+    noun: str  # what the rotation's report counts them as, such as "credential(s)"
+
+
+# What key rotation re-encrypts. Each app adds its own columns when its models load (devices
+# its credentials, journeys the Segment.com secret), so devices names none of the apps above it.
+ENCRYPTED_COLUMNS: list[EncryptedColumn] = []
 
 
 class DecryptionError(Exception):

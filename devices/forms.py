@@ -18,30 +18,12 @@ from devices.models import (
 )
 from pushcenter.request_limits import BoundedJSONField
 
-MIN_SEGMENT_SECRET = 16
-MAX_SEGMENT_SECRET = 256
-
 
 class MobileAppForm(forms.ModelForm):
     """An app's settings; a declared property type, once devices report it, may not change.
 
-    Segment's shared secret is write-only: the page says when it was set, never what it is.
+    The settings other apps keep for it (sending rules, Segment.com) are inlines of its page.
     """
-
-    segment_shared_secret = forms.CharField(
-        label="Segment shared secret",
-        required=False,
-        strip=False,
-        min_length=MIN_SEGMENT_SECRET,
-        max_length=MAX_SEGMENT_SECRET,
-        widget=forms.PasswordInput(render_value=False),
-        help_text="The shared secret of Segment's Webhooks destination, which signs each call.",
-    )
-    clear_segment_shared_secret = forms.BooleanField(
-        label="Clear the Segment shared secret",
-        required=False,
-        help_text="Segment's calls are refused until a new secret is set.",
-    )
 
     class Meta:
         model = MobileApp
@@ -55,42 +37,10 @@ class MobileAppForm(forms.ModelForm):
             "play_package_name",
             "store_product_id",
             "deep_link_scheme",
-            "min_interval_minutes",
-            "daily_maximum",
-            "default_time_zone",
-            "quiet_hours_start",
-            "quiet_hours_end",
-            "quiet_hours_action",
             "custom_property_types",
             "members",
         ]
         field_classes = {"custom_property_types": BoundedJSONField}
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["segment_shared_secret"]
-        field.help_text = f"{_segment_note(self.instance)} {field.help_text}"
-
-    @sensitive_variables()
-    def clean(self) -> dict:
-        data = super().clean()
-        if data.get("segment_shared_secret") and data.get("clear_segment_shared_secret"):
-            self.add_error(
-                "clear_segment_shared_secret",
-                "Enter a new Segment shared secret or clear it, not both.",
-            )
-        return data
-
-    @sensitive_variables()
-    def save(self, commit: bool = True) -> MobileApp:
-        app = super().save(commit=False)
-        secret = self.cleaned_data.get("segment_shared_secret")
-        if secret or self.cleaned_data.get("clear_segment_shared_secret"):
-            app.store_segment_secret(secret or "")
-        if commit:
-            app.save()
-            self.save_m2m()
-        return app
 
     def clean_custom_property_types(self) -> dict:
         types = self.cleaned_data["custom_property_types"] or {}
@@ -130,12 +80,6 @@ class WriteOnlySecretForm(forms.ModelForm):
         value = _check(self, check, args)
         if value is not None:
             self.cleaned_data[name] = value
-
-
-def _segment_note(app: MobileApp) -> str:
-    if app.pk and app.segment_secret_set_at:
-        return f"Set on {app.segment_secret_set_at:%Y-%m-%d %H:%M} UTC; leave empty to keep it."
-    return "Not set yet."
 
 
 def _stored_note(instance: ProviderCredential) -> str:

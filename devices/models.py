@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -116,16 +115,6 @@ class Organization(models.Model):
         return self.display_name or self.name
 
 
-def validate_time_zone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
-        raise ValidationError("Use an IANA time zone such as Europe/Paris.")
-
-
-class QuietHoursAction(models.TextChoices):
-    DEFER = "defer", "Send when they end"
-    SKIP = "skip", "Skip the device"
-
-
 class MobileApp(models.Model):
     """A mobile-app configuration: one app on iOS, Android and/or Windows."""
 
@@ -190,44 +179,12 @@ class MobileApp(models.Model):
         ],
         help_text="The app's own URL scheme; notifications may link to it.",
     )
-    min_interval_minutes = models.PositiveIntegerField(
-        "Minimum minutes between notifications",
-        default=30,
-        help_text="A device that received a notification less than this long ago skips the "
-        "next one; 0 turns the cap off. More than once every 30 minutes can seem intrusive.",
-    )
-    daily_maximum = models.PositiveIntegerField(
-        "Notifications a day at most",
-        null=True,
-        blank=True,
-        help_text="A device that received this many in the last 24 hours skips the next one.",
-    )
-    default_time_zone = models.CharField(
-        max_length=64,
-        default="UTC",
-        validators=[validate_time_zone],
-        help_text="The zone of devices that report none: local-time sends and quiet hours "
-        "use it for them.",
-    )
-    quiet_hours_start = models.TimeField(
-        null=True, blank=True, help_text="Local time in each device's zone, such as 22:00."
-    )
-    quiet_hours_end = models.TimeField(null=True, blank=True, help_text="Such as 08:00.")
-    quiet_hours_action = models.CharField(
-        "During quiet hours",
-        max_length=5,
-        choices=QuietHoursAction.choices,
-        default=QuietHoursAction.DEFER,
-    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
         related_name="member_apps",
         help_text="People who work on this app, in their role; its organization's members too.",
     )
-    # The secret Segment's webhook destination signs calls with, encrypted; "" when not set.
-    encrypted_segment_secret = models.TextField(blank=True, editable=False)
-    segment_secret_set_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -244,30 +201,9 @@ class MobileApp(models.Model):
     def __str__(self) -> str:
         return f"{self.organization.name}/{self.name}"
 
-    def clean(self) -> None:
-        super().clean()
-        start, end = self.quiet_hours_start, self.quiet_hours_end
-        if (start is None) != (end is None):
-            missing = "quiet_hours_end" if end is None else "quiet_hours_start"
-            raise ValidationError({missing: "Set both ends of the quiet hours, or neither."})
-        if start is not None and start == end:
-            raise ValidationError({"quiet_hours_end": "Quiet hours must end at another time."})
-
     @property
     def owner_name(self) -> str:
         return self.organization.name
-
-    @sensitive_variables("secret")
-    def store_segment_secret(self, secret: str) -> None:
-        """Encrypt and keep Segment's shared secret; an empty one clears it."""
-        self.encrypted_segment_secret = encryption.encrypt(secret) if secret else ""
-        self.segment_secret_set_at = timezone.now() if secret else None
-
-    def read_segment_secret(self) -> str | None:
-        """Decrypt Segment's shared secret to check a signature; never show or log it."""
-        if not self.encrypted_segment_secret:
-            return None
-        return encryption.decrypt(self.encrypted_segment_secret)
 
     def platforms(self) -> list[str]:
         """List the platforms this app has provider credentials for."""
@@ -386,6 +322,12 @@ class WnsCredential(ProviderCredential):
 
     def __str__(self) -> str:
         return f"WNS credential of {self.app}"
+
+
+encryption.ENCRYPTED_COLUMNS.extend(
+    encryption.EncryptedColumn(model, "encrypted_secret", "credential(s)")
+    for model in (ApnsCredential, FcmCredential, WnsCredential)
+)
 
 
 class TokenKind(models.TextChoices):

@@ -12,9 +12,9 @@ from datetime import datetime
 
 from campaigns import statistics
 from campaigns.models import ATTEMPTED_DELIVERY_STATUSES, Delivery, DeliveryStatus
+from events.models import Event
 from experiments import services
 from experiments.models import Arm, ArmKind, Experiment, ExperimentStatus, WinnerMetric
-from journeys.models import Event
 
 SIGNIFICANCE = 0.05
 # Fewer trials than this in either arm and no test is run: the normal approximation is poor.

@@ -1,5 +1,5 @@
 """The journey pages: trigger, steps with their waits and messages, activate and pause, and
-each step's figures; and the events the apps reported."""
+each step's figures; and the app's Segment.com shared secret, an inline of the app's page."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from devices import membership
+from devices.admin import AppSettingsInline, MobileAppAdmin
 from devices.models import MobileApp
 from journeys import results, services
-from journeys.forms import JourneyForm, StepForm, wait_label
-from journeys.models import Event, Journey, JourneyStatus, Step
+from journeys.forms import JourneyForm, SegmentComSourceForm, StepForm, wait_label
+from journeys.models import Journey, JourneyStatus, SegmentComSource, Step
 from pushcenter.admin_deletion import CountedDeletion
 from segments.models import Segment
 
@@ -201,30 +202,22 @@ class JourneyAdmin(CountedDeletion, admin.ModelAdmin):
         return membership.apps_of(request.user)
 
 
-@admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
-    """The events the apps, their backends and Segment reported: to read, never to edit."""
+class SegmentComSourceInline(AppSettingsInline):
+    """The app's Segment.com shared secret, write-only, on the app's page."""
 
-    list_display = ["name", "user", "device", "app", "source", "occurred_at"]
-    list_filter = ["source", ("app", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["name", "=device__user_id"]
-    search_help_text = "An event's name, or a user id exactly."
-    show_full_result_count = False
-    list_select_related = ["device", "app__organization"]
+    model = SegmentComSource
+    form = SegmentComSourceForm
+    fieldsets = [
+        (
+            None,
+            {
+                "description": "Segment.com's Webhooks destination posts each call to "
+                "/api/v1/apps/&lt;Application ID&gt;/segment on this server, signed with this "
+                "shared secret; track calls become events and identify calls custom properties.",
+                "fields": ["shared_secret", "clear_shared_secret"],
+            },
+        )
+    ]
 
-    @admin.display(description="user", ordering="device__user_id")
-    def user(self, obj: Event) -> str:
-        return obj.device.user_id or "-"
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
-        apps = membership.apps_of(request.user)
-        return super().get_queryset(request).filter(app__in=apps)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
-        return False
+MobileAppAdmin.settings_inlines.append(SegmentComSourceInline)

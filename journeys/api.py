@@ -1,4 +1,4 @@
-"""The events API and the Segment webhook: what people did, reported to start their journeys."""
+"""The events API and the Segment.com webhook: what people did, reported to start journeys."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ import uuid
 from datetime import datetime
 
 from django.views.decorators.debug import sensitive_variables
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -16,7 +21,8 @@ from rest_framework.views import APIView
 from devices.authentication import app_of
 from devices.models import MobileApp
 from devices.serializers import StrictSerializer, TextField
-from journeys import event_rules, events, segment
+from journeys import event_rules, events, segment_com
+from journeys.models import SegmentComSource
 from pushcenter.api_schema import ErrorSerializer
 
 EVENT_EXAMPLE = OpenApiExample(
@@ -30,7 +36,7 @@ EVENT_EXAMPLE = OpenApiExample(
         "timestamp": "2026-03-21T09:30:00Z",
     },
 )
-SEGMENT_EXAMPLES = [
+SEGMENT_COM_EXAMPLES = [
     OpenApiExample(
         "track",
         request_only=True,
@@ -158,7 +164,8 @@ class EventView(APIView):
         return Response(answer, status=status.HTTP_202_ACCEPTED)
 
 
-class SegmentCallSerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="SegmentCall")
+class SegmentComCallSerializer(serializers.Serializer):
     """The fields of a Segment call that Push Center reads; the others are ignored."""
 
     type = serializers.CharField(help_text="track, identify; page, screen, group, alias ignored.")
@@ -172,7 +179,8 @@ class SegmentCallSerializer(serializers.Serializer):
     context = serializers.DictField(required=False, help_text="context.device.id: an install.")
 
 
-class SegmentAnswerSerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="SegmentAnswer")
+class SegmentComAnswerSerializer(serializers.Serializer):
     type = serializers.CharField(required=False)
     name = serializers.CharField(required=False, help_text="track: the event's name.")
     devices = serializers.IntegerField(required=False, help_text="Devices the call reached.")
@@ -191,8 +199,12 @@ class SegmentAnswerSerializer(serializers.Serializer):
     )
 
 
-class SegmentView(APIView):
-    """Segment's Webhooks destination: the shared secret's signature stands for a token."""
+class SegmentComWebhookView(APIView):
+    """Segment.com's Webhooks destination: the shared secret's signature stands for a token.
+
+    The schema's names and wording for it (Segment_Webhook, SegmentCall, SegmentAnswer) stay
+    as published.
+    """
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -207,46 +219,48 @@ class SegmentView(APIView):
         "or, without one, the installs whose id is context.device.id or anonymousId. A "
         "messageId already handled for the app in the last 24 hours answers 200 with replayed "
         "and changes nothing.",
-        request=SegmentCallSerializer,
+        request=SegmentComCallSerializer,
         parameters=[
             OpenApiParameter(
-                segment.SIGNATURE_HEADER,
+                segment_com.SIGNATURE_HEADER,
                 str,
                 OpenApiParameter.HEADER,
                 description="hex(HMAC-SHA1(shared secret, body)), as Segment sends it.",
             )
         ],
         responses={
-            200: SegmentAnswerSerializer,
+            200: SegmentComAnswerSerializer,
             401: ErrorSerializer,
             403: ErrorSerializer,
             404: ErrorSerializer,
         },
-        examples=SEGMENT_EXAMPLES,
+        examples=SEGMENT_COM_EXAMPLES,
     )
     @sensitive_variables("secret")
     def post(self, request: Request, app_id: str) -> Response:
-        app = _segment_app(app_id)
-        secret = app.read_segment_secret()
+        app = _app_by_application_id(app_id)
+        secret = SegmentComSource.of(app).read_secret()
         if secret is None:
             raise exceptions.PermissionDenied(
                 "Segment is not set up for this app: set its shared secret on the app's page."
             )
         try:
-            segment.verify(secret, request.body, request.headers.get(segment.SIGNATURE_HEADER))
-        except segment.BadSignature as error:
+            segment_com.verify(
+                secret, request.body, request.headers.get(segment_com.SIGNATURE_HEADER)
+            )
+        except segment_com.BadSignature as error:
             raise exceptions.AuthenticationFailed(str(error)) from None
         try:
-            return Response(segment.handle(app, request.body))
-        except segment.CallError as error:
+            return Response(segment_com.handle(app, request.body))
+        except segment_com.CallError as error:
             detail = {error.field: [str(error)]} if error.field else [str(error)]
             raise exceptions.ValidationError(detail) from None
 
     def get_authenticate_header(self, request: Request) -> str:
-        return segment.SIGNATURE_HEADER
+        return segment_com.SIGNATURE_HEADER
 
 
-def _segment_app(application_id: str) -> MobileApp:
+def _app_by_application_id(application_id: str) -> MobileApp:
     """Find the app the path names by its Application ID."""
     try:
         app = MobileApp.objects.filter(application_id=uuid.UUID(application_id)).first()

@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class JourneysConfig(AppConfig):
     name = "journeys"
-    verbose_name = "Journeys and events"
+    verbose_name = "Journeys"
 
     def ready(self) -> None:
         """Plug the steps into campaigns: their purpose, and how their pages name the journey."""

@@ -1,4 +1,4 @@
-"""Events: what a person did, reported by the app, a backend or Segment.
+"""Events: what a person did, reported by the app, a backend or Segment.com.
 
 An event is stored once per device of the people it names, and enrols those devices in the
 app's active journeys that it triggers.
@@ -16,8 +16,9 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from devices.models import Device, DeviceStatus, MobileApp
+from events.models import Event, EventSource
 from journeys import enrollment, tasks
-from journeys.models import Event, EventSource, Journey, JourneyStatus, Trigger
+from journeys.models import Journey, JourneyStatus, Trigger
 from pushcenter import sql
 
 

@@ -1,4 +1,5 @@
-"""The journey page's forms: the trigger, and each step's wait in minutes, hours or days."""
+"""The journey page's forms: the trigger, and each step's wait in minutes, hours or days; and
+the app page's Segment.com shared secret."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import re
 from datetime import timedelta
 
 from django import forms
+from django.views.decorators.debug import sensitive_variables
 
-from journeys.models import Journey, Step, Trigger
+from journeys.models import Journey, SegmentComSource, Step, Trigger
 
 EVENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\- ]{0,127}")
 UNITS = {"minutes": timedelta(minutes=1), "hours": timedelta(hours=1), "days": timedelta(days=1)}
 MAX_WAIT = timedelta(days=90)
+MIN_SEGMENT_COM_SECRET = 16
+MAX_SEGMENT_COM_SECRET = 256
 
 
 class JourneyForm(forms.ModelForm):
@@ -83,3 +87,57 @@ def wait_label(wait: timedelta) -> str:
     if amount == 0:
         return "at once"
     return f"{amount} {unit[:-1] if amount == 1 else unit}"
+
+
+class SegmentComSourceForm(forms.ModelForm):
+    """Segment.com's shared secret, write-only: the page says when it was set, never what it is."""
+
+    shared_secret = forms.CharField(
+        label="Segment.com shared secret",
+        required=False,
+        strip=False,
+        min_length=MIN_SEGMENT_COM_SECRET,
+        max_length=MAX_SEGMENT_COM_SECRET,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="The shared secret of Segment.com's Webhooks destination, which signs each call.",
+    )
+    clear_shared_secret = forms.BooleanField(
+        label="Clear the Segment.com shared secret",
+        required=False,
+        help_text="Segment.com's calls are refused until a new secret is set.",
+    )
+
+    class Meta:
+        model = SegmentComSource
+        fields: list[str] = []
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["shared_secret"]
+        field.help_text = f"{_secret_note(self.instance)} {field.help_text}"
+
+    @sensitive_variables()
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("shared_secret") and data.get("clear_shared_secret"):
+            self.add_error(
+                "clear_shared_secret",
+                "Enter a new Segment.com shared secret or clear it, not both.",
+            )
+        return data
+
+    @sensitive_variables()
+    def save(self, commit: bool = True) -> SegmentComSource:
+        source = super().save(commit=False)
+        secret = self.cleaned_data.get("shared_secret")
+        if secret or self.cleaned_data.get("clear_shared_secret"):
+            source.store_secret(secret or "")
+        if commit:
+            source.save()
+        return source
+
+
+def _secret_note(source: SegmentComSource) -> str:
+    if source.pk and source.secret_set_at:
+        return f"Set on {source.secret_set_at:%Y-%m-%d %H:%M} UTC; leave empty to keep it."
+    return "Not set yet."

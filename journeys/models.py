@@ -1,7 +1,7 @@
 """Journeys: a trigger enrols one device, which then gets the journey's steps, each after a wait.
 
-Events are what apps, backends and Segment report a person did; they start event journeys and
-count as conversions in A/B tests.
+Events (events/) are what apps, backends and Segment.com report a person did; they start event
+journeys. An app's Segment.com source holds the secret Segment.com signs its calls with.
 """
 
 from __future__ import annotations
@@ -9,7 +9,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import models
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
+from devices import encryption
 from devices.models import Device, MobileApp
 from pushcenter.isolation import ErrorMarked
 from segments.models import Segment
@@ -122,27 +125,46 @@ class Enrollment(models.Model):
         return f"{self.device_id} in {self.journey}"
 
 
-class EventSource(models.TextChoices):
-    API = "api", "Events API"
-    SEGMENT = "segment", "Segment"
+class SegmentComSource(models.Model):
+    """An app as a Segment.com source: the shared secret its Webhooks destination signs with.
 
+    An app without a row, or with an empty secret, refuses Segment.com's calls.
+    """
 
-class Event(models.Model):
-    """Something one device's person did, as the app, a backend or Segment reported it."""
-
-    id = models.BigAutoField(primary_key=True)
-    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="+")
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
-    name = models.CharField(max_length=128)
-    properties = models.JSONField(default=dict, blank=True)
-    source = models.CharField(max_length=8, choices=EventSource.choices, default=EventSource.API)
-    occurred_at = models.DateTimeField()
+    app = models.OneToOneField(
+        MobileApp, on_delete=models.CASCADE, related_name="segment_com_source"
+    )
+    # Encrypted (devices/encryption.py); "" when cleared.
+    encrypted_secret = models.TextField(blank=True, editable=False)
+    secret_set_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
-        indexes = [
-            models.Index(fields=["app", "name", "occurred_at"], name="event_name_time"),
-            models.Index(fields=["device", "name"], name="event_device"),
-        ]
+        verbose_name = "Segment.com source"
 
     def __str__(self) -> str:
-        return self.name
+        return f"Segment.com source of app {self.app_id}"
+
+    @classmethod
+    def of(cls, app: MobileApp) -> SegmentComSource:
+        """Return the app's source: its row, or an unsaved one without a secret."""
+        try:
+            return app.segment_com_source
+        except cls.DoesNotExist:
+            return cls(app=app)
+
+    @sensitive_variables("secret")
+    def store_secret(self, secret: str) -> None:
+        """Encrypt and keep Segment.com's shared secret; an empty one clears it."""
+        self.encrypted_secret = encryption.encrypt(secret) if secret else ""
+        self.secret_set_at = timezone.now() if secret else None
+
+    def read_secret(self) -> str | None:
+        """Decrypt Segment.com's shared secret to check a signature; never show or log it."""
+        if not self.encrypted_secret:
+            return None
+        return encryption.decrypt(self.encrypted_secret)
+
+
+encryption.ENCRYPTED_COLUMNS.append(
+    encryption.EncryptedColumn(SegmentComSource, "encrypted_secret", "Segment shared secret(s)")
+)

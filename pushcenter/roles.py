@@ -30,7 +30,8 @@ ROLES: dict[str, dict[str, list[str]]] = {
         "segments": _crud("segment"),
         "campaigns": _crud("notification"),
         "experiments": _crud("experiment"),
-        "journeys": [*_crud("journey", "step"), "view_event"],
+        "events": ["view_event"],
+        "journeys": _crud("journey", "step"),
     },
     # Organizations, apps, their credentials and API tokens, and the people given them.
     APP_ADMINISTRATOR: {
@@ -44,7 +45,8 @@ ROLES: dict[str, dict[str, list[str]]] = {
         "segments": ["view_segment"],
         "campaigns": ["view_notification"],
         "experiments": ["view_experiment"],
-        "journeys": ["view_journey", "view_step", "view_event"],
+        "events": ["view_event"],
+        "journeys": ["view_journey", "view_step"],
         "auth": [*_crud("user"), "view_group"],
     },
     # Their apps to read (with each app's metrics overview, not its credentials) and their

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "pushcenter.apps.PushCenterConfig",
     "devices.apps.DevicesConfig",
     "segments.apps.SegmentsConfig",
+    "events.apps.EventsConfig",
     "campaigns.apps.CampaignsConfig",
     "metrics.apps.MetricsConfig",
     "experiments.apps.ExperimentsConfig",

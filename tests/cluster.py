@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 
 from tests import faults
+from tests.conftest import set_sending_rules
 
 # Short, so a dead worker's batch is taken up again within the test; a live worker renews it.
 LEASE_SECONDS = 15
@@ -33,8 +34,7 @@ def shared_database(transactional_db, tmp_path):
 def app(shared_database, request):
     """contoso/retail in the shared database, without frequency caps."""
     retail = request.getfixturevalue("retail")
-    retail.min_interval_minutes, retail.daily_maximum = 0, 0
-    retail.save()
+    set_sending_rules(retail, min_interval_minutes=0, daily_maximum=0)
     return retail
 
 

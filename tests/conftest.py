@@ -18,6 +18,7 @@ from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.test import Client
 
+from campaigns.models import SendingRules
 from devices import sample_credentials
 from devices.models import (
     ApnsCredential,
@@ -147,9 +148,15 @@ def empty_cache() -> None:
 @pytest.fixture
 def no_caps(retail) -> MobileApp:
     """retail without its frequency cap, for tests that send to one device more than once."""
-    retail.min_interval_minutes = 0
-    retail.save()
+    set_sending_rules(retail, min_interval_minutes=0)
     return retail
+
+
+def set_sending_rules(app: MobileApp, **rules: object) -> SendingRules:
+    """Give the app these sending rules; the others keep their defaults."""
+    found, _ = SendingRules.objects.update_or_create(app=app, defaults=rules)
+    app.sending_rules = found  # what this app object reads from now on
+    return found
 
 
 def send_due(notification) -> None:

@@ -19,10 +19,11 @@ from campaigns.models import Notification
 from devices import sample_credentials
 from devices.models import ApiToken, ApnsCredential, Device, MobileApp, Organization
 from devices.services import issue_api_token
+from events.models import Event
 from experiments import services as experiment_services
 from experiments.models import Arm, Experiment
 from journeys import services as journey_services
-from journeys.models import Event, Journey, Step, Trigger
+from journeys.models import Journey, Step, Trigger
 from pushcenter import roles
 from segments.models import Segment
 from tests.conftest import make_user

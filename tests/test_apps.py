@@ -12,6 +12,7 @@ from django.test import RequestFactory
 from django.views.debug import ExceptionReporter
 from rest_framework.test import APIClient
 
+from campaigns.models import SendingRules
 from devices.models import MobileApp, Organization
 from devices.services import find_app
 from tests.conftest import logged_in
@@ -149,19 +150,38 @@ def test_the_reserved_names_cover_every_built_in_property_of_the_language():
     assert {p.name for p in BUILT_IN_PROPERTIES} == set(BUILT_IN_PROPERTY_NAMES)
 
 
+def sending_rules(**changes: str) -> dict[str, str]:
+    """The app page's fields for these sending rules (an inline of campaigns' SendingRules)."""
+    return {f"sending_rules-0-{name}": value for name, value in changes.items()}
+
+
+def test_an_app_follows_the_default_sending_rules_until_someone_changes_them(alice, retail):
+    page = logged_in(alice).get(f"/devices/mobileapp/{retail.pk}/change/").content.decode()
+    assert "Frequency caps" in page and "Time zone and quiet hours" in page
+    assert 'name="sending_rules-0-min_interval_minutes" value="30"' in page
+
+    assert post_app_page(logged_in(alice), retail, display_name="Retail shop").status_code == 302
+    assert not SendingRules.objects.filter(app=retail).exists()
+
+    post_app_page(logged_in(alice), retail, **sending_rules(min_interval_minutes="0"))
+    assert SendingRules.objects.get(app=retail).min_interval_minutes == 0
+
+
 def test_an_administrator_sets_quiet_hours_and_the_default_zone(alice, retail):
     response = post_app_page(
         logged_in(alice),
         retail,
-        default_time_zone="Europe/Paris",
-        quiet_hours_start="22:00",
-        quiet_hours_end="08:00",
-        quiet_hours_action="skip",
+        **sending_rules(
+            default_time_zone="Europe/Paris",
+            quiet_hours_start="22:00",
+            quiet_hours_end="08:00",
+            quiet_hours_action="skip",
+        ),
     )
     assert response.status_code == 302
-    retail.refresh_from_db()
-    assert (retail.default_time_zone, str(retail.quiet_hours_start)) == ("Europe/Paris", "22:00:00")
-    assert retail.quiet_hours_action == "skip"
+    rules = SendingRules.objects.get(app=retail)
+    assert (rules.default_time_zone, str(rules.quiet_hours_start)) == ("Europe/Paris", "22:00:00")
+    assert rules.quiet_hours_action == "skip"
 
 
 @pytest.mark.parametrize(
@@ -174,8 +194,7 @@ def test_an_administrator_sets_quiet_hours_and_the_default_zone(alice, retail):
     ],
 )
 def test_bad_quiet_hours_are_refused_and_nothing_changes(alice, retail, changes, message):
-    response = post_app_page(logged_in(alice), retail, **changes)
+    response = post_app_page(logged_in(alice), retail, **sending_rules(**changes))
     assert response.status_code == 200
     assert message in response.content.decode()
-    retail.refresh_from_db()
-    assert (retail.default_time_zone, retail.quiet_hours_start) == ("UTC", None)
+    assert not SendingRules.objects.filter(app=retail).exists()

@@ -20,7 +20,7 @@ from campaigns.launches import tracking_id
 from campaigns.models import Notification
 from devices.models import ApiToken, ApnsCredential, Device, DeviceStatus, TokenKind
 from devices.services import authenticate_token, issue_api_token
-from journeys.models import Event
+from events.models import Event
 from pushcenter import demo
 from segments.models import Segment
 from tests.conftest import logged_in

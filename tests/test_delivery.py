@@ -17,6 +17,7 @@ from campaigns.launches import tracking_id
 from campaigns.models import Delivery, DeliveryStatus, Notification, ScheduleKind, Status
 from devices.models import DeviceStatus, ProviderHealth
 from devices.registration import register_device
+from tests.conftest import set_sending_rules
 
 pytest_plugins = ["tests.sandbox"]
 
@@ -281,8 +282,7 @@ def test_a_device_notified_within_the_interval_is_skipped_with_the_reason(
 
 
 def test_the_daily_maximum_skips_a_device_that_reached_it(sandbox, retail, scheduled):
-    retail.min_interval_minutes, retail.daily_maximum = 0, 2
-    retail.save()
+    set_sending_rules(retail, min_interval_minutes=0, daily_maximum=2)
     busy, quiet = ios(retail, "aa" * 32), ios(retail, "bb" * 32)
     sent_before(retail, busy, minutes=60)
     sent_before(retail, busy, minutes=120)
@@ -294,8 +294,7 @@ def test_the_daily_maximum_skips_a_device_that_reached_it(sandbox, retail, sched
 
 
 def test_without_caps_every_device_is_sent(sandbox, retail, scheduled):
-    retail.min_interval_minutes = 0
-    retail.save()
+    set_sending_rules(retail, min_interval_minutes=0)
     device = ios(retail, "aa" * 32)
     sent_before(retail, device, minutes=1)
 

@@ -13,10 +13,18 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from campaigns import delivery, local_time, services
-from campaigns.models import Delivery, DeliveryStatus, Notification, ScheduleKind, Status
-from devices.models import ApnsCredential, ProviderHealth, QuietHoursAction
+from campaigns.models import (
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    QuietHoursAction,
+    ScheduleKind,
+    SendingRules,
+    Status,
+)
+from devices.models import ApnsCredential, ProviderHealth
 from devices.registration import register_device
-from tests.conftest import send_due
+from tests.conftest import send_due, set_sending_rules
 
 pytest_plugins = ["tests.sandbox"]
 
@@ -85,8 +93,7 @@ def test_the_composer_estimate_counts_only_those_who_will_receive_it(no_caps):
 
 
 def test_a_local_time_send_waits_for_each_zone_and_zoneless_devices_use_the_app_zone(no_caps):
-    no_caps.default_time_zone = "America/New_York"
-    no_caps.save()
+    set_sending_rules(no_caps, default_time_zone="America/New_York")
     device(no_caps, "ios", "aa" * 32, time_zone="Asia/Tokyo")
     device(no_caps, "ios", "bb" * 32, time_zone="Europe/Paris")
     device(no_caps, "ios", "cc" * 32)
@@ -139,8 +146,7 @@ def test_an_unknown_zone_counts_as_the_app_default_zone(no_caps):
 
 
 def quiet(app, start: time, end: time, action: str = QuietHoursAction.DEFER):
-    app.quiet_hours_start, app.quiet_hours_end, app.quiet_hours_action = start, end, action
-    app.save()
+    set_sending_rules(app, quiet_hours_start=start, quiet_hours_end=end, quiet_hours_action=action)
 
 
 def around_now_in(zone_name: str, app) -> tuple[time, time]:
@@ -215,14 +221,26 @@ def test_overnight_quiet_hours_end_the_next_morning(retail, clock, expected_end)
 
 
 def test_quiet_hours_need_both_ends_that_differ(retail):
-    retail.quiet_hours_start = time(22, 0)
+    rules = SendingRules(app=retail, quiet_hours_start=time(22, 0))
     with pytest.raises(ValidationError) as error:
-        retail.full_clean()
+        rules.full_clean()
     assert "quiet_hours_end" in error.value.message_dict
-    retail.quiet_hours_end = time(22, 0)
+    rules.quiet_hours_end = time(22, 0)
     with pytest.raises(ValidationError) as error:
-        retail.full_clean()
+        rules.full_clean()
     assert "quiet_hours_end" in error.value.message_dict
+
+
+def test_an_app_without_sending_rules_follows_the_defaults(retail):
+    rules = SendingRules.of(retail)
+    assert rules.pk is None
+    assert (rules.min_interval_minutes, rules.daily_maximum) == (30, None)
+    assert (rules.default_time_zone, rules.quiet_hours_start, rules.quiet_hours_end) == (
+        "UTC",
+        None,
+        None,
+    )
+    assert rules.quiet_hours_action == QuietHoursAction.DEFER
 
 
 # Providers that keep failing ----------------------------------------------------------------

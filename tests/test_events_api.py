@@ -12,8 +12,9 @@ from rest_framework.test import APIClient
 from campaigns.models import Notification, Status
 from devices.models import Device
 from devices.registration import register_device, unregister_device
+from events.models import Event, EventSource
 from journeys import services as journey_services
-from journeys.models import Enrollment, Event, EventSource, Journey, JourneyStatus, Step, Trigger
+from journeys.models import Enrollment, Journey, JourneyStatus, Step, Trigger
 from tests.test_device_api import api
 
 

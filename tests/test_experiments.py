@@ -12,9 +12,9 @@ from django.utils import timezone
 from campaigns import delivery
 from campaigns.models import Delivery, DeliveryStatus, Notification, Status
 from devices.models import Device
+from events.models import Event
 from experiments import assignment, results, services, tasks
 from experiments.models import ArmKind, ExperimentStatus, WinnerMetric
-from journeys.models import Event
 from metrics import rollup
 
 

@@ -19,12 +19,13 @@ from rest_framework.test import APIClient
 from campaigns.models import Notification
 from devices.models import Device
 from devices.registration import register_device
-from journeys.models import Event
+from events.models import Event
 from segments.models import Segment
 from tests.conftest import logged_in
 from tests.html_forms import read_form
 from tests.notification_forms import errors, form_data, schedule
 from tests.test_device_api import SEED_BODY, api
+from tests.test_segment_com_webhook import set_secret
 
 pytest_plugins = ["tests.sandbox"]
 
@@ -125,10 +126,9 @@ def test_the_largest_legitimate_events_body_fits_the_default_limit(retail, retai
 
 @override_settings(DEBUG=True)
 def test_a_body_over_djangos_own_limit_is_json_even_with_debug_on(retail):
-    # The Segment webhook reads request.body, which Django bounds (DATA_UPLOAD_MAX_MEMORY_SIZE).
+    # The Segment.com webhook reads request.body, which Django bounds (DATA_UPLOAD_MAX_MEMORY_SIZE).
     body = b'{"type": "track", "event": "' + b"x" * 3_000_000 + b'"}'
-    retail.store_segment_secret("segment-shared-secret-0123456789")
-    retail.save()
+    set_secret(retail, "segment-shared-secret-0123456789")
     client = Client(raise_request_exception=False)
     url = f"/api/v1/apps/{retail.application_id}/segment"
     response = client.post(url, body, content_type="application/json", HTTP_X_SIGNATURE="00")

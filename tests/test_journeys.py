@@ -20,6 +20,7 @@ from devices.registration import register_device
 from journeys import events, runner, services
 from journeys.models import Enrollment, EnrollmentStatus, Journey, JourneyStatus, Trigger
 from segments.models import Segment
+from tests.conftest import set_sending_rules
 from tests.test_device_api import api
 from tests.test_push_api import push_url
 
@@ -53,8 +54,7 @@ def send_due(app) -> None:
 
 @pytest.fixture
 def app(retail):
-    retail.min_interval_minutes, retail.daily_maximum = 0, 0
-    retail.save()
+    set_sending_rules(retail, min_interval_minutes=0, daily_maximum=0)
     return retail
 
 
@@ -195,8 +195,7 @@ def test_a_step_skips_opted_out_devices_and_those_outside_its_category(sandbox, 
 
 
 def test_a_step_keeps_the_apps_frequency_cap(sandbox, app):
-    app.min_interval_minutes = 30
-    app.save()
+    set_sending_rules(app, min_interval_minutes=30)
     sale = journey(app, event_name="product_on_sale")
     services.activate(sale)
     ios(app, "ada")
@@ -259,9 +258,9 @@ def test_steps_change_only_while_the_journey_is_not_active(app):
 
 
 def test_a_step_keeps_quiet_hours_and_waits_for_their_end(sandbox, app):
-    app.quiet_hours_start, app.quiet_hours_end = _hour(-1), _hour(+2)
-    app.default_time_zone = "UTC"
-    app.save()
+    set_sending_rules(
+        app, quiet_hours_start=_hour(-1), quiet_hours_end=_hour(+2), default_time_zone="UTC"
+    )
     sale = journey(app, event_name="product_on_sale")
     services.activate(sale)
     ios(app, "ada")

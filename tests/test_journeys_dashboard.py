@@ -191,9 +191,9 @@ def test_the_events_list_names_each_events_user_and_finds_them_by_user_id(bob, r
     events.record(retail, "product_on_sale", user_ids=["ada", "bo"])
     client = logged_in(bob)
 
-    listed = client.get("/journeys/event/").content.decode()
-    found = client.get("/journeys/event/", {"q": "ada"}).content.decode()
+    listed = client.get("/events/event/").content.decode()
+    found = client.get("/events/event/", {"q": "ada"}).content.decode()
 
     assert ">ada<" in listed and ">bo<" in listed
     assert ">ada<" in found and ">bo<" not in found
-    assert client.get("/journeys/event/add/").status_code == 403
+    assert client.get("/events/event/add/").status_code == 403

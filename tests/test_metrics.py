@@ -19,7 +19,7 @@ from campaigns.models import Delivery, Notification, Status
 from devices.registration import register_device
 from metrics import charts, rollup, tasks
 from metrics.models import DeliveryCount, NotificationSummary, Watermark
-from tests.conftest import logged_in
+from tests.conftest import logged_in, set_sending_rules
 
 pytest_plugins = ["tests.sandbox"]
 
@@ -34,8 +34,7 @@ def device(app, platform: str, token: str, **fields):
 @pytest.fixture
 def sent(sandbox, retail) -> Notification:
     """A sale sent to four devices: two sent (one in French), one gone, one opted out."""
-    retail.min_interval_minutes = 0
-    retail.save()
+    set_sending_rules(retail, min_interval_minutes=0)
     device(retail, "ios", "aa" * 32, locale="fr-FR")
     device(retail, "ios", "dead" + "0" * 60)
     device(retail, "android", "android-token-1")

@@ -19,7 +19,7 @@ from campaigns.models import Delivery, DeliveryStatus, Notification, Status
 from devices import provider_health
 from devices.models import Device, DeviceStatus, ProviderHealth
 from devices.registration import register_device
-from tests.conftest import PASSWORD, send_due
+from tests.conftest import PASSWORD, send_due, set_sending_rules
 
 pytest_plugins = ["tests.sandbox"]
 
@@ -209,8 +209,7 @@ def closed_port() -> int:
 def test_300_unreachable_channel_hosts_never_hold_up_a_good_channel(sandbox, news, settings):
     # Anyone holding an app's key may register channels; hosts that refuse connections are
     # their devices' trouble, never a reason to pause WNS for the app's other devices.
-    news.min_interval_minutes = 0
-    news.save()
+    set_sending_rules(news, min_interval_minutes=0)
     dead_host = f"localhost:{closed_port()}"
     settings.WNS_HOSTS = [*settings.WNS_HOSTS, dead_host]
     for n in range(300):

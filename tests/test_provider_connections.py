@@ -23,7 +23,7 @@ from devices.providers import connections
 from devices.providers.apns import ApnsClient
 from devices.providers.base import Outcome, Push
 from devices.providers.sandbox.server import GOAWAY_PREFIX
-from tests.conftest import send_due
+from tests.conftest import send_due, set_sending_rules
 from tests.waiting import wait_for
 
 pytest_plugins = ["tests.sandbox"]
@@ -116,8 +116,7 @@ def send_one(app: MobileApp, token: str) -> Outcome:
 
 
 def test_a_second_send_reuses_the_first_sends_connections(sandbox, retail):
-    retail.min_interval_minutes, retail.daily_maximum = 0, 0  # no frequency cap in the way
-    retail.save()
+    set_sending_rules(retail, min_interval_minutes=0, daily_maximum=0)  # no cap in the way
     add_devices(retail, DEVICES)
     before = sandbox.gateways.connections("apns")
 

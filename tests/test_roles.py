@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group, User
 
+from campaigns.models import SendingRules
 from devices.models import ApiToken, MobileApp
 from devices.services import issue_api_token
 from pushcenter.roles import ROLES
@@ -55,6 +56,25 @@ def test_a_marketer_cannot_change_an_app_by_post(bob, retail):
     )
     assert response.status_code == 403
     assert MobileApp.objects.get(pk=retail.pk).display_name == "Retail"
+
+
+def test_a_marketer_reads_the_apps_sending_rules_and_cannot_change_them(bob, retail):
+    client = logged_in(bob)
+    html = client.get(f"/devices/mobileapp/{retail.pk}/change/").content.decode()
+    assert "Minimum minutes between notifications" in html
+    assert 'name="sending_rules-0-min_interval_minutes"' not in html
+    assert 'name="segment_com_source-0-shared_secret"' not in html
+
+    response = client.post(
+        f"/devices/mobileapp/{retail.pk}/change/",
+        {
+            "sending_rules-TOTAL_FORMS": "1",
+            "sending_rules-INITIAL_FORMS": "0",
+            "sending_rules-0-min_interval_minutes": "0",
+        },
+    )
+    assert response.status_code == 403
+    assert not SendingRules.objects.exists()
 
 
 def test_a_marketer_cannot_create_a_token_by_post(bob, retail):

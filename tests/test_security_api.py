@@ -26,10 +26,10 @@ from devices.authentication import ApiTokenAuthentication, HasAppToken, client_k
 from devices.models import ApiToken, Device, MobileApp
 from devices.registration import register_device
 from devices.services import revoke_api_tokens
-from journeys.models import Event
+from events.models import Event
 from segments.models import Segment
 from tests.test_launches_api import delivery_of
-from tests.test_segment_webhook import SECRET, TRACK, deliver
+from tests.test_segment_com_webhook import SECRET, TRACK, deliver, set_secret
 
 pytest_plugins = ["tests.sandbox"]
 
@@ -37,7 +37,7 @@ pytest_plugins = ["tests.sandbox"]
 PUBLIC_ROUTES = {
     "api-schema": "the OpenAPI schema describes endpoints, no app's data",
     "api-docs": "the browsable docs of that schema",
-    "api-segment": "Segment signs each call with the app's shared secret instead",
+    "api-segment-com": "Segment.com signs each call with the app's shared secret instead",
 }
 
 
@@ -340,43 +340,41 @@ def test_a_sent_payload_carries_the_signed_id_and_the_app_reports_it(
     assert app.post(launches_url, {"tracking_id": carried}, format="json").status_code == 201
 
 
-# Segment replays
+# Segment.com replays
 
 
 @pytest.fixture
-def segment_app(retail) -> MobileApp:
-    retail.store_segment_secret(SECRET)
-    retail.save()
+def segment_com_app(retail) -> MobileApp:
+    set_secret(retail, SECRET)
     register_device(
         retail, uuid.uuid4(), {"platform": "ios", "push_token": "ab" * 32, "user_id": "ada"}
     )
     return retail
 
 
-def test_a_replayed_message_is_acknowledged_and_recorded_once(segment_app):
+def test_a_replayed_message_is_acknowledged_and_recorded_once(segment_com_app):
     call = {**TRACK, "messageId": "ajs-next-1700000000000-7b2c"}
 
-    first = deliver(segment_app, call)
-    again = deliver(segment_app, call)
+    first = deliver(segment_com_app, call)
+    again = deliver(segment_com_app, call)
 
     assert first.status_code == 200 and first.json()["devices"] == 1
     assert again.status_code == 200
     assert again.json() == {"type": "track", "replayed": call["messageId"]}
     assert Event.objects.count() == 1
-    assert deliver(segment_app, {**call, "messageId": "ajs-other"}).status_code == 200
+    assert deliver(segment_com_app, {**call, "messageId": "ajs-other"}).status_code == 200
     assert Event.objects.count() == 2
 
 
-def test_a_message_refused_once_is_taken_when_sent_right(segment_app):
+def test_a_message_refused_once_is_taken_when_sent_right(segment_com_app):
     call = {**TRACK, "messageId": "ajs-retry-1"}
-    assert deliver(segment_app, {**call, "timestamp": "yesterday"}).status_code == 400
-    assert deliver(segment_app, call).json()["devices"] == 1
+    assert deliver(segment_com_app, {**call, "timestamp": "yesterday"}).status_code == 400
+    assert deliver(segment_com_app, call).json()["devices"] == 1
     assert Event.objects.count() == 1
 
 
-def test_the_same_message_id_in_another_app_is_its_own(segment_app, news):
-    news.store_segment_secret(SECRET)
-    news.save()
+def test_the_same_message_id_in_another_app_is_its_own(segment_com_app, news):
+    set_secret(news, SECRET)
     register_device(
         news,
         uuid.uuid4(),
@@ -387,26 +385,26 @@ def test_the_same_message_id_in_another_app_is_its_own(segment_app, news):
         },
     )
     call = {**TRACK, "messageId": "shared-id"}
-    assert deliver(segment_app, call).json()["devices"] == 1
+    assert deliver(segment_com_app, call).json()["devices"] == 1
     assert deliver(news, call).json()["devices"] == 1
     assert Event.objects.count() == 2
 
 
 @pytest.mark.parametrize("message_id", [42, "", "x" * 201])
-def test_a_message_id_that_is_not_one_is_refused_by_name(segment_app, message_id):
-    response = deliver(segment_app, {**TRACK, "messageId": message_id})
+def test_a_message_id_that_is_not_one_is_refused_by_name(segment_com_app, message_id):
+    response = deliver(segment_com_app, {**TRACK, "messageId": message_id})
     assert response.status_code == 400
     assert response.json()["error"]["field"] == "messageId"
     assert not Event.objects.exists()
 
 
-def test_a_replay_needs_the_signature_too(segment_app):
+def test_a_replay_needs_the_signature_too(segment_com_app):
     body = json.dumps({**TRACK, "messageId": "m-1"}).encode()
     response = Client().post(
-        f"/api/v1/apps/{segment_app.application_id}/segment",
+        f"/api/v1/apps/{segment_com_app.application_id}/segment",
         body,
         content_type="application/json",
         HTTP_X_SIGNATURE="0" * 40,
     )
     assert response.status_code == 401
-    assert deliver(segment_app, {**TRACK, "messageId": "m-1"}).json()["devices"] == 1
+    assert deliver(segment_com_app, {**TRACK, "messageId": "m-1"}).json()["devices"] == 1

@@ -46,7 +46,7 @@ APP_OBJECTS = {
     "experiments.arm": "arm",
     "journeys.journey": "journey",
     "journeys.step": "step",
-    "journeys.event": "event",
+    "events.event": "event",
 }
 # Models that belong to no app: roles and Celery Beat's schedules. Their pages may answer, but
 # must show nothing of the other app.

@@ -20,7 +20,7 @@ from journeys.models import Enrollment, Journey, Trigger
 from journeys.runner import BROKEN_STEP_RETRY
 from journeys.tasks import run_journeys
 from segments.models import Segment
-from tests.conftest import logged_in
+from tests.conftest import logged_in, set_sending_rules
 
 pytest_plugins = ["tests.sandbox"]
 
@@ -63,8 +63,7 @@ def send_made(notification_ids: list[int]) -> None:
 @pytest.fixture
 def welcome(retail) -> Journey:
     """App A's welcome series, with no frequency cap in the way."""
-    retail.min_interval_minutes, retail.daily_maximum = 0, 0
-    retail.save()
+    set_sending_rules(retail, min_interval_minutes=0, daily_maximum=0)
     return journey(retail, Trigger.FIRST_REGISTRATION)
 
 

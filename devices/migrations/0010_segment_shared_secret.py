@@ -1,6 +1,9 @@
-# Segment's shared secret, encrypted at rest.
+# Segment.com's shared secret was encrypted in two columns of the app; it is journeys'
+# SegmentComSource now (journeys/0003_segment_com_source), so a new database never makes them
+# here. A database that applied this migration before keeps its columns until journeys/0003
+# moves the secrets and drops them.
 
-from django.db import migrations, models
+from django.db import migrations
 
 
 class Migration(migrations.Migration):
@@ -9,15 +12,4 @@ class Migration(migrations.Migration):
         ('devices', '0009_device_first_seen_index'),
     ]
 
-    operations = [
-        migrations.AddField(
-            model_name='mobileapp',
-            name='encrypted_segment_secret',
-            field=models.TextField(blank=True, editable=False),
-        ),
-        migrations.AddField(
-            model_name='mobileapp',
-            name='segment_secret_set_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True),
-        ),
-    ]
+    operations = []

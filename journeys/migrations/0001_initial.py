@@ -1,4 +1,6 @@
-# Journeys, their steps and enrollments, and events.
+# Journeys, their steps and enrollments. Events were made here too, as journeys_event, before
+# they had their own app; a new database makes them in events/0001 only, and journeys/0004
+# moves an older database's rows there.
 
 import datetime
 import django.db.models.deletion
@@ -33,21 +35,6 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-created_at'],
-            },
-        ),
-        migrations.CreateModel(
-            name='Event',
-            fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=128)),
-                ('properties', models.JSONField(blank=True, default=dict)),
-                ('source', models.CharField(choices=[('api', 'Events API'), ('segment', 'Segment')], default='api', max_length=8)),
-                ('occurred_at', models.DateTimeField()),
-                ('app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='devices.mobileapp')),
-                ('device', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='devices.device')),
-            ],
-            options={
-                'indexes': [models.Index(fields=['app', 'name', 'occurred_at'], name='event_name_time'), models.Index(fields=['device', 'name'], name='event_device')],
             },
         ),
         migrations.CreateModel(

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from campaigns import delivery
 from campaigns.models import Notification, Status
 from devices.registration import register_device
+from tests.conftest import set_sending_rules
 from tests.e2e.conftest import login
 
 pytest_plugins = ["tests.sandbox"]
@@ -53,8 +54,7 @@ PAINTED_PIXELS = """(id) => {
 def test_the_metrics_page_shows_the_counts_and_draws_its_charts(
     page: Page, live_server, sandbox, bob, retail, tmp_path
 ):
-    retail.min_interval_minutes = 0
-    retail.save()
+    set_sending_rules(retail, min_interval_minutes=0)
     for token in ("aa" * 32, "dead" + "0" * 60):
         register_device(retail, uuid.uuid4(), {"platform": "ios", "push_token": token})
     notification = Notification.objects.create(

@@ -13,6 +13,7 @@ from devices.registration import register_device
 from journeys import runner
 from journeys.models import Journey
 from metrics import rollup
+from tests.conftest import set_sending_rules
 from tests.e2e.conftest import login
 
 pytest_plugins = ["tests.sandbox"]
@@ -22,8 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_marketer_builds_activates_and_reads_a_welcome_journey(
     page: Page, live_server, sandbox, bob, retail
 ):
-    retail.min_interval_minutes = 0
-    retail.save()
+    set_sending_rules(retail, min_interval_minutes=0)
     login(page, live_server, bob)
     page.goto(f"{live_server.url}/journeys/journey/add/")
     page.select_option("#id_app", label="contoso/retail")

@@ -12,6 +12,7 @@ from campaigns import tasks
 from campaigns.models import Notification
 from devices.registration import register_device
 from metrics import rollup
+from tests.conftest import set_sending_rules
 from tests.e2e.conftest import login
 
 pytest_plugins = ["tests.sandbox"]
@@ -31,8 +32,7 @@ BROADCAST = {
 def test_a_push_api_send_appears_in_the_dashboard_with_its_numbers(
     page: Page, live_server, sandbox, bob, retail, retail_token
 ):
-    retail.min_interval_minutes = 0
-    retail.save()
+    set_sending_rules(retail, min_interval_minutes=0)
     for token in ("aa" * 32, "bb" * 32, "dead" + "0" * 60):
         register_device(retail, uuid.uuid4(), {"platform": "ios", "push_token": token})
     url = f"{live_server.url}/api/v0.1/apps/{retail.owner_name}/{retail.name}/push/notifications"

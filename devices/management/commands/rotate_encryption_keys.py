@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from devices.encryption import DecryptionError, rotate
-from devices.models import ApnsCredential, FcmCredential, MobileApp, WnsCredential
+from devices.encryption import ENCRYPTED_COLUMNS, DecryptionError, EncryptedColumn, rotate
 
 
 class Command(BaseCommand):
@@ -17,35 +16,25 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: object, **options: object) -> None:
-        total = 0
+        counts: dict[str, int] = {}
         try:
             with transaction.atomic():
-                for model in (ApnsCredential, FcmCredential, WnsCredential):
-                    total += _rotate_all(model)
-                segment = _rotate_segment_secrets()
+                for column in ENCRYPTED_COLUMNS:
+                    counts[column.noun] = counts.get(column.noun, 0) + _rotate_all(column)
         except DecryptionError as error:
             raise CommandError(f"{error}; nothing was changed") from None
-        self.stdout.write(
-            f"Re-encrypted {total} credential(s) and {segment} Segment shared secret(s) "
-            "under the newest key."
-        )
+        done = " and ".join(f"{count} {noun}" for noun, count in counts.items())
+        self.stdout.write(f"Re-encrypted {done} under the newest key.")
 
 
-def _rotate_all(model: type) -> int:
-    credentials = list(model.objects.select_for_update().only("pk", "encrypted_secret"))
-    for credential in credentials:
-        credential.encrypted_secret = rotate(credential.encrypted_secret)
-    model.objects.bulk_update(credentials, ["encrypted_secret"], batch_size=500)
-    return len(credentials)
-
-
-def _rotate_segment_secrets() -> int:
-    apps = list(
-        MobileApp.objects.select_for_update()
-        .exclude(encrypted_segment_secret="")
-        .only("pk", "encrypted_segment_secret")
+def _rotate_all(column: EncryptedColumn) -> int:
+    """Re-encrypt one column's stored secrets (an empty one is no secret)."""
+    rows = list(
+        column.model.objects.select_for_update()
+        .exclude(**{column.field: ""})
+        .only("pk", column.field)
     )
-    for app in apps:
-        app.encrypted_segment_secret = rotate(app.encrypted_segment_secret)
-    MobileApp.objects.bulk_update(apps, ["encrypted_segment_secret"], batch_size=500)
-    return len(apps)
+    for row in rows:
+        setattr(row, column.field, rotate(getattr(row, column.field)))
+    column.model.objects.bulk_update(rows, [column.field], batch_size=500)
+    return len(rows)

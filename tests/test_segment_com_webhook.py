@@ -1,4 +1,5 @@
-"""The Segment webhook: signed calls only; track records events, identify sets custom properties.
+"""The Segment.com webhook: signed calls only; track records events, identify sets custom
+properties.
 
 The shared secret is write-only on the app's page and encrypted in the database.
 """
@@ -19,7 +20,8 @@ from django.test import Client, override_settings
 
 from devices.models import MobileApp
 from devices.registration import register_device
-from journeys.models import Enrollment, Event, JourneyStatus
+from events.models import Event
+from journeys.models import Enrollment, JourneyStatus, SegmentComSource
 from tests.conftest import logged_in
 from tests.html_forms import read_form
 from tests.test_events_api import event_journey, phone
@@ -27,10 +29,17 @@ from tests.test_events_api import event_journey, phone
 SECRET = "segment-shared-secret-0123456789"
 
 
+def set_secret(app: MobileApp, secret: str) -> SegmentComSource:
+    """Give the app this Segment.com shared secret, as its page does."""
+    source = SegmentComSource.of(app)
+    source.store_secret(secret)
+    source.save()
+    return source
+
+
 @pytest.fixture
 def app(retail) -> MobileApp:
-    retail.store_segment_secret(SECRET)
-    retail.save()
+    set_secret(retail, SECRET)
     return retail
 
 
@@ -43,7 +52,7 @@ def segment_url(app) -> str:
 
 
 def deliver(app, call: object, signature: str | None = None, raw: bytes | None = None):
-    """POST a call as Segment does, signed with the shared secret unless told otherwise."""
+    """POST a call as Segment.com does, signed with the shared secret unless told otherwise."""
     body = raw if raw is not None else json.dumps(call).encode()
     headers = {"HTTP_X_SIGNATURE": signature if signature is not None else sign(body)}
     if signature == "":
@@ -64,7 +73,7 @@ TRACK = {
 # Signature
 
 
-def test_a_signed_track_call_records_an_event_from_segment(app, news):
+def test_a_signed_track_call_records_an_event_from_segment_com(app, news):
     ada = phone(app, "ada")
     phone(app, "bo")
     phone(news, "ada")
@@ -107,7 +116,7 @@ def test_a_signature_in_capitals_is_the_same_signature(app):
     assert deliver(app, TRACK, sign(body).upper()).status_code == 200
 
 
-def test_an_app_without_a_secret_refuses_segment_clearly(retail):
+def test_an_app_without_a_secret_refuses_segment_com_clearly(retail):
     phone(retail, "ada")
     response = deliver(retail, TRACK, sign(json.dumps(TRACK).encode()))
     assert response.status_code == 403
@@ -128,8 +137,7 @@ def test_an_unknown_app_is_not_found(app, application_id):
 
 
 def test_another_apps_secret_does_not_sign_for_this_app(app, news):
-    news.store_segment_secret("the-news-apps-own-secret")
-    news.save()
+    set_secret(news, "the-news-apps-own-secret")
     body = json.dumps(TRACK).encode()
     assert deliver(app, TRACK, sign(body, "the-news-apps-own-secret")).status_code == 401
 
@@ -323,6 +331,15 @@ def app_page(client, app):
     return client.get(f"/devices/mobileapp/{app.pk}/change/").content.decode()
 
 
+def secret_fields(**changes: str) -> dict[str, str]:
+    """The app page's fields for the shared secret (an inline of journeys' SegmentComSource)."""
+    return {f"segment_com_source-0-{name}": value for name, value in changes.items()}
+
+
+def stored_secret(app: MobileApp) -> str | None:
+    return SegmentComSource.objects.get(app=app).read_secret()
+
+
 def save_app_page(client, app, **changes: str):
     data = read_form(app_page(client, app), "mobileapp_form")
     data.update(changes)
@@ -334,61 +351,59 @@ def test_the_secret_is_set_on_the_app_page_encrypted_and_never_shown(alice, reta
     assert "Not set yet." in app_page(client, retail)
 
     with caplog.at_level(logging.DEBUG):
-        response = save_app_page(client, retail, segment_shared_secret=SECRET)
+        response = save_app_page(client, retail, **secret_fields(shared_secret=SECRET))
 
     assert response.status_code == 302
     assert SECRET not in caplog.text
-    stored = MobileApp.objects.get(pk=retail.pk)
-    assert stored.encrypted_segment_secret and SECRET not in stored.encrypted_segment_secret
-    assert stored.read_segment_secret() == SECRET
+    stored = SegmentComSource.objects.get(app=retail)
+    assert stored.encrypted_secret and SECRET not in stored.encrypted_secret
+    assert stored.read_secret() == SECRET
     page = app_page(client, retail)
-    assert SECRET not in page and stored.encrypted_segment_secret not in page
-    assert f"Set on {stored.segment_secret_set_at:%Y-%m-%d}" in page
-    assert deliver(stored, TRACK).status_code == 200
+    assert SECRET not in page and stored.encrypted_secret not in page
+    assert f"Set on {stored.secret_set_at:%Y-%m-%d}" in page
+    assert deliver(retail, TRACK).status_code == 200
 
 
 def test_saving_the_page_without_a_secret_keeps_it_and_clearing_removes_it(alice, app):
     client = logged_in(alice)
     save_app_page(client, app, display_name="Retail shop")
     app.refresh_from_db()
-    assert app.display_name == "Retail shop" and app.read_segment_secret() == SECRET
+    assert app.display_name == "Retail shop" and stored_secret(app) == SECRET
 
-    save_app_page(client, app, clear_segment_shared_secret="on")
+    save_app_page(client, app, **secret_fields(clear_shared_secret="on"))
 
-    app.refresh_from_db()
-    assert app.read_segment_secret() is None and app.segment_secret_set_at is None
+    source = SegmentComSource.objects.get(app=app)
+    assert source.read_secret() is None and source.secret_set_at is None
     assert deliver(app, TRACK).status_code == 403
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"segment_shared_secret": "sh0rtZq"}, "at least 16 characters"),
+        ({"shared_secret": "sh0rtZq"}, "at least 16 characters"),
         (
-            {"segment_shared_secret": "Xq7-never-shown-9Lp2", "clear_segment_shared_secret": "on"},
+            {"shared_secret": "Xq7-never-shown-9Lp2", "clear_shared_secret": "on"},
             "or clear it, not both",
         ),
     ],
 )
 def test_a_bad_secret_is_refused_and_never_shown_back(alice, app, changes, message):
-    response = save_app_page(logged_in(alice), app, **changes)
+    response = save_app_page(logged_in(alice), app, **secret_fields(**changes))
     page = response.content.decode()
     assert response.status_code == 200 and message in page
-    assert changes["segment_shared_secret"] not in page
+    assert changes["shared_secret"] not in page
     app.refresh_from_db()
-    assert app.read_segment_secret() == SECRET
+    assert stored_secret(app) == SECRET
 
 
-def test_key_rotation_re_encrypts_the_segment_secret(organization):
+def test_key_rotation_re_encrypts_the_segment_com_secret(organization):
     old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     with override_settings(ENCRYPTION_KEYS=[old_key]):
         shop = MobileApp.objects.create(organization=organization, name="shop")
-        shop.store_segment_secret(SECRET)
-        shop.save()
+        set_secret(shop, SECRET)
     with override_settings(ENCRYPTION_KEYS=[new_key, old_key]):
         output = StringIO()
         call_command("rotate_encryption_keys", stdout=output)
     assert "1 Segment shared secret(s)" in output.getvalue()
     with override_settings(ENCRYPTION_KEYS=[new_key]):
-        shop.refresh_from_db()
-        assert shop.read_segment_secret() == SECRET
+        assert stored_secret(shop) == SECRET

@@ -1,20 +1,22 @@
-"""Segment's Webhooks destination: check a call's signature, read it, and do what it asks.
+"""Segment.com's Webhooks destination: check a call's signature, read it, and do what it asks.
 
-Segment signs each call with the shared secret set on the app's page: the X-Signature header
-is the hexadecimal HMAC-SHA1 of the raw body under that secret.
+Segment.com signs each call with the shared secret set on the app's page: the X-Signature
+header is the hexadecimal HMAC-SHA1 of the raw body under that secret.
 
 Who a call is about: its userId names a user, that is every active device mapped to that user
 id. A call without one names installs instead: context.device.id and anonymousId, each when it
-is a UUID, so an app that gives Segment its install id as the anonymousId (or the device id)
-reaches that one device.
+is a UUID, so an app that gives Segment.com its install id as the anonymousId (or the device
+id) reaches that one device.
 
 track records an event, as the events API does; identify merges the traits into the devices'
 custom properties; page, screen, group, alias and any other type are acknowledged and ignored.
 
-Segment retries a call it is not sure arrived, with the same messageId, and a signed body can be
-captured and sent again; so a messageId seen for an app in the last 24 hours is acknowledged and
-not done twice, as Segment itself deduplicates on messageId over about 24 hours (Segment docs,
-"Handling Duplicate Data").
+Segment.com retries a call it is not sure arrived, with the same messageId, and a signed body
+can be captured and sent again; so a messageId seen for an app in the last 24 hours is
+acknowledged and not done twice, as Segment.com itself deduplicates on messageId over about 24
+hours (Segment.com docs, "Handling Duplicate Data").
+
+The answers and errors keep saying "Segment", as the API always has.
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ from rest_framework import serializers
 from devices.models import Device, DeviceStatus, MobileApp
 from devices.registration import declare_custom_property_types
 from devices.serializers import MAX_CUSTOM_PROPERTIES, check_custom_property
+from events.models import EventSource
 from journeys import event_rules, events
-from journeys.models import EventSource
 
 SIGNATURE_HEADER = "X-Signature"
 REPLAY_WINDOW_SECONDS = 24 * 60 * 60
@@ -83,7 +85,7 @@ def handle(app: MobileApp, body: bytes) -> dict:
     try:
         return _do(app, call)
     except BaseException:
-        # Not done: Segment's retry of this call must not be taken for a replay.
+        # Not done: Segment.com's retry of this call must not be taken for a replay.
         cache.delete(key)
         raise
 
@@ -151,7 +153,7 @@ def track(app: MobileApp, call: dict) -> dict:
         install_ids=install_ids,
         properties=properties,
         occurred_at=_timestamp(call.get("timestamp")),
-        source=EventSource.SEGMENT,
+        source=EventSource.SEGMENT_COM,
     )
     return {
         "type": "track",

@@ -1,0 +1,40 @@
+"""Events: what one device's person did, as the app, a backend or Segment.com reported it.
+
+Journeys record them (journeys/events.py) and start on them; A/B tests count them as
+conversions (experiments/results.py). Both read this model, so neither needs the other.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from devices.models import Device, MobileApp
+
+
+class EventSource(models.TextChoices):
+    API = "api", "Events API"
+    # The stored value stays "segment": the events recorded so far hold it.
+    SEGMENT_COM = "segment", "Segment.com"
+
+
+class Event(models.Model):
+    """Something one device's person did, as the app, a backend or Segment.com reported it."""
+
+    id = models.BigAutoField(primary_key=True)
+    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="+")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=128)
+    properties = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=8, choices=EventSource.choices, default=EventSource.API)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        # Not journeys' event_name_time and event_device: an upgraded database still has
+        # journeys_event with those until journeys/0004 moves its rows here.
+        indexes = [
+            models.Index(fields=["app", "name", "occurred_at"], name="events_name_time"),
+            models.Index(fields=["device", "name"], name="events_device"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
