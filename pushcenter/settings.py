@@ -26,6 +26,8 @@ from pushcenter.production import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The dashboard's templates and static files live in the package, so an installed wheel has them.
+PACKAGE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(env_str("PUSHCENTER_VAR_DIR", str(BASE_DIR / "var")))
 
 # The laptop shape (manage.py, `make demo`, `make test`) runs with DEBUG on; `make serve` and
@@ -103,7 +105,9 @@ WSGI_APPLICATION = "pushcenter.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # Listed first, not left to the app loader, so that they override the admin's and
+        # drf-spectacular's own templates (those apps come before ours in INSTALLED_APPS).
+        "DIRS": [PACKAGE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -214,7 +218,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# pushcenter/static is found as an app's static folder (pushcenter is an installed app).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
