@@ -348,9 +348,16 @@ RETRY_WINDOW_HOURS = env_int("PUSHCENTER_RETRY_WINDOW_HOURS", 24)
 # the loopback sandbox gateways; a value set explicitly in the environment wins over both.
 PUSHCENTER_SANDBOX = env_bool("PUSHCENTER_SANDBOX", False)
 SANDBOX_HOST = "localhost"
-SANDBOX_APNS_PORT = 9441
-SANDBOX_FCM_PORT = 9442
-SANDBOX_WNS_PORT = 9443
+# The gateways listen on three consecutive ports, APNs on the first, then FCM and WNS; every
+# sandbox URL and host below follows them, so a second checkout's demo runs beside the first.
+SANDBOX_APNS_PORT = env_int("PUSHCENTER_SANDBOX_PORTS", 9441, minimum=1)
+if SANDBOX_APNS_PORT > 65533:
+    raise ImproperlyConfigured(
+        "PUSHCENTER_SANDBOX_PORTS is the first of three ports, so at most 65533; "
+        f"got {SANDBOX_APNS_PORT}"
+    )
+SANDBOX_FCM_PORT = SANDBOX_APNS_PORT + 1
+SANDBOX_WNS_PORT = SANDBOX_APNS_PORT + 2
 SANDBOX_DIR = VAR_DIR / "sandbox"
 
 
@@ -385,7 +392,7 @@ WNS_TOKEN_URL = _provider_url(
     "PUSHCENTER_WNS_TOKEN_URL", "https://login.microsoftonline.com", _WNS_SANDBOX
 )
 # Channel-URI hosts: an entry allows that host and its subdomains on the https port; an entry
-# with a port ("localhost:9443") allows exactly that host and port.
+# with a port ("localhost:9443", the sandbox's WNS) allows exactly that host and port.
 WNS_HOSTS = env_list(
     "PUSHCENTER_WNS_HOSTS",
     f"notify.windows.com,{SANDBOX_HOST}:{SANDBOX_WNS_PORT}"
