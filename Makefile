@@ -4,12 +4,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install demo serve test e2e lint bench clean
+.PHONY: install demo serve test e2e lint migrations bench constraints clean
 
-$(VENV)/installed: pyproject.toml
+# The versions in constraints.txt are the ones the suite passed with, so a fresh machine gets
+# what was tested; `make constraints` records new ones (see the README's Installing).
+$(VENV)/installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
 install: $(VENV)/installed
@@ -50,6 +52,15 @@ bench: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+# Fails when a model changed without its migration.
+migrations: install
+	$(PY) manage.py makemigrations --check --dry-run
+
+# Record the versions installed in .venv now as the ones to install everywhere.
+constraints: install
+	{ sed -n '/^#/p' constraints.txt; $(PY) -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,11 +1,7 @@
 #!/usr/bin/env python
-"""Run Push Center's administrative commands."""
+"""Run Push Center's administrative commands (the same as the installed `pushcenter` command)."""
 
-import os
-import sys
+from pushcenter.__main__ import main
 
 if __name__ == "__main__":
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pushcenter.settings")
-    from django.core.management import execute_from_command_line
-
-    execute_from_command_line(sys.argv)
+    main()

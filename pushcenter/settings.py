@@ -26,6 +26,8 @@ from pushcenter.production import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The dashboard's templates and static files live in the package, so an installed wheel has them.
+PACKAGE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(env_str("PUSHCENTER_VAR_DIR", str(BASE_DIR / "var")))
 
 # The laptop shape (manage.py, `make demo`, `make test`) runs with DEBUG on; `make serve` and
@@ -104,7 +106,9 @@ WSGI_APPLICATION = "pushcenter.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # Listed first, not left to the app loader, so that they override the admin's and
+        # drf-spectacular's own templates (those apps come before ours in INSTALLED_APPS).
+        "DIRS": [PACKAGE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -215,7 +219,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# pushcenter/static is found as an app's static folder (pushcenter is an installed app).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -345,9 +349,16 @@ RETRY_WINDOW_HOURS = env_int("PUSHCENTER_RETRY_WINDOW_HOURS", 24)
 # the loopback sandbox gateways; a value set explicitly in the environment wins over both.
 PUSHCENTER_SANDBOX = env_bool("PUSHCENTER_SANDBOX", False)
 SANDBOX_HOST = "localhost"
-SANDBOX_APNS_PORT = 9441
-SANDBOX_FCM_PORT = 9442
-SANDBOX_WNS_PORT = 9443
+# The gateways listen on three consecutive ports, APNs on the first, then FCM and WNS; every
+# sandbox URL and host below follows them, so a second checkout's demo runs beside the first.
+SANDBOX_APNS_PORT = env_int("PUSHCENTER_SANDBOX_PORTS", 9441, minimum=1)
+if SANDBOX_APNS_PORT > 65533:
+    raise ImproperlyConfigured(
+        "PUSHCENTER_SANDBOX_PORTS is the first of three ports, so at most 65533; "
+        f"got {SANDBOX_APNS_PORT}"
+    )
+SANDBOX_FCM_PORT = SANDBOX_APNS_PORT + 1
+SANDBOX_WNS_PORT = SANDBOX_APNS_PORT + 2
 SANDBOX_DIR = VAR_DIR / "sandbox"
 
 
@@ -382,7 +393,7 @@ WNS_TOKEN_URL = _provider_url(
     "PUSHCENTER_WNS_TOKEN_URL", "https://login.microsoftonline.com", _WNS_SANDBOX
 )
 # Channel-URI hosts: an entry allows that host and its subdomains on the https port; an entry
-# with a port ("localhost:9443") allows exactly that host and port.
+# with a port ("localhost:9443", the sandbox's WNS) allows exactly that host and port.
 WNS_HOSTS = env_list(
     "PUSHCENTER_WNS_HOSTS",
     f"notify.windows.com,{SANDBOX_HOST}:{SANDBOX_WNS_PORT}"

@@ -1,11 +1,17 @@
-"""`make demo`: seeds idempotently, writes var/demo.json, serves the dashboard, stops on Ctrl-C."""
+"""`make demo`: seeds idempotently, writes var/demo.json, serves the dashboard, stops on Ctrl-C.
+
+The demo here runs on ports of its own, the sandbox gateways' included, so it runs beside a
+`make demo` (or another checkout's tests) on the default ports.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -60,6 +66,20 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def free_consecutive_ports(count: int) -> int:
+    """Return the first of `count` consecutive loopback ports that are all free now."""
+    for _ in range(100):
+        first = free_port()
+        with contextlib.ExitStack() as probes:
+            try:
+                for port in range(first, first + count):
+                    probes.enter_context(socket.socket()).bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return first
+    raise AssertionError(f"found no {count} consecutive free ports")
+
+
 def laptop_environment(var_dir: Path) -> dict[str, str]:
     """The environment of a fresh clone: none of our variables, everything under var_dir."""
     ours = ("PUSHCENTER_", "DEBUG", "DATABASE_URL", "CELERY_")
@@ -82,12 +102,40 @@ def wait_for_demo(demo_file: Path, process: subprocess.Popen) -> dict:
     raise AssertionError("the demo did not answer within 120 s")
 
 
+def sandbox_gateways_answer(first_port: int, ca: Path) -> bool:
+    """Tell whether APNs, FCM and WNS each complete a TLS handshake with the demo's CA."""
+    context = ssl.create_default_context(cafile=ca)
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    try:
+        for port in range(first_port, first_port + 3):
+            with (
+                socket.create_connection(("127.0.0.1", port), timeout=2) as raw,
+                context.wrap_socket(raw, server_hostname="localhost"),
+            ):
+                pass
+    except OSError:
+        return False
+    return True
+
+
+def wait_for_gateways(first_port: int, ca: Path, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the demo stopped early"
+        if ca.exists() and sandbox_gateways_answer(first_port, ca):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"the sandbox gateways did not answer on {first_port}-{first_port + 2}")
+
+
 def test_the_demo_serves_the_dashboard_and_api_and_stops_on_ctrl_c(tmp_path):
-    port = free_port()
+    # The web server's port and the three gateways', one block so none is another's.
+    port = free_consecutive_ports(4)
+    sandbox_ports = port + 1
     process = subprocess.Popen(
         [sys.executable, "manage.py", "demo", "--port", str(port)],
         cwd=ROOT,
-        env=laptop_environment(tmp_path),
+        env={**laptop_environment(tmp_path), "PUSHCENTER_SANDBOX_PORTS": str(sandbox_ports)},
         start_new_session=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -103,6 +151,8 @@ def test_the_demo_serves_the_dashboard_and_api_and_stops_on_ctrl_c(tmp_path):
             timeout=10,
         )
         assert response.status_code == 200 and response.json()["app_name"] == app["app_name"]
+        # The gateways listen where PUSHCENTER_SANDBOX_PORTS says, not on 9441-9443.
+        wait_for_gateways(sandbox_ports, tmp_path / "sandbox" / "ca.pem", process)
     finally:
         os.killpg(process.pid, signal.SIGINT)
         output, _ = process.communicate(timeout=60)

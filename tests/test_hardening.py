@@ -376,7 +376,7 @@ def test_the_api_docs_inline_script_carries_the_policys_nonce(db):
     assert f'<script nonce="{nonce}">' in page and f'<style nonce="{nonce}">' in page
 
 
-OUR_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+OUR_TEMPLATES = Path(__file__).resolve().parent.parent / "pushcenter" / "templates"
 
 
 @pytest.mark.parametrize("template", sorted(OUR_TEMPLATES.rglob("*.html")), ids=str)

@@ -142,6 +142,36 @@ def test_the_sandbox_switch_points_providers_at_loopback():
     assert values["WNS_HOSTS"] == ["notify.windows.com", "localhost:9443"]
 
 
+def test_the_sandbox_urls_and_hosts_follow_the_sandbox_ports():
+    env = {"PUSHCENTER_SANDBOX": "1", "PUSHCENTER_SANDBOX_PORTS": "9541"}
+    values = settings_under(
+        env, "SANDBOX_APNS_PORT", "SANDBOX_FCM_PORT", "SANDBOX_WNS_PORT", *PROVIDER_SETTINGS
+    )
+    assert values == {
+        "SANDBOX_APNS_PORT": 9541,
+        "SANDBOX_FCM_PORT": 9542,
+        "SANDBOX_WNS_PORT": 9543,
+        "APNS_PRODUCTION_URL": "https://localhost:9541",
+        "APNS_DEVELOPMENT_URL": "https://localhost:9541",
+        "FCM_URL": "https://localhost:9542",
+        "FCM_TOKEN_URL": "https://localhost:9542/token",
+        "WNS_TOKEN_URL": "https://localhost:9543",
+        "WNS_HOSTS": ["notify.windows.com", "localhost:9543"],
+    }
+
+
+def test_the_sandbox_ports_leave_the_real_providers_alone_without_the_sandbox_switch():
+    values = settings_under({"PUSHCENTER_SANDBOX_PORTS": "9541"}, "SANDBOX_WNS_PORT", "FCM_URL")
+    assert values == {"SANDBOX_WNS_PORT": 9543, "FCM_URL": "https://fcm.googleapis.com"}
+
+
+@pytest.mark.parametrize("value", ["nine", "0", "65534"])
+def test_it_names_unusable_sandbox_ports(value):
+    result = run_settings({"PUSHCENTER_SANDBOX_PORTS": value}, "SANDBOX_APNS_PORT")
+    assert result.returncode != 0
+    assert "PUSHCENTER_SANDBOX_PORTS" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("variable", "setting"),
     [

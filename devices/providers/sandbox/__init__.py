@@ -2,7 +2,8 @@
 
 `python manage.py sandbox_gateways` serves them over TLS on 127.0.0.1 (URLs say `localhost`):
 APNs on SANDBOX_APNS_PORT (9441, HTTP/2 only), FCM and its token endpoint on SANDBOX_FCM_PORT
-(9442), WNS and its token endpoint on SANDBOX_WNS_PORT (9443). The certificate is signed by a
+(9442), WNS and its token endpoint on SANDBOX_WNS_PORT (9443); PUSHCENTER_SANDBOX_PORTS moves all
+three (APNs on it, FCM and WNS on the next two). The certificate is signed by a
 private CA made once in SANDBOX_DIR (`ca.pem`; keys 0600), which PUSHCENTER_SANDBOX=1 makes the
 providers trust through CA_BUNDLE. Every request is appended to SANDBOX_DIR/received.jsonl as
 one JSON object: provider ("apns", "fcm", "wns", "fcm-token", "wns-token"), target (device

@@ -41,9 +41,12 @@ class Command(BaseCommand):
         ensure_certificates(settings.SANDBOX_DIR)
         environment = {**os.environ}
         environment.setdefault("PUSHCENTER_SANDBOX", "1")
+        # `-m pushcenter`, not manage.py: the same from a checkout and from an installed wheel.
+        # The gateways take their ports from the settings (PUSHCENTER_SANDBOX_PORTS), as do
+        # the providers' URLs in the web server and the worker.
         commands = [
-            [python, "manage.py", "sandbox_gateways"],
-            [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
+            [python, "-m", "pushcenter", "sandbox_gateways"],
+            [python, "-m", "pushcenter", "runserver", f"{host}:{port}", "--noreload"],
             celery("worker", "--beat", "--concurrency", "2"),
         ]
         return [subprocess.Popen(command, env=environment) for command in commands]

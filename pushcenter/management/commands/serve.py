@@ -67,7 +67,7 @@ class Command(BaseCommand):
         with DEBUG off static files need WhiteNoise's manifest.
         """
         for step in (["migrate", "--no-input"], ["collectstatic", "--no-input", "-v", "0"]):
-            command = [sys.executable, str(settings.BASE_DIR / "manage.py"), *step]
+            command = [sys.executable, "-m", "pushcenter", *step]
             if subprocess.run(command, env=environment).returncode != 0:
                 raise CommandError(f"`manage.py {' '.join(step)}` failed; nothing was started")
 
