@@ -43,9 +43,11 @@ RANKS = {
 FLOOR = {
     "pushcenter.admin_deletion",
     "pushcenter.api_errors",
+    "pushcenter.api_schema",
     "pushcenter.client_address",
     "pushcenter.env",
     "pushcenter.isolation",
+    "pushcenter.page_extensions",
     "pushcenter.request_limits",
     "pushcenter.sql",
 }
