@@ -104,11 +104,12 @@ def _insert(
 ) -> int:
     """INSERT … SELECT the devices' deliveries in one statement; a pair present stays as is."""
     select, params = _device_rows(devices)
-    # "WHERE true" lets SQLite tell the SELECT's end from the upsert clause.
-    return _execute_insert(
-        f"SELECT %s, t.device, NULL, NULL, {_FROM_DEVICE_ROW} FROM ({select}) AS t WHERE true "  # noqa: S608
-        "ON CONFLICT (notification_id, device_id) WHERE trigger_key IS NULL DO NOTHING",
+    return sql.insert_select(
+        Delivery,
+        _COLUMNS,
+        f"SELECT %s, t.device, NULL, NULL, {_FROM_DEVICE_ROW} FROM ({select}) AS t",  # noqa: S608
         [notification.pk, *_row_params(not_before), *params],
+        on_conflict="(notification_id, device_id) WHERE trigger_key IS NULL DO NOTHING",
     )
 
 
@@ -129,14 +130,32 @@ def insert_triggered(notification: Notification, occurrences: QuerySet[Model]) -
         occurrence_properties=F("properties"),
     )
     occurrence_select, occurrence_params = keyed.query.sql_with_params()
-    return _execute_insert(
+    return sql.insert_select(
+        Delivery,
+        _COLUMNS,
         "SELECT %s, t.device, o.occurrence_key, o.occurrence_properties, "  # noqa: S608
         f"{_FROM_DEVICE_ROW} FROM ({select}) AS t JOIN ({occurrence_select}) AS o "
-        "ON o.occurrence_device = t.device WHERE true "
-        "ON CONFLICT (trigger_key, notification_id) WHERE trigger_key IS NOT NULL DO NOTHING",
+        "ON o.occurrence_device = t.device",
         [notification.pk, *_row_params(None), *params, *occurrence_params],
+        on_conflict="(trigger_key, notification_id) WHERE trigger_key IS NOT NULL DO NOTHING",
     )
 
+
+# The columns a fan-out writes, in the order its SELECTs give them.
+_COLUMNS = (
+    "notification_id",
+    "device_id",
+    "trigger_key",
+    "properties",
+    "platform",
+    "language",
+    "status",
+    "reason",
+    "attempts",
+    "provider_id",
+    "not_before",
+    "updated_at",
+)
 
 # The columns after (notification, device, trigger_key, properties), from a device row `t`
 # with its skip reason: a device with a reason is inserted skipped, the others queued.
@@ -157,19 +176,6 @@ def _row_params(not_before: datetime | None) -> list:
 def _device_rows(devices: QuerySet[Device]) -> tuple[str, tuple]:
     rows = devices.values("platform", "skip_reason", device=F("pk"))
     return rows.query.sql_with_params()
-
-
-def _execute_insert(select: str, params: list) -> int:
-    """INSERT INTO deliveries the rows a SELECT gives, in the order of the columns below."""
-    table = Delivery._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (notification_id, device_id, trigger_key, properties, "  # noqa: S608
-            "platform, language, status, reason, attempts, provider_id, not_before, updated_at) "
-            f"{select}",
-            params,
-        )
-        return cursor.rowcount
 
 
 def claim(notification_id: int, size: int = BATCH_SIZE) -> list[int]:

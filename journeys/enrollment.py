@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 
 from devices.models import Device, DeviceStatus
@@ -80,16 +80,23 @@ def _insert(
     ]
     if properties is not None:
         values[4] = json.dumps(properties)
-    with connection.cursor() as cursor:
-        # "WHERE true" lets SQLite tell the SELECT's end from the upsert clause.
-        cursor.execute(
-            f"INSERT INTO {Enrollment._meta.db_table} (journey_id, device_id, status, "  # noqa: S608
-            "next_position, next_at, properties, created_at, updated_at) "
-            f"SELECT %s, t.device, %s, %s, %s, {sql.json_placeholder()}, %s, %s "
-            f"FROM ({select}) AS t WHERE true ON CONFLICT DO NOTHING",
-            [*values, *params],
-        )
-        return cursor.rowcount
+    columns = (
+        "journey_id",
+        "device_id",
+        "status",
+        "next_position",
+        "next_at",
+        "properties",
+        "created_at",
+        "updated_at",
+    )
+    return sql.insert_select(
+        Enrollment,
+        columns,
+        f"SELECT %s, t.device, %s, %s, %s, {sql.json_placeholder()}, %s, %s FROM ({select}) AS t",  # noqa: S608
+        [*values, *params],
+        on_conflict="DO NOTHING",
+    )
 
 
 def _new_arrivals(journey: Journey, now: datetime) -> QuerySet[Device]:

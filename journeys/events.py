@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -73,11 +73,9 @@ def _store(
 ) -> int:
     """INSERT … SELECT one event row per device; return how many were stored."""
     select, params = devices.values(device=F("pk")).query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {Event._meta.db_table} (app_id, device_id, name, properties, source, "  # noqa: S608
-            f"occurred_at) SELECT %s, t.device, %s, {sql.json_placeholder()}, %s, %s "
-            f"FROM ({select}) AS t",
-            [app.pk, name, json.dumps(properties), source, sql.moment(occurred_at), *params],
-        )
-        return cursor.rowcount
+    return sql.insert_select(
+        Event,
+        ("app_id", "device_id", "name", "properties", "source", "occurred_at"),
+        f"SELECT %s, t.device, %s, {sql.json_placeholder()}, %s, %s FROM ({select}) AS t",  # noqa: S608
+        [app.pk, name, json.dumps(properties), source, sql.moment(occurred_at), *params],
+    )

@@ -137,7 +137,9 @@ def test_foreign_keys_point_down():
         f"{model.__name__}.{field.name} -> {field.related_model._meta.label}"
         for model in own_models()
         for field in model._meta.get_fields()
-        if field.is_relation and field.concrete and field.related_model is not None
+        if field.is_relation
+        and field.concrete
+        and field.related_model is not None
         and field.related_model._meta.app_label in RANKS
         and not may_use(model._meta.app_label, field.related_model._meta.app_label)
     ]
@@ -170,7 +172,10 @@ def template_files() -> Iterator[tuple[str, Path]]:
 
 
 def test_templates_and_reverses_name_urls_below():
-    sources = [*template_files(), *((module.split(".")[0], path) for module, path in source_files())]
+    sources = [
+        *template_files(),
+        *((module.split(".")[0], path) for module, path in source_files()),
+    ]
     wrong = [
         f"{path.relative_to(ROOT)} names admin:{target}_…"
         for owner, path in sources
