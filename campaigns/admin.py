@@ -23,7 +23,7 @@ from campaigns import extensions, notification_templates, preview, progress, ser
 from campaigns.forms import TRANSLATED_FIELDS, NotificationForm
 from campaigns.models import Notification, Purpose, SendingRules, Status
 from devices import membership, sending
-from devices.admin import AppSettingsInline, MobileAppAdmin
+from devices.admin import AppSettingsInline
 from devices.models import Device, DeviceStatus, MobileApp
 from devices.providers.base import Outcome, ProviderError, Result
 from pushcenter.admin_deletion import CountedDeletion
@@ -399,5 +399,3 @@ class SendingRulesInline(AppSettingsInline):
         ),
     ]
 
-
-MobileAppAdmin.settings_inlines.append(SendingRulesInline)

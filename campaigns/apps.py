@@ -7,9 +7,10 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         from campaigns import admin, signals  # noqa: F401  (signals registers itself)
-        from devices.models import Device
+        from devices.models import Device, MobileApp
         from pushcenter import page_extensions
         from segments.admin import users_of_segment
 
         page_extensions.actions.add(Device, admin.trial_send_action)
+        page_extensions.add_inline(MobileApp, admin.SendingRulesInline)
         users_of_segment.append(admin.notifications_targeting)

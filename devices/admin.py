@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
@@ -180,9 +179,10 @@ class WnsCredentialInline(CredentialInline):
 class AppSettingsInline(admin.StackedInline):
     """Another app's settings for one mobile app (one row at most), shown on the app's page.
 
-    The apps above devices subclass it and append their inline to
-    `MobileAppAdmin.settings_inlines`, so devices imports none of them. The settings are part
-    of the app: whoever may see or change the app may see or change them, and they go with it.
+    The apps above devices subclass it and add their inline with
+    `pushcenter.page_extensions.add_inline(MobileApp, …)`, so devices imports none of them.
+    The settings are part of the app: whoever may see or change the app may see or change
+    them, and they go with it.
     An app without a row follows the settings' defaults, so the row is made only when changed.
     """
 
@@ -227,8 +227,6 @@ class MobileAppAdmin(Extensible, MembersField, CountedDeletion, admin.ModelAdmin
     filter_horizontal = ["members"]
     form = forms.MobileAppForm
     inlines = [ApnsCredentialInline, FcmCredentialInline, WnsCredentialInline]
-    # Other apps' settings for the app (AppSettingsInline), shown before the credentials.
-    settings_inlines: ClassVar[list[type[AppSettingsInline]]] = []
     fieldsets = [
         (None, {"fields": ["organization", "name", "display_name", "description"]}),
         ("API identity", {"fields": ["organization_id", "application_id_shown"]}),
@@ -249,9 +247,6 @@ class MobileAppAdmin(Extensible, MembersField, CountedDeletion, admin.ModelAdmin
         ("Custom properties", {"fields": ["custom_property_types"]}),
         ("Team", {"fields": ["members"]}),
     ]
-
-    def get_inlines(self, request: HttpRequest, obj: MobileApp | None) -> list:
-        return [*self.settings_inlines, *self.inlines]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MobileApp]:
         apps = (

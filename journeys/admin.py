@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from devices import membership
-from devices.admin import AppSettingsInline, MobileAppAdmin
+from devices.admin import AppSettingsInline
 from devices.models import MobileApp
 from journeys import results, services
 from journeys.forms import JourneyForm, SegmentComSourceForm, StepForm, wait_label
@@ -219,5 +219,3 @@ class SegmentComSourceInline(AppSettingsInline):
         )
     ]
 
-
-MobileAppAdmin.settings_inlines.append(SegmentComSourceInline)

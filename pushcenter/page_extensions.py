@@ -4,8 +4,10 @@ The layering runs one way: the pages of an app, a device or a notification may n
 apps above them, yet those apps have pages, buttons and figures about these objects. They add
 them here, in their AppConfig.ready(): pages of their own inside the dashboard site (so login,
 permissions and the dashboard's look stay the site's), links and buttons among an object's
-tools (beside History), and columns of a model's list. A page shows whatever was added for its
-model through the `Extensible` mixin; its template lists `object_links` and `object_actions`.
+tools (beside History), columns of a model's list, and inlines of a model's page (their own
+settings for the object, shown before the page's own inlines). A page shows whatever was added
+for its model through the `Extensible` mixin; its template lists `object_links` and
+`object_actions`.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class ObjectTools(Generic[T]):
 links: ObjectTools[Link] = ObjectTools()
 actions: ObjectTools[Action] = ObjectTools()
 _columns: dict[type[models.Model], list[Column]] = {}
+_inlines: dict[type[models.Model], list[type[admin.options.InlineModelAdmin]]] = {}
 _pages: list[Callable[[admin.AdminSite], list[URLPattern]]] = []
 
 
@@ -97,6 +100,16 @@ def add_column(model: type[models.Model], column: Column) -> None:
 
 def columns(model: type[models.Model]) -> list[Column]:
     return list(_columns.get(model, []))
+
+
+def add_inline(model: type[models.Model], inline: type[admin.options.InlineModelAdmin]) -> None:
+    added = _inlines.setdefault(model, [])
+    if inline not in added:
+        added.append(inline)
+
+
+def inlines(model: type[models.Model]) -> list[type[admin.options.InlineModelAdmin]]:
+    return list(_inlines.get(model, []))
 
 
 def add_pages(urls: Callable[[admin.AdminSite], list[URLPattern]]) -> None:
@@ -117,7 +130,8 @@ def pages(site: admin.AdminSite) -> list[URLPattern]:
 class Extensible:
     """A ModelAdmin mixin: its pages show what other apps added for its model.
 
-    The change form's context gets `object_links` and `object_actions`; the list shows the
+    The change form's context gets `object_links` and `object_actions` and the added inlines
+    come first; the list shows the
     added columns before `added_columns_before` (at the end when it is not listed), and the
     rows come with the relations those columns read.
     """
@@ -136,6 +150,9 @@ class Extensible:
         context["object_links"] = links.made(request, obj) if obj is not None else []
         context["object_actions"] = actions.made(request, obj) if obj is not None else []
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_inlines(self, request: HttpRequest, obj: models.Model | None) -> list:
+        return [*inlines(self.model), *super().get_inlines(request, obj)]
 
     def get_list_display(self, request: HttpRequest) -> list:
         shown = list(super().get_list_display(request))
