@@ -14,7 +14,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -25,6 +24,7 @@ from django.test import override_settings
 from devices.models import ApiToken, MobileApp
 from devices.services import authenticate_token
 from pushcenter.demo import seed
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,18 +88,18 @@ def laptop_environment(var_dir: Path) -> dict[str, str]:
 
 
 def wait_for_demo(demo_file: Path, process: subprocess.Popen) -> dict:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    def answering() -> dict | None:
         assert process.poll() is None, "the demo stopped early"
-        if demo_file.exists():
-            facts = json.loads(demo_file.read_text())
-            try:
-                if httpx.get(f"{facts['url']}login/", timeout=2).status_code == 200:
-                    return facts
-            except httpx.TransportError:
-                pass
-        time.sleep(0.5)
-    raise AssertionError("the demo did not answer within 120 s")
+        if not demo_file.exists():
+            return None
+        facts = json.loads(demo_file.read_text())
+        try:
+            answer = httpx.get(f"{facts['url']}login/", timeout=2)
+        except httpx.TransportError:
+            return None
+        return facts if answer.status_code == 200 else None
+
+    return wait_for(answering, 120, "the demo answering its login page", every=0.5)
 
 
 def sandbox_gateways_answer(first_port: int, ca: Path) -> bool:
@@ -119,13 +119,11 @@ def sandbox_gateways_answer(first_port: int, ca: Path) -> bool:
 
 
 def wait_for_gateways(first_port: int, ca: Path, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    def answering() -> bool:
         assert process.poll() is None, "the demo stopped early"
-        if ca.exists() and sandbox_gateways_answer(first_port, ca):
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"the sandbox gateways did not answer on {first_port}-{first_port + 2}")
+        return ca.exists() and sandbox_gateways_answer(first_port, ca)
+
+    wait_for(answering, 60, f"the sandbox gateways answering on {first_port}-{first_port + 2}")
 
 
 def test_the_demo_serves_the_dashboard_and_api_and_stops_on_ctrl_c(tmp_path):
