@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from campaigns import audience, delivery, extensions
 from campaigns.models import Delivery, Notification
-from devices.models import Device
+from devices.models import Device, MobileApp
 from experiments import assignment
 from experiments import services as experiments
 from journeys import services as journeys
@@ -85,16 +85,21 @@ def test_a_campaign_is_narrowed_by_no_registered_filter(retail):
     assert set(audience.audience(campaign).values_list("pk", flat=True)) == set(everyone)
 
 
-def test_each_occurrence_of_a_trigger_gets_the_notification_once_with_its_properties(retail):
+def ios_device(app: MobileApp) -> Device:
     now = timezone.now()
-    device = Device.objects.create(
-        app=retail,
+    return Device.objects.create(
+        app=app,
         install_id=uuid.uuid4(),
         platform="ios",
         push_token="ab" * 32,
         first_seen=now,
         last_seen=now,
     )
+
+
+def test_each_occurrence_of_a_trigger_gets_the_notification_once_with_its_properties(retail):
+    now = timezone.now()
+    device = ios_device(retail)
     journey = Journey.objects.create(
         app=retail, name="On sale", trigger=Trigger.EVENT, event_name="sale"
     )
@@ -126,15 +131,7 @@ def test_each_occurrence_of_a_trigger_gets_the_notification_once_with_its_proper
 
 @pytest.mark.django_db(transaction=True)
 def test_upgrading_keeps_each_deliverys_key_under_its_new_name(retail):
-    now = timezone.now()
-    device = Device.objects.create(
-        app=retail,
-        install_id=uuid.uuid4(),
-        platform="ios",
-        push_token="ab" * 32,
-        first_seen=now,
-        last_seen=now,
-    )
+    device = ios_device(retail)
     notification = Notification.objects.create(app=retail, name="Step", platforms=["ios"])
     Delivery.objects.create(notification=notification, device=device)
     executor = MigrationExecutor(connection)
