@@ -124,10 +124,11 @@ class AudienceView(APIView):
         try:
             segment.delete()
         except ProtectedError as error:
-            names = ", ".join(sorted(str(user) for user in error.protected_objects))
+            # Who keeps it is an app built on segments (a journey it triggers, say): named by
+            # its model, so segments need not know them.
+            users = sorted(f"the {o._meta.verbose_name} {o}" for o in error.protected_objects)
             raise AudienceInUse(
-                f"The journeys {names} start when a device enters this audience; "
-                "change their trigger first."
+                f"This audience is in use by {', '.join(users)}; change or remove that first."
             ) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -160,5 +160,5 @@ def test_deleting_an_audience_a_journey_listens_to_is_refused_naming_it(retail, 
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "in_use"
-    assert "VIP welcome" in response.json()["error"]["message"]
+    assert "the journey VIP welcome" in response.json()["error"]["message"]
     assert Segment.objects.filter(pk=segment.pk).exists()
