@@ -14,7 +14,7 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 import httpx
@@ -90,6 +90,8 @@ class AzureTranslator:
     """Translate through Azure Translator v3 (POST /translate), splitting at its request limits."""
 
     name = "azure"
+    # How a Retry-After is waited out; a test puts a recorder here instead of waiting.
+    sleep: Callable[[float], None] = staticmethod(time.sleep)
 
     def __init__(
         self, url: str, key: str, region: str = "", timeout: float = TIMEOUT_SECONDS
@@ -137,7 +139,7 @@ class AzureTranslator:
             logger.warning(
                 "Azure Translator answered %s; retrying in %.1f s", response.status_code, delay
             )
-            time.sleep(delay)
+            self.sleep(delay)
             waited += delay
             response = self.post(params, body)
         return response
