@@ -22,7 +22,7 @@ from devices.models import ApnsCredential, Device, MobileApp
 from devices.providers import connections
 from devices.providers.apns import ApnsClient
 from devices.providers.base import Outcome, Push
-from devices.providers.sandbox.server import GOAWAY_PREFIX
+from devices.sandbox.server import GOAWAY_PREFIX
 from tests.conftest import send_due, set_sending_rules
 from tests.waiting import wait_for
 

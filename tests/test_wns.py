@@ -21,10 +21,10 @@ from devices.providers import connections
 from devices.providers import wns as wns_provider
 from devices.providers.base import Outcome, ProviderError, Push
 from devices.providers.message import Message, TileBinding, WindowsOptions
-from devices.providers.sandbox.wns import DESCRIPTIONS
 from devices.providers.wns import WnsClient, clear_token_cache
 from devices.providers.wns import render as render_wns
 from devices.registration import register_device
+from devices.sandbox.wns import DESCRIPTIONS
 from devices.sending import send_now
 from tests.h2_server import Authority, H2Server
 from tests.waiting import ManualClock
