@@ -8,7 +8,7 @@ client in the process and refreshed five minutes before they expire; a token WNS
 is replaced once and the refused notifications are sent once more.
 
 Channel URIs come from devices, so the host allowlist (``settings.WNS_HOSTS``, checked by
-``devices.addresses.check_channel_uri``) is enforced again here: a URI that fails it is never
+``addresses.check_channel_uri``) is enforced again here: a URI that fails it is never
 sent to. Each request carries the renderer's ``X-WNS-Type`` with the Content-Type WNS requires
 for it, the renderer's other ``X-WNS-*`` headers (``X-WNS-TTL``, ``X-WNS-Tag``,
 ``X-WNS-Group``, ...) and ``X-WNS-RequestForStatus: true``; no other header of the push is sent.
@@ -93,9 +93,9 @@ from xml.etree import ElementTree
 import httpx
 from django.conf import settings
 
-from devices.addresses import AddressError, check_channel_uri
 from devices.encryption import DecryptionError
 from devices.models import DeviceStatus, WnsCredential
+from devices.providers.addresses import AddressError, check_channel_uri
 from devices.providers.base import (
     RETRIED,
     Outcome,
