@@ -404,9 +404,9 @@ def _clients(origin: str, count: int) -> dict[str, tuple[object, list[object]]]:
         return f"{origin}/w/?token=AwYAAAD{n:0120x}", payload.body, payload.headers
 
     return {
-        "apns": (ApnsClient(apns), pushes(apns_push)),
-        "fcm": (FcmClient(fcm), pushes(fcm_push)),
-        "wns": (WnsClient(wns), pushes(wns_push)),
+        "apns": (ApnsClient(apns.for_client()), pushes(apns_push)),
+        "fcm": (FcmClient(fcm.for_client()), pushes(fcm_push)),
+        "wns": (WnsClient(wns.for_client()), pushes(wns_push)),
     }
 
 

@@ -14,9 +14,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices import addresses, registration, sending
+from devices import registration, sending
 from devices.authentication import app_by_ids, app_of
 from devices.models import Device, DeviceStatus, MobileApp, Platform
+from devices.providers import addresses
 from devices.serializers import (
     DeviceRegistrationSerializer,
     DeviceSerializer,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,6 +16,9 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from devices import encryption
+from devices.encryption import DecryptionError
+from devices.providers import apns, fcm, wns
+from devices.providers.base import Credential
 
 PROPERTY_TYPES = ("string", "number", "boolean", "datetime")
 PROPERTY_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -255,6 +260,24 @@ class ProviderCredential(models.Model):
         """Decrypt the secret for a provider call; never show or log what this returns."""
         return json.loads(encryption.decrypt(self.encrypted_secret))
 
+    @property
+    def client_identity(self) -> str:
+        """Who this credential is to its provider's client and connections, across changes."""
+        model = type(self).__name__
+        # An unsaved credential (a form's check before saving) shares with no other.
+        return f"{model}:{self.pk}" if self.pk else f"{model}:unsaved-{id(self)}"
+
+    def _client_fields(self) -> dict[str, Any]:
+        """What every provider's Credential carries: name, identity, and a version that changes
+        with each save."""
+        saved_at = self.updated_at.isoformat() if self.updated_at else ""
+        version = hashlib.sha256(f"{self.encrypted_secret}\n{saved_at}".encode()).hexdigest()
+        return {"name": str(self), "identity": self.client_identity, "version": version}
+
+    def for_client(self) -> Credential:
+        """Return what its provider's client needs, the secret decrypted (each model's own)."""
+        raise NotImplementedError
+
     def record_validation(self, valid: bool, message: str) -> None:
         """Keep the outcome of checking this credential against its provider."""
         self.validation_status = ValidationStatus.VALID if valid else ValidationStatus.INVALID
@@ -293,6 +316,31 @@ class ApnsCredential(ProviderCredential):
     def __str__(self) -> str:
         return f"APNs credential of {self.app}"
 
+    @sensitive_variables()
+    def for_client(self) -> apns.ApnsKey | apns.ApnsCertificate:
+        """Return what the APNs client needs, the secret decrypted; ProviderError if unreadable."""
+        fields = {
+            **self._client_fields(),
+            "topic": self.bundle_id,
+            "sandbox": self.environment == self.Environment.SANDBOX,
+            "environment": self.get_environment_display(),
+        }
+        if self.auth_method == self.AuthMethod.CERTIFICATE:
+            try:
+                secret = self.read_secret()
+                password = secret.get("certificate_password") or ""
+                p12 = bytes.fromhex(secret["certificate_p12"])
+            except (DecryptionError, KeyError, TypeError, ValueError) as error:
+                raise apns.unreadable_certificate(str(self), error) from None
+            return apns.ApnsCertificate(**fields, p12=p12, password=password)
+        try:
+            signing_key = self.read_secret()["signing_key"]
+        except (DecryptionError, KeyError, TypeError) as error:
+            raise apns.unreadable_key(str(self), error) from None
+        return apns.ApnsKey(
+            **fields, key_id=self.key_id, team_id=self.team_id, signing_key=signing_key
+        )
+
 
 class FcmCredential(ProviderCredential):
     """Android: an FCM HTTP v1 service account."""
@@ -306,6 +354,17 @@ class FcmCredential(ProviderCredential):
 
     def __str__(self) -> str:
         return f"FCM credential of {self.app}"
+
+    @sensitive_variables()
+    def for_client(self) -> fcm.FcmServiceAccount:
+        """Return what the FCM client needs, the secret decrypted; ProviderError if unreadable."""
+        try:
+            key_file = self.read_secret()["service_account"]
+        except (KeyError, TypeError) as error:
+            raise fcm.unreadable_service_account(str(self), error) from None
+        return fcm.FcmServiceAccount(
+            **self._client_fields(), project_id=self.project_id, key_file=key_file
+        )
 
 
 class WnsCredential(ProviderCredential):
@@ -322,6 +381,22 @@ class WnsCredential(ProviderCredential):
 
     def __str__(self) -> str:
         return f"WNS credential of {self.app}"
+
+    @sensitive_variables()
+    def for_client(self) -> wns.WnsSecret:
+        """Return what the WNS client needs, the secret decrypted; ProviderError if unreadable."""
+        try:
+            secret = self.read_secret()["client_secret"]
+            if not isinstance(secret, str) or not secret:
+                raise ValueError("empty")
+        except (DecryptionError, KeyError, TypeError, ValueError) as error:
+            raise wns.unreadable_secret(str(self), error) from None
+        return wns.WnsSecret(
+            **self._client_fields(),
+            tenant_id=self.tenant_id,
+            client_id=self.client_id,
+            client_secret=secret,
+        )
 
 
 encryption.ENCRYPTED_COLUMNS.extend(

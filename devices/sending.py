@@ -12,10 +12,15 @@ from django.utils import timezone
 
 from devices.models import Device, DeviceStatus, MobileApp, ProviderCredential
 from devices.providers import connections, registry
-from devices.providers.base import Outcome, ProviderError, Push, Result
+from devices.providers.base import AddressGone, Outcome, ProviderError, Push, Result
 
 # The registered devices a validation tries silently, most recently seen first.
 PROBED_DEVICES = 3
+# What a device becomes when its provider says its address is gone for good.
+RETIRED_AS = {
+    AddressGone.TOKEN_INVALID: DeviceStatus.TOKEN_INVALID,
+    AddressGone.CHANNEL_EXPIRED: DeviceStatus.CHANNEL_EXPIRED,
+}
 
 
 class Client(Protocol):
@@ -38,9 +43,10 @@ def client_for(app: MobileApp, platform: str) -> Client:
 
     The client sends over the process's pooled connections for that credential
     (devices.providers.connections): closing the client leaves them open for the next batch.
+    A credential whose secret cannot be read is a ProviderError too.
     """
-    stored = _credential_or_error(app, platform)
-    return registry.provider(platform).client(stored, connections.transport_for(stored))
+    readable = _credential_or_error(app, platform).for_client()
+    return registry.provider(platform).client(readable, connections.transport_for(readable))
 
 
 def _credential_or_error(app: MobileApp, platform: str) -> ProviderCredential:
@@ -73,7 +79,7 @@ def validate_credentials(app: MobileApp) -> list[Validation]:
         try:
             # Its own connections, closed after: a credential being checked may be new or
             # wrong, and its connections are not worth keeping for sends.
-            with closing(registry.provider(platform).client(stored)) as client:
+            with closing(registry.provider(platform).client(stored.for_client())) as client:
                 valid, message = client.validate()
                 if valid:
                     valid, message = _probe_devices(client, app, platform, message)
@@ -124,7 +130,7 @@ def apply_result(device: Device, result: Result) -> None:
     """Retire a device whose token or channel the provider says is gone for good."""
     if result.outcome != Outcome.DEVICE_GONE or device.status != DeviceStatus.ACTIVE:
         return
-    gone = registry.provider(device.platform).retired_as
+    gone = RETIRED_AS[registry.provider(device.platform).retired_as]
     device.status, device.retired_at = gone, timezone.now()
     device.save(update_fields=["status", "retired_at"])
 

@@ -11,7 +11,6 @@ from functools import cache
 from django.conf import settings
 from rest_framework import serializers
 
-from devices import addresses
 from devices.models import (
     PROPERTY_NAME_RE,
     Device,
@@ -19,6 +18,7 @@ from devices.models import (
     Platform,
     property_name_problem,
 )
+from devices.providers import addresses
 
 LOCALE_RE = re.compile(r"^([A-Za-z]{2,3})(-[A-Za-z]{4})?(-(?:[A-Za-z]{2}|\d{3}))?$")
 COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")

@@ -57,5 +57,4 @@ def credential_changed(
 @receiver(post_delete, sender=WnsCredential)
 def credential_deleted(sender: type, instance: ProviderCredential, **kwargs: object) -> None:
     # A changed credential needs nothing here: its new version gets new connections.
-    key = connections.key_for(instance)
-    connections.pool.forget(key.provider, key.credential)
+    connections.pool.forget(instance.client_identity)

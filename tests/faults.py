@@ -6,7 +6,7 @@
   again on the same port.
 - `TcpProxy`: a thread forwarding a local port to a server (PostgreSQL); `refuse()` closes
   every open connection and every new one until `accept()`.
-- `Gateways`: a set of sandbox gateways (devices/providers/sandbox) in a thread of this
+- `Gateways`: a set of sandbox gateways (devices/sandbox) in a thread of this
   process, on free ports with their own CA and received.jsonl, that other processes reach
   over sockets; `environment()` names them for a worker.
 - `shared_database_url()`: the test database as a URL another process can open (on SQLite the
@@ -35,8 +35,8 @@ from urllib.parse import quote
 from celery import Celery
 from django.db import connections
 
-from devices.providers.sandbox.directory import CredentialDirectory
-from devices.providers.sandbox.server import HOST, GatewayThread, SandboxGateways
+from devices.sandbox.directory import CredentialDirectory
+from devices.sandbox.server import HOST, GatewayThread, SandboxGateways
 from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -44,7 +44,7 @@ Use it from a test module (this registers the module's fixtures with pytest):
   They are the session's gateways, so count differences, not totals; the pool of this process
   (devices.providers.connections.pool) keeps connections across tests unless emptied
   (`pool.close_all()`). An APNs device token starting with `c105ed` ends its connection with
-  GOAWAY after its answer (devices/providers/sandbox/server.py).
+  GOAWAY after its answer (devices/sandbox/server.py).
 
 `running_gateways()` returns the session's gateways without touching settings. They start on
 first use, on free ports, in a daemon thread of the test process (one event loop, hypercorn),
@@ -78,8 +78,8 @@ import pytest
 from django.db.models.signals import post_save
 
 from devices.models import ApnsCredential, FcmCredential, MobileApp, WnsCredential
-from devices.providers.sandbox.directory import CredentialDirectory
-from devices.providers.sandbox.server import HOST, GatewayThread, SandboxGateways
+from devices.sandbox.directory import CredentialDirectory
+from devices.sandbox.server import HOST, GatewayThread, SandboxGateways
 
 LATE_TARGETS = ("5105", "slow")
 CREDENTIAL_MODELS = (ApnsCredential, FcmCredential, WnsCredential)

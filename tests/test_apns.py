@@ -79,7 +79,7 @@ def replaceable_at(result) -> datetime:
 
 @pytest.fixture
 def client(sandbox, retail):
-    apns_client = ApnsClient(retail.apns_credential)
+    apns_client = ApnsClient(retail.apns_credential.for_client())
     yield apns_client
     apns_client.close()
 
@@ -204,7 +204,7 @@ def test_it_sends_to_the_development_host_for_a_sandbox_credential(sandbox, reta
     credential.environment = ApnsCredential.Environment.SANDBOX
     settings.APNS_PRODUCTION_URL = "https://localhost:9"  # nothing listens there
 
-    with closing(ApnsClient(credential)) as client:
+    with closing(ApnsClient(credential.for_client())) as client:
         [result] = client.send([alert(device())])
 
     assert result.outcome == Outcome.SENT
@@ -213,7 +213,7 @@ def test_it_sends_to_the_development_host_for_a_sandbox_credential(sandbox, reta
 def test_it_sends_to_the_production_host_for_a_production_credential(sandbox, retail, settings):
     settings.APNS_DEVELOPMENT_URL = "https://localhost:9"
 
-    with closing(ApnsClient(retail.apns_credential)) as client:
+    with closing(ApnsClient(retail.apns_credential.for_client())) as client:
         [result] = client.send([alert(device())])
 
     assert result.outcome == Outcome.SENT
@@ -290,7 +290,7 @@ def test_it_fails_the_message_when_the_topic_is_not_the_keys(sandbox, retail):
     credential = retail.apns_credential
     credential.bundle_id = "com.contoso.elsewhere"  # not what the gateway knows for this key
 
-    with closing(ApnsClient(credential)) as client:
+    with closing(ApnsClient(credential.for_client())) as client:
         [result] = client.send([alert(device())])
 
     assert (result.outcome, result.status, result.reason) == (
@@ -362,7 +362,7 @@ def test_it_trusts_no_answer_that_did_not_come_over_http2():
 def test_it_makes_one_provider_token_for_many_sends_and_clients(sandbox, retail, client):
     for n in range(3):
         client.send([alert(device("ab", n)), alert(device("cd", n))])
-    with closing(ApnsClient(retail.apns_credential)) as other:
+    with closing(ApnsClient(retail.apns_credential.for_client())) as other:
         other.send([alert(device("ef"))])
 
     assert [line["status"] for line in sandbox.received("apns")] == [200] * 7
@@ -392,7 +392,7 @@ def test_it_keeps_a_token_per_key(sandbox, retail, organization, client):
     other.save()
 
     client.send([alert(device())])
-    with closing(ApnsClient(other)) as shop:
+    with closing(ApnsClient(other.for_client())) as shop:
         [result] = shop.send([alert(device())])
 
     assert result.outcome == Outcome.SENT
@@ -415,7 +415,7 @@ def test_two_apps_with_one_key_share_one_provider_token(sandbox, retail, organiz
     other.save()
 
     [retail_result] = client.send([alert(device("ab"))])
-    with closing(ApnsClient(other)) as shop_client:
+    with closing(ApnsClient(other.for_client())) as shop_client:
         [shop_result] = shop_client.send([alert(device("cd"))])
 
     assert (retail_result.outcome, shop_result.outcome) == (Outcome.SENT, Outcome.SENT)
@@ -435,14 +435,14 @@ def test_the_token_cache_is_keyed_by_a_digest_never_the_key(retail):
         .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
 
-    cache_key = apns._signer(credential).cache_key
+    cache_key = apns._signer(credential.for_client()).cache_key
 
     assert cache_key == ("apns", "TEAM123456", "ABCDE12345", hashlib.sha256(public).hexdigest())
 
 
 def test_threads_that_send_at_once_share_one_new_token(sandbox, retail):
     def send_one(n: int) -> Outcome:
-        with closing(ApnsClient(retail.apns_credential)) as own:
+        with closing(ApnsClient(retail.apns_credential.for_client())) as own:
             return own.send([alert(device("ab", n))])[0].outcome
 
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -595,9 +595,9 @@ def test_wrong_environment_answers_bad_device_token_for_every_token(sandbox, ret
     sandbox.wrong_environment(retail)
     pushes = [alert(device(prefix)) for prefix in ("ab", "dead", "f00d", "cd")]
 
-    with closing(ApnsClient(retail.apns_credential)) as client:
+    with closing(ApnsClient(retail.apns_credential.for_client())) as client:
         results = client.send(pushes)
-    with closing(ApnsClient(kiosk.apns_credential)) as other:
+    with closing(ApnsClient(kiosk.apns_credential.for_client())) as other:
         [elsewhere] = other.send([alert(device())])
 
     assert [(result.outcome, result.status, result.reason) for result in results] == [
@@ -609,7 +609,7 @@ def test_wrong_environment_answers_bad_device_token_for_every_token(sandbox, ret
 def test_wrong_topic_answers_device_token_not_for_topic_for_every_token(sandbox, kiosk):
     sandbox.wrong_topic(kiosk.apns_credential)
 
-    with closing(ApnsClient(kiosk.apns_credential)) as client:
+    with closing(ApnsClient(kiosk.apns_credential.for_client())) as client:
         results = client.send([alert(device("ab", n)) for n in range(3)])
 
     assert [(result.outcome, result.status, result.reason) for result in results] == [
@@ -623,7 +623,7 @@ def test_wrong_topic_answers_device_token_not_for_topic_for_every_token(sandbox,
 
 def test_it_reports_a_timeout_as_retry_and_answers_the_others(sandbox, retail):
     with Transport(ca_bundle=sandbox.ca_bundle, timeout=0.5) as transport:
-        client = ApnsClient(retail.apns_credential, transport)
+        client = ApnsClient(retail.apns_credential.for_client(), transport)
         slow, quick = client.send([alert(device("5105")), alert(device("ab"))])
 
     assert (slow.outcome, slow.status) == (Outcome.RETRY, 0)
@@ -650,7 +650,7 @@ def test_it_does_not_count_an_http11_answer_as_delivered(retail, settings, tmp_p
     with H2Server(authority.issue_server(), alpn=("http/1.1",)) as server:
         settings.APNS_PRODUCTION_URL = server.origin
         settings.CA_BUNDLE = authority.file
-        with closing(ApnsClient(retail.apns_credential)) as client:
+        with closing(ApnsClient(retail.apns_credential.for_client())) as client:
             [result] = client.send([alert(device())])
 
     assert [seen.http_version for seen in server.seen] == ["1.1"]
@@ -662,7 +662,7 @@ def test_it_does_not_count_an_http11_answer_as_delivered(retail, settings, tmp_p
 
 
 def test_it_authenticates_with_the_p12_certificate(sandbox, kiosk):
-    with closing(ApnsClient(kiosk.apns_credential)) as client:
+    with closing(ApnsClient(kiosk.apns_credential.for_client())) as client:
         [result] = client.send([alert(device())])
 
     assert (result.outcome, result.status) == (Outcome.SENT, 200)
@@ -680,7 +680,7 @@ def test_it_refuses_an_expired_certificate_before_sending(sandbox, organization)
     credential.store_secret({"certificate_p12": p12.hex(), "certificate_password": ""})
 
     with pytest.raises(ProviderError) as raised:
-        ApnsClient(credential).send([alert(device())])
+        ApnsClient(credential.for_client()).send([alert(device())])
 
     assert raised.value.permanent
     assert "expired on" in raised.value.message
@@ -693,7 +693,7 @@ def test_it_refuses_a_p12_with_the_wrong_password_without_showing_the_secret(san
     credential.store_secret({**secret, "certificate_password": "wrong"})
 
     with pytest.raises(ProviderError) as raised:
-        ApnsClient(credential).send([alert(device())])
+        ApnsClient(credential.for_client()).send([alert(device())])
 
     assert raised.value.permanent
     assert "unreadable .p12" in raised.value.message
@@ -706,11 +706,25 @@ def test_it_refuses_an_unreadable_signing_key_without_showing_it(sandbox, retail
     credential.store_secret({"signing_key": "-----BEGIN PRIVATE KEY-----\nnot-a-key-at-all"})
 
     with pytest.raises(ProviderError) as raised:
-        ApnsClient(credential).send([alert(device())])
+        ApnsClient(credential.for_client()).send([alert(device())])
 
     assert raised.value.permanent
     assert "unreadable .p8" in raised.value.message
     assert "not-a-key-at-all" not in raised.value.message
+    assert sandbox.received() == []
+
+
+@pytest.mark.parametrize(("app", "what"), [("retail", ".p8 signing key"), ("kiosk", ".p12")])
+def test_a_secret_that_cannot_be_decrypted_makes_no_client(sandbox, retail, kiosk, app, what):
+    credential = {"retail": retail, "kiosk": kiosk}[app].apns_credential
+    credential.encrypted_secret = "not a fernet token"
+
+    with pytest.raises(ProviderError) as raised:
+        credential.for_client()
+
+    assert raised.value.permanent
+    assert f"unreadable {what}" in raised.value.message
+    assert "(DecryptionError)" in raised.value.message
     assert sandbox.received() == []
 
 
@@ -719,7 +733,7 @@ def test_it_refuses_token_auth_without_a_team_id(sandbox, retail):
     credential.team_id = ""
 
     with pytest.raises(ProviderError, match="Team ID") as raised:
-        ApnsClient(credential).send([alert(device())])
+        ApnsClient(credential.for_client()).send([alert(device())])
 
     assert raised.value.permanent
 
@@ -739,7 +753,7 @@ def test_validate_accepts_a_key_apple_authenticates(sandbox, client):
 
 
 def test_validate_accepts_a_certificate_apple_authenticates(sandbox, kiosk):
-    with closing(ApnsClient(kiosk.apns_credential)) as client:
+    with closing(ApnsClient(kiosk.apns_credential.for_client())) as client:
         valid, message = client.validate()
 
     assert valid is True
@@ -763,7 +777,7 @@ def test_validate_refuses_a_bundle_id_the_key_may_not_push_to(sandbox, retail):
     credential = retail.apns_credential
     credential.bundle_id = "com.contoso.elsewhere"
 
-    valid, message = ApnsClient(credential).validate()
+    valid, message = ApnsClient(credential.for_client()).validate()
 
     assert valid is False
     assert "TopicDisallowed" in message
@@ -773,7 +787,7 @@ def test_validate_refuses_an_unreadable_key_without_asking_apple(sandbox, retail
     credential = retail.apns_credential
     credential.store_secret({"signing_key": "garbage"})
 
-    valid, message = ApnsClient(credential).validate()
+    valid, message = ApnsClient(credential.for_client()).validate()
 
     assert valid is False
     assert "unreadable .p8" in message

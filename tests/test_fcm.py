@@ -46,7 +46,7 @@ def raw_push(message: dict[str, Any], key: str = "raw") -> Push:
 
 @pytest.fixture
 def client(sandbox, retail):
-    fcm = FcmClient(retail.fcm_credential)
+    fcm = FcmClient(retail.fcm_credential.for_client())
     yield fcm
     fcm.close()
 
@@ -183,7 +183,7 @@ def test_it_reports_auth_failed_when_the_account_may_not_send_for_the_project(sa
     credential = retail.fcm_credential
     credential.project_id = "someone-elses-project"  # not saved: the sandbox knows the real one
 
-    [result] = FcmClient(credential).send([push("device-1")])
+    [result] = FcmClient(credential.for_client()).send([push("device-1")])
 
     assert result.outcome == Outcome.AUTH_FAILED
     assert (result.status, result.reason) == (403, "PERMISSION_DENIED")
@@ -196,7 +196,7 @@ def test_it_reports_auth_failed_when_the_account_may_not_send_for_the_project(sa
 
 def test_it_reuses_one_token_across_sends_and_clients(sandbox, retail):
     for _ in range(3):
-        with_client = FcmClient(retail.fcm_credential)
+        with_client = FcmClient(retail.fcm_credential.for_client())
         assert with_client.send([push("device-1"), push("device-2")])[1].outcome == Outcome.SENT
         with_client.close()
 
@@ -209,7 +209,7 @@ def test_threads_that_start_together_ask_for_one_token(sandbox, retail):
     outcomes: list[Outcome] = []
 
     def send() -> None:
-        fcm = FcmClient(credential)  # a transport is for one thread
+        fcm = FcmClient(credential.for_client())  # a transport is for one thread
         outcomes.extend(result.outcome for result in fcm.send([push("device-1")]))
         fcm.close()
 
@@ -252,7 +252,7 @@ def test_it_raises_a_permanent_error_when_google_refuses_the_assertion(sandbox, 
     private_key = json.loads(credential.read_secret()["service_account"])["private_key"]
 
     with pytest.raises(ProviderError) as refused:
-        FcmClient(credential).send([push("device-1")])
+        FcmClient(credential.for_client()).send([push("device-1")])
 
     assert refused.value.permanent
     assert "invalid_grant (Invalid JWT Signature.)" in refused.value.message
@@ -265,7 +265,7 @@ def test_it_raises_a_permanent_error_for_an_unreadable_service_account(sandbox, 
     credential.store_secret({"service_account": "{not json"})
 
     with pytest.raises(ProviderError) as unreadable:
-        FcmClient(credential).send([push("device-1")])
+        FcmClient(credential.for_client()).send([push("device-1")])
 
     assert unreadable.value.permanent
     assert "unreadable service account" in unreadable.value.message
@@ -276,7 +276,7 @@ def test_it_raises_a_temporary_error_when_google_cannot_be_reached(sandbox, reta
     settings.FCM_TOKEN_URL = f"https://localhost:{unused_port()}/token"
 
     with pytest.raises(ProviderError) as unreachable:
-        FcmClient(retail.fcm_credential).send([push("device-1")])
+        FcmClient(retail.fcm_credential.for_client()).send([push("device-1")])
 
     assert not unreachable.value.permanent
     assert "could not reach Google's token endpoint: ConnectError" in unreachable.value.message
@@ -286,7 +286,7 @@ def test_it_reports_a_tls_failure_at_the_token_endpoint(sandbox, retail, setting
     settings.CA_BUNDLE = str(stranger_ca(tmp_path))
 
     with pytest.raises(ProviderError) as untrusted:
-        FcmClient(retail.fcm_credential).send([push("device-1")])
+        FcmClient(retail.fcm_credential.for_client()).send([push("device-1")])
 
     assert not untrusted.value.permanent
     assert "CERTIFICATE_VERIFY_FAILED" in untrusted.value.message
@@ -294,7 +294,8 @@ def test_it_reports_a_tls_failure_at_the_token_endpoint(sandbox, retail, setting
 
 def test_it_reports_a_tls_failure_of_a_push_as_retry_with_its_text(sandbox, retail, tmp_path):
     transport = Transport(ca_bundle=str(stranger_ca(tmp_path)))
-    fcm = FcmClient(retail.fcm_credential, transport)  # the token comes over httpx, trusted
+    # The token comes over httpx, trusted.
+    fcm = FcmClient(retail.fcm_credential.for_client(), transport)
 
     [result] = fcm.send([push("device-1")])
 
@@ -455,7 +456,7 @@ def test_it_raises_a_temporary_error_when_the_token_endpoint_fails(retail, setti
     canned.answers["/token"] = (503, {}, {"error": "backend_error"})
 
     with pytest.raises(ProviderError) as failed:
-        FcmClient(retail.fcm_credential).send([push("device-1")])
+        FcmClient(retail.fcm_credential.for_client()).send([push("device-1")])
 
     assert not failed.value.permanent
     assert failed.value.message.endswith(": backend_error")
@@ -494,7 +495,7 @@ def test_it_validates_when_google_refuses_only_the_made_up_token(client, google)
 
 
 def test_it_invalidates_a_credential_google_refuses(sandbox, retail):
-    valid, message = FcmClient(unknown_credential(retail)).validate()
+    valid, message = FcmClient(unknown_credential(retail).for_client()).validate()
 
     assert not valid
     assert message.endswith("invalid_grant (Invalid JWT Signature.)")
@@ -505,7 +506,7 @@ def test_it_invalidates_a_credential_without_permission_for_the_project(sandbox,
     credential = retail.fcm_credential
     credential.project_id = "someone-elses-project"
 
-    valid, message = FcmClient(credential).validate()
+    valid, message = FcmClient(credential.for_client()).validate()
 
     assert not valid
     assert message.startswith("PERMISSION_DENIED: Permission 'cloudmessaging.messages.create'")
@@ -515,7 +516,7 @@ def test_it_cannot_validate_while_google_is_unreachable(sandbox, retail, setting
     settings.FCM_TOKEN_URL = f"https://localhost:{unused_port()}/token"
 
     with pytest.raises(ProviderError) as unreachable:
-        FcmClient(retail.fcm_credential).validate()
+        FcmClient(retail.fcm_credential.for_client()).validate()
 
     assert not unreachable.value.permanent
 

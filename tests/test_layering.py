@@ -172,10 +172,8 @@ def template_files() -> Iterator[tuple[str, Path]]:
 
 
 def test_templates_and_reverses_name_urls_below():
-    sources = [
-        *template_files(),
-        *((module.split(".")[0], path) for module, path in source_files()),
-    ]
+    modules = ((module.split(".")[0], path) for module, path in source_files())
+    sources = [*template_files(), *modules]
     wrong = [
         f"{path.relative_to(ROOT)} names admin:{target}_…"
         for owner, path in sources

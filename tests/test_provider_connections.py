@@ -20,9 +20,9 @@ from campaigns.models import DeliveryStatus, Notification, Status
 from devices import sample_credentials, sending
 from devices.models import ApnsCredential, Device, MobileApp
 from devices.providers import connections
-from devices.providers.apns import ApnsClient
+from devices.providers.apns import ApnsClient, ApnsKey
 from devices.providers.base import Outcome, Push
-from devices.providers.sandbox.server import GOAWAY_PREFIX
+from devices.sandbox.server import GOAWAY_PREFIX
 from tests.conftest import send_due, set_sending_rules
 from tests.waiting import wait_for
 
@@ -230,7 +230,7 @@ def test_a_push_after_goaway_goes_over_a_new_connection(sandbox, retail):
 
 
 def test_a_forked_child_makes_its_own_connections_and_leaves_the_parents_alone(sandbox, retail):
-    credential = retail.apns_credential
+    credential = retail.apns_credential.for_client()
     client = ApnsClient(credential, connections.transport_for(credential))
     [result] = client.send([push("ab" * 32)])
     assert result.outcome == Outcome.SENT
@@ -250,7 +250,7 @@ def push(token: str) -> Push:
     return Push(key=str(uuid.uuid4()), target=token, body=BODY, headers=PUSH)
 
 
-def child_send(credential: ApnsCredential) -> dict[str, object]:
+def child_send(credential: ApnsKey) -> dict[str, object]:
     inherited = connections.pool.idle_count()
     client = ApnsClient(credential, connections.transport_for(credential))
     [result] = client.send([push("ef" * 32)])

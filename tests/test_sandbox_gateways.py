@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from devices import sample_credentials
 from devices.models import ApnsCredential, FcmCredential, MobileApp, WnsCredential
-from devices.providers.sandbox.certificates import ensure_certificates
-from devices.providers.sandbox.directory import CredentialDirectory
-from devices.providers.sandbox.server import GatewayThread, SandboxGateways
+from devices.sandbox.certificates import ensure_certificates
+from devices.sandbox.directory import CredentialDirectory
+from devices.sandbox.server import GatewayThread, SandboxGateways
 from tests.waiting import wait_for
 
 pytest_plugins = ["tests.sandbox"]

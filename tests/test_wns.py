@@ -21,10 +21,10 @@ from devices.providers import connections
 from devices.providers import wns as wns_provider
 from devices.providers.base import Outcome, ProviderError, Push
 from devices.providers.message import Message, TileBinding, WindowsOptions
-from devices.providers.sandbox.wns import DESCRIPTIONS
 from devices.providers.wns import WnsClient, clear_token_cache
 from devices.providers.wns import render as render_wns
 from devices.registration import register_device
+from devices.sandbox.wns import DESCRIPTIONS
 from devices.sending import send_now
 from tests.h2_server import Authority, H2Server
 from tests.waiting import ManualClock
@@ -61,7 +61,7 @@ def credential(sandbox, news) -> WnsCredential:
 
 @pytest.fixture
 def client(credential):
-    wns_client = WnsClient(credential)
+    wns_client = WnsClient(credential.for_client())
     yield wns_client
     wns_client.close()
 
@@ -205,7 +205,7 @@ def test_it_requests_the_token_as_the_quickstart_shows(sandbox, client, credenti
 
 def test_it_reuses_one_token_for_many_sends_and_clients(sandbox, credential):
     for _ in range(3):
-        other = WnsClient(credential)
+        other = WnsClient(credential.for_client())
         try:
             results = other.send([toast(sandbox, f"c-{n}", key=str(n)) for n in range(5)])
         finally:
@@ -608,7 +608,7 @@ def test_it_raises_a_permanent_error_naming_aad_when_the_secret_is_refused(sandb
     credential.store_secret(
         {"client_secret": "not-the-secret"}
     )  # unsaved: the sandbox keeps SECRET
-    wns_client = WnsClient(credential)
+    wns_client = WnsClient(credential.for_client())
     try:
         with pytest.raises(ProviderError) as raised:
             wns_client.send([toast(sandbox, "c-1")])
@@ -682,14 +682,14 @@ def test_it_reports_an_unreachable_token_endpoint_as_temporary(sandbox, client, 
     )
 
 
-def test_it_refuses_an_unreadable_secret_before_any_request(sandbox, credential):
+def test_a_secret_that_cannot_be_decrypted_makes_no_client(sandbox, credential):
     credential.encrypted_secret = "not a fernet token"
-    wns_client = WnsClient(credential)
 
     with pytest.raises(ProviderError, match="has an unreadable client secret") as raised:
-        wns_client.send([toast(sandbox, "c-1")])
+        credential.for_client()
 
     assert raised.value.permanent
+    assert "(DecryptionError)" in raised.value.message
     assert sandbox.received() == []
 
 
@@ -711,7 +711,7 @@ def test_validate_asks_azure_ad_even_with_a_cached_token(sandbox, client):
 def test_validate_refuses_a_wrong_secret_with_aads_description(sandbox, credential):
     credential.store_secret({"client_secret": "not-the-secret"})
 
-    valid, message = WnsClient(credential).validate()
+    valid, message = WnsClient(credential.for_client()).validate()
 
     assert not valid
     assert "invalid_client (AADSTS7000215: Invalid client secret provided." in message
@@ -722,7 +722,7 @@ def test_validate_refuses_a_wrong_secret_with_aads_description(sandbox, credenti
 def test_validate_refuses_an_application_unknown_to_the_tenant(sandbox, credential):
     credential.client_id = "44444444-4444-4444-8444-444444444444"
 
-    valid, message = WnsClient(credential).validate()
+    valid, message = WnsClient(credential.for_client()).validate()
 
     assert not valid
     assert "unauthorized_client (AADSTS700016: Application with identifier" in message

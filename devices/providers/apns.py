@@ -6,10 +6,12 @@ speaks HTTP/2 only; an answer that comes back in another version did not come fr
 proxy, a wrong URL) and is not trusted, whatever its status.
 
 The host is ``settings.APNS_PRODUCTION_URL`` or ``settings.APNS_DEVELOPMENT_URL``, by the
-credential's environment. Two ways to authenticate, by the credential's auth method:
+credential's environment. Two ways to authenticate, by the kind of credential the client is
+given (its secret already decrypted, made by the app's stored credential):
 
-- token: an ES256 provider JWT (header ``kid`` = the Key ID, claims ``iss`` = the Team ID and
-  ``iat``, never in the future) signed with the .p8 key, sent as ``authorization: bearer <jwt>``.
+- token (``ApnsKey``): an ES256 provider JWT (header ``kid`` = the Key ID, claims ``iss`` = the
+  Team ID and ``iat``, never in the future) signed with the .p8 key, sent as
+  ``authorization: bearer <jwt>``.
   Apple's "Establishing a token-based connection to APNs": refresh a token no more often than
   once every 20 minutes and no less than once every 60; a token whose iat is over an hour old
   is refused (ExpiredProviderToken), and one replaced too often answers 429
@@ -20,8 +22,9 @@ credential's environment. Two ways to authenticate, by the credential's auth met
   least 20 minutes old; a younger one is kept and the refused pushes are AUTH_FAILED with
   Apple's reason and a detail saying when the token may be replaced. A second refusal is
   AUTH_FAILED too.
-- certificate: TLS client authentication with the .p12's certificate and key, converted to PEM
-  in memory and handed to the transport (which never writes the key to disk).
+- certificate (``ApnsCertificate``): TLS client authentication with the .p12's certificate and
+  key, converted to PEM in memory and handed to the transport (which never writes the key to
+  disk).
 
 Headers: ``apns-topic`` is the credential's bundle ID; the renderer's ``apns-push-type``,
 ``apns-priority``, ``apns-expiration`` and ``apns-collapse-id`` pass through as given;
@@ -92,10 +95,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from django.conf import settings
 
-from devices.encryption import DecryptionError
-from devices.models import ApnsCredential, DeviceStatus
 from devices.providers.base import (
     RETRIED,
+    AddressGone,
+    Credential,
     Outcome,
     Provider,
     ProviderError,
@@ -106,7 +109,15 @@ from devices.providers.base import (
 from devices.providers.message import Message, Payload, custom_data, refuse_tile, without_empty
 from devices.providers.transport import Request, Response, Transport
 
-__all__ = ["ApnsClient", "classify", "client_certificate"]
+__all__ = [
+    "ApnsCertificate",
+    "ApnsClient",
+    "ApnsKey",
+    "classify",
+    "client_certificate",
+    "unreadable_certificate",
+    "unreadable_key",
+]
 
 # Apple, "Establishing a token-based connection to APNs": refresh a provider token no more often
 # than once every 20 minutes and no less than once every 60 (an iat over an hour old is
@@ -180,6 +191,50 @@ CANONICAL_UUID = re.compile(
 )
 
 
+@dataclass(frozen=True, repr=False)
+class ApnsTopic(Credential):
+    """What both ways of authenticating share: the app's topic and where it is pushed."""
+
+    topic: str  # the app's bundle ID
+    sandbox: bool  # Apple's development environment, not production
+    environment: str  # that environment's name for people: "Production"
+
+
+@dataclass(frozen=True, repr=False)
+class ApnsKey(ApnsTopic):
+    """Token authentication: a .p8 signing key, its Key ID and the team it belongs to."""
+
+    key_id: str
+    team_id: str
+    signing_key: str  # the .p8 file's PEM text
+
+
+@dataclass(frozen=True, repr=False)
+class ApnsCertificate(ApnsTopic):
+    """Certificate authentication: a .p12 push certificate and its password."""
+
+    p12: bytes
+    password: str
+
+
+def unreadable_key(name: str, error: Exception) -> ProviderError:
+    """The failure of a .p8 signing key that cannot be read: the problem, never the content."""
+    return ProviderError(
+        f"{name} has an unreadable .p8 signing key ({type(error).__name__}); "
+        "upload the key file again.",
+        permanent=True,
+    )
+
+
+def unreadable_certificate(name: str, error: Exception) -> ProviderError:
+    """The failure of a .p12 that cannot be read: the problem, never the content."""
+    return ProviderError(
+        f"{name} has an unreadable .p12 certificate ({type(error).__name__}); "
+        "upload it again with its password.",
+        permanent=True,
+    )
+
+
 class ApnsClient:
     """Send APNs pushes for one app's credential (token or certificate authentication).
 
@@ -187,7 +242,9 @@ class ApnsClient:
     already carry the client certificate when the credential uses certificate authentication.
     """
 
-    def __init__(self, credential: ApnsCredential, transport: Transport | None = None) -> None:
+    def __init__(
+        self, credential: ApnsKey | ApnsCertificate, transport: Transport | None = None
+    ) -> None:
         self.credential = credential
         self._transport = transport
         self._owns_transport = transport is None
@@ -376,10 +433,10 @@ def _headers(push: Push, topic: str, token: str) -> dict[str, str]:
     return headers
 
 
-def _judge_validation(result: Result, credential: ApnsCredential) -> tuple[bool, str]:
+def _judge_validation(result: Result, credential: ApnsTopic) -> tuple[bool, str]:
     said = ": ".join(part for part in (result.reason, result.detail) if part)
     said = said or f"HTTP {result.status}"
-    where = f"{credential.bundle_id} ({credential.get_environment_display()})"
+    where = f"{credential.topic} ({credential.environment})"
     if result.outcome == Outcome.SENT:
         return True, f"APNs accepted the credentials for {where}."
     if result.outcome == Outcome.DEVICE_GONE and result.reason in PROOF_REASONS:
@@ -434,37 +491,33 @@ class _Authority:
         return f"_Authority({self.url!r}, {self.topic!r})"
 
     @classmethod
-    def of(cls, credential: ApnsCredential) -> _Authority:
+    def of(cls, credential: ApnsKey | ApnsCertificate) -> _Authority:
         """Read what sending needs from the credential; ProviderError (permanent) if unusable."""
-        if not credential.bundle_id:
-            raise ProviderError(f"{credential} has no bundle ID (the APNs topic).", permanent=True)
-        sandbox = credential.environment == ApnsCredential.Environment.SANDBOX
-        url = settings.APNS_DEVELOPMENT_URL if sandbox else settings.APNS_PRODUCTION_URL
+        if not credential.topic:
+            raise ProviderError(
+                f"{credential.name} has no bundle ID (the APNs topic).", permanent=True
+            )
+        url = settings.APNS_DEVELOPMENT_URL if credential.sandbox else settings.APNS_PRODUCTION_URL
         url = url.rstrip("/")
-        if credential.auth_method == ApnsCredential.AuthMethod.CERTIFICATE:
+        if isinstance(credential, ApnsCertificate):
             certificate = client_certificate(credential)
-            return cls(url, credential.bundle_id, client_certificate=certificate)
-        return cls(url, credential.bundle_id, signer=_signer(credential))
+            return cls(url, credential.topic, client_certificate=certificate)
+        return cls(url, credential.topic, signer=_signer(credential))
 
 
-def _signer(credential: ApnsCredential) -> _Signer:
+def _signer(credential: ApnsKey) -> _Signer:
     if not (credential.key_id and credential.team_id):
         raise ProviderError(
-            f"{credential} needs its Key ID and Team ID for token authentication.", permanent=True
+            f"{credential.name} needs its Key ID and Team ID for token authentication.",
+            permanent=True,
         )
     try:
-        pem = credential.read_secret()["signing_key"]
-        key = serialization.load_pem_private_key(pem.encode(), password=None)
-    except (DecryptionError, KeyError, TypeError, ValueError) as error:
-        # Name the problem, never the secret's content.
-        raise ProviderError(
-            f"{credential} has an unreadable .p8 signing key ({type(error).__name__}); "
-            "upload the key file again.",
-            permanent=True,
-        ) from None
+        key = serialization.load_pem_private_key(credential.signing_key.encode(), password=None)
+    except (TypeError, ValueError) as error:
+        raise unreadable_key(credential.name, error) from None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
         raise ProviderError(
-            f"{credential}'s signing key is not an APNs key (ES256 needs EC P-256).",
+            f"{credential.name}'s signing key is not an APNs key (ES256 needs EC P-256).",
             permanent=True,
         )
     identity = ("apns", credential.team_id, credential.key_id, _key_digest(key))
@@ -479,28 +532,22 @@ def _key_digest(key: ec.EllipticCurvePrivateKey) -> str:
     return hashlib.sha256(public).hexdigest()
 
 
-def client_certificate(credential: ApnsCredential) -> tuple[bytes, bytes]:
+def client_certificate(credential: ApnsCertificate) -> tuple[bytes, bytes]:
     """Return the .p12's certificate chain and unencrypted key as PEM, in memory only."""
     try:
-        secret = credential.read_secret()
-        password = secret.get("certificate_password") or ""
         key, certificate, chain = pkcs12.load_key_and_certificates(
-            bytes.fromhex(secret["certificate_p12"]), password.encode() or None
+            credential.p12, credential.password.encode() or None
         )
-    except (DecryptionError, KeyError, TypeError, ValueError) as error:
-        raise ProviderError(
-            f"{credential} has an unreadable .p12 certificate ({type(error).__name__}); "
-            "upload it again with its password.",
-            permanent=True,
-        ) from None
+    except (TypeError, ValueError) as error:
+        raise unreadable_certificate(credential.name, error) from None
     if key is None or certificate is None:
         raise ProviderError(
-            f"{credential}'s .p12 lacks a certificate or its private key.", permanent=True
+            f"{credential.name}'s .p12 lacks a certificate or its private key.", permanent=True
         )
     expired_on = certificate.not_valid_after_utc
     if expired_on <= datetime.now(UTC):
         raise ProviderError(
-            f"{credential}'s push certificate expired on {expired_on:%Y-%m-%d}; "
+            f"{credential.name}'s push certificate expired on {expired_on:%Y-%m-%d}; "
             "upload a renewed .p12.",
             permanent=True,
         )
@@ -648,6 +695,6 @@ PROVIDER = Provider(
     render=render,
     limit=LIMIT,
     address="push_token",
-    retired_as=DeviceStatus.TOKEN_INVALID,
+    retired_as=AddressGone.TOKEN_INVALID,
     probe=probe,
 )

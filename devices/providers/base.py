@@ -30,6 +30,29 @@ class Outcome(StrEnum):
 RETRIED = frozenset({Outcome.RETRY, Outcome.DEVICE_RETRY})
 
 
+class AddressGone(StrEnum):
+    """What a DEVICE_GONE answer says of the device's address, in each service's terms."""
+
+    TOKEN_INVALID = "token_invalid"  # an APNs or FCM device token that will never work again
+    CHANNEL_EXPIRED = "channel_expired"  # a WNS channel URI that is no longer valid
+
+
+@dataclass(frozen=True, repr=False)
+class Credential:
+    """What every client's credential carries besides its own fields: who it is, which version.
+
+    Each service's module defines its own (apns.ApnsKey, fcm.FcmServiceAccount, ...), holding
+    the secret already decrypted; the app's stored credential makes it.
+    """
+
+    name: str  # for people, in messages: "APNs credential of Retail"
+    identity: str  # the same across changes of one stored credential: "ApnsCredential:3"
+    version: str  # changes whenever the stored credential does: its connections are replaced
+
+    def __repr__(self) -> str:  # never show the secret, even in a traceback
+        return f"{type(self).__name__}({self.identity!r})"
+
+
 @dataclass(frozen=True)
 class Push:
     """One message to one device, its payload already rendered for the platform."""
@@ -107,11 +130,11 @@ class Provider:
     platform: str  # the devices it serves: "ios", "android", "windows"
     name: str  # the service, for people: "APNs"
     credential: str  # the MobileApp relation holding its credential: "apns_credential"
-    client: Callable[..., Any]  # the client class, made with that credential
+    client: Callable[..., Any]  # the client class, made with that credential's Credential
     render: Callable[..., Any]  # render(message, token="", now=None) -> Payload
     limit: int  # the largest payload it accepts, in bytes
     address: str  # the Device field that reaches a device: "push_token" or "channel_uri"
-    retired_as: str  # the DeviceStatus of a device it says is gone for good
+    retired_as: AddressGone  # what its DEVICE_GONE answers say of a device's address
     default_kind: str = "standard"  # the message kind of a plain test message
     # Why a device's address may no longer be used (a WNS channel past its 30 days), or "".
     address_expired: Callable[[Any, datetime], str] = never_expires

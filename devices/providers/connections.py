@@ -49,8 +49,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from devices.models import ApnsCredential, ProviderCredential
 from devices.providers import apns
+from devices.providers.base import Credential
 from devices.providers.transport import Request, Response, Transport
 
 __all__ = ["PooledTransport", "TransportPool", "pool", "transport_for"]
@@ -64,9 +64,8 @@ MAX_IDLE_TRANSPORTS = 64
 class PoolKey:
     """Which transport a client may share: whose credential, which version of it, which CAs."""
 
-    provider: str  # "apns", "fcm", "wns"
-    credential: str  # the credential's model and primary key
-    version: str  # a digest of its stored secret, its last save and the CA bundle
+    credential: str  # the credential's identity: "ApnsCredential:3"
+    version: str  # a digest of the credential's version and the CA bundle
 
 
 @dataclass
@@ -81,7 +80,7 @@ class TransportPool:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._idle: dict[PoolKey, list[_Idle]] = {}
-        self._current: dict[tuple[str, str], str] = {}  # (provider, credential) → version
+        self._current: dict[str, str] = {}  # credential → version
         self._generation = 0  # a new one after fork: what a parent lent is not given back
 
     def borrow(self, key: PoolKey, make: Callable[[], Transport]) -> Transport:
@@ -96,7 +95,7 @@ class TransportPool:
     def give_back(self, key: PoolKey, transport: Transport, generation: int) -> None:
         """Keep a borrowed transport for the next borrower, or close it if it is outdated."""
         with self._lock:
-            current = self._current.get((key.provider, key.credential)) == key.version
+            current = self._current.get(key.credential) == key.version
             if generation == self._generation and current:
                 self._idle.setdefault(key, []).append(_Idle(transport, time.monotonic()))
                 transport = None
@@ -107,11 +106,11 @@ class TransportPool:
     def generation(self) -> int:
         return self._generation
 
-    def forget(self, provider: str, credential: str) -> None:
-        """Close the idle transports of a credential that is gone."""
+    def forget(self, credential: str) -> None:
+        """Close the idle transports of a credential that is gone (by its identity)."""
         with self._lock:
-            self._current.pop((provider, credential), None)
-            stale = self._take(lambda key: (key.provider, key.credential) == (provider, credential))
+            self._current.pop(credential, None)
+            stale = self._take(lambda key: key.credential == credential)
         _close(stale)
 
     def close_all(self) -> None:
@@ -138,13 +137,10 @@ class TransportPool:
             transport.close_inherited()
 
     def _retire_versions_other_than(self, key: PoolKey) -> list[Transport]:
-        identity = (key.provider, key.credential)
-        if self._current.get(identity) == key.version:
+        if self._current.get(key.credential) == key.version:
             return []
-        self._current[identity] = key.version
-        return self._take(
-            lambda other: (other.provider, other.credential) == identity and other != key
-        )
+        self._current[key.credential] = key.version
+        return self._take(lambda other: other.credential == key.credential and other != key)
 
     def _expired(self, now: float) -> list[Transport]:
         idle_seconds = settings.PROVIDER_IDLE_SECONDS
@@ -209,10 +205,8 @@ class PooledTransport:
 pool = TransportPool()
 os.register_at_fork(after_in_child=pool.after_fork_in_child)
 
-PROVIDERS = {"ApnsCredential": "apns", "FcmCredential": "fcm", "WnsCredential": "wns"}
 
-
-def transport_for(credential: ProviderCredential) -> PooledTransport:
+def transport_for(credential: Credential) -> PooledTransport:
     """Return the process's shared transport for a credential's pushes."""
     key = key_for(credential)
 
@@ -226,23 +220,14 @@ def transport_for(credential: ProviderCredential) -> PooledTransport:
     return PooledTransport(pool, key, make)
 
 
-def key_for(credential: ProviderCredential) -> PoolKey:
+def key_for(credential: Credential) -> PoolKey:
     """Return the pool key of a credential as it is now."""
-    model = type(credential).__name__
-    # An unsaved credential (a form's check before saving) shares with no other.
-    identity = f"{model}:{credential.pk}" if credential.pk else f"{model}:unsaved-{id(credential)}"
-    saved_at = credential.updated_at.isoformat() if credential.updated_at else ""
-    version = hashlib.sha256(
-        "\n".join((credential.encrypted_secret, saved_at, settings.CA_BUNDLE)).encode()
-    ).hexdigest()
-    return PoolKey(PROVIDERS[model], identity, version)
+    version = "\n".join((credential.version, settings.CA_BUNDLE))
+    return PoolKey(credential.identity, hashlib.sha256(version.encode()).hexdigest())
 
 
-def _client_certificate(credential: ProviderCredential) -> tuple[bytes, bytes] | None:
+def _client_certificate(credential: Credential) -> tuple[bytes, bytes] | None:
     """The TLS client certificate of an APNs certificate credential, else None."""
-    if (
-        isinstance(credential, ApnsCredential)
-        and credential.auth_method == ApnsCredential.AuthMethod.CERTIFICATE
-    ):
+    if isinstance(credential, apns.ApnsCertificate):
         return apns.client_certificate(credential)
     return None

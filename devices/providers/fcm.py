@@ -61,9 +61,10 @@ import httpx
 import jwt
 from django.conf import settings
 
-from devices.models import DeviceStatus, FcmCredential
 from devices.providers.base import (
     RETRIED,
+    AddressGone,
+    Credential,
     Outcome,
     Provider,
     ProviderError,
@@ -83,7 +84,7 @@ from devices.providers.message import (
 from devices.providers.tokens import AccessTokenCache
 from devices.providers.transport import Request, Response, Transport
 
-__all__ = ["FcmClient"]
+__all__ = ["FcmClient", "FcmServiceAccount", "unreadable_service_account"]
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -117,10 +118,27 @@ INVALID_TOKEN_MESSAGE = re.compile(
 )
 
 
+@dataclass(frozen=True, repr=False)
+class FcmServiceAccount(Credential):
+    """A Firebase service account: its JSON key file and the project to send for."""
+
+    project_id: str  # "" for the key file's own project
+    key_file: str  # the JSON text Google issued
+
+
+def unreadable_service_account(name: str, error: Exception) -> ProviderError:
+    """The failure of a key file that cannot be read: the problem, never the content."""
+    return ProviderError(
+        f"{name} has an unreadable service account ({type(error).__name__}); "
+        "upload the JSON key file again.",
+        permanent=True,
+    )
+
+
 class FcmClient:
     """Send FCM HTTP v1 messages for one app's service account."""
 
-    def __init__(self, credential: FcmCredential, transport: Transport | None = None) -> None:
+    def __init__(self, credential: FcmServiceAccount, transport: Transport | None = None) -> None:
         self.credential = credential
         self._transport = transport
         self._owns_transport = transport is None
@@ -321,25 +339,20 @@ class _ServiceAccount:
         return f"_ServiceAccount({self.client_email!r})"
 
     @classmethod
-    def of(cls, credential: FcmCredential) -> _ServiceAccount:
+    def of(cls, credential: FcmServiceAccount) -> _ServiceAccount:
         """Read the credential's service account; ProviderError (permanent) when unusable."""
+        raw = credential.key_file
         try:
-            raw = credential.read_secret()["service_account"]
             account = json.loads(raw)
             client_email = account["client_email"]
             private_key = account["private_key"]
         except (KeyError, TypeError, ValueError) as error:
-            # Name the problem, never the secret's content.
-            raise ProviderError(
-                f"{credential} has an unreadable service account ({type(error).__name__}); "
-                "upload the JSON key file again.",
-                permanent=True,
-            ) from None
+            raise unreadable_service_account(credential.name, error) from None
         project_id = credential.project_id or str(account.get("project_id") or "")
         if not project_id:
-            raise ProviderError(f"{credential} names no Firebase project.", permanent=True)
+            raise ProviderError(f"{credential.name} names no Firebase project.", permanent=True)
         digest = hashlib.sha256(raw.encode()).hexdigest()
-        identity = (type(credential).__name__, str(credential.pk), digest, settings.FCM_TOKEN_URL)
+        identity = (credential.identity, digest, settings.FCM_TOKEN_URL)
         return cls(identity, project_id, client_email, private_key)
 
     def assertion(self, now: int) -> str:
@@ -497,6 +510,6 @@ PROVIDER = Provider(
     render=render,
     limit=LIMIT,
     address="push_token",
-    retired_as=DeviceStatus.TOKEN_INVALID,
+    retired_as=AddressGone.TOKEN_INVALID,
     probe=probe,
 )

@@ -8,7 +8,7 @@ client in the process and refreshed five minutes before they expire; a token WNS
 is replaced once and the refused notifications are sent once more.
 
 Channel URIs come from devices, so the host allowlist (``settings.WNS_HOSTS``, checked by
-``devices.addresses.check_channel_uri``) is enforced again here: a URI that fails it is never
+``addresses.check_channel_uri``) is enforced again here: a URI that fails it is never
 sent to. Each request carries the renderer's ``X-WNS-Type`` with the Content-Type WNS requires
 for it, the renderer's other ``X-WNS-*`` headers (``X-WNS-TTL``, ``X-WNS-Tag``,
 ``X-WNS-Group``, ...) and ``X-WNS-RequestForStatus: true``; no other header of the push is sent.
@@ -93,11 +93,11 @@ from xml.etree import ElementTree
 import httpx
 from django.conf import settings
 
-from devices.addresses import AddressError, check_channel_uri
-from devices.encryption import DecryptionError
-from devices.models import DeviceStatus, WnsCredential
+from devices.providers.addresses import AddressError, check_channel_uri
 from devices.providers.base import (
     RETRIED,
+    AddressGone,
+    Credential,
     Outcome,
     Provider,
     ProviderError,
@@ -119,7 +119,15 @@ from devices.providers.message import (
 from devices.providers.tokens import AccessTokenCache
 from devices.providers.transport import Request, Response, Transport
 
-__all__ = ["TAG_RULE", "WnsClient", "classify", "clear_token_cache", "is_valid_tag"]
+__all__ = [
+    "TAG_RULE",
+    "WnsClient",
+    "WnsSecret",
+    "classify",
+    "clear_token_cache",
+    "is_valid_tag",
+    "unreadable_secret",
+]
 
 # The scope wns-push-quickstart.md requests (Windows App SDK push, Azure AD app registrations).
 SCOPE = "https://wns.windows.com/.default"
@@ -180,10 +188,27 @@ PERMANENT_TOKEN_ERRORS = frozenset(
 )
 
 
+@dataclass(frozen=True, repr=False)
+class WnsSecret(Credential):
+    """An Azure AD app registration and its client secret."""
+
+    tenant_id: str
+    client_id: str
+    client_secret: str
+
+
+def unreadable_secret(name: str, error: Exception) -> ProviderError:
+    """The failure of a client secret that cannot be read: the problem, never the content."""
+    return ProviderError(
+        f"{name} has an unreadable client secret ({type(error).__name__}); enter the secret again.",
+        permanent=True,
+    )
+
+
 class WnsClient:
     """Send WNS notifications for one app's Azure AD app registration."""
 
-    def __init__(self, credential: WnsCredential, transport: Transport | None = None) -> None:
+    def __init__(self, credential: WnsSecret, transport: Transport | None = None) -> None:
         self.credential = credential
         self._transport = transport
         self._owns_transport = transport is None
@@ -414,28 +439,17 @@ class _Registration:
         return f"_Registration({self.tenant_id!r}, {self.client_id!r})"
 
     @classmethod
-    def of(cls, credential: WnsCredential) -> _Registration:
-        """Read the credential's client secret; ProviderError (permanent) when unusable."""
-        try:
-            secret = credential.read_secret()["client_secret"]
-            if not isinstance(secret, str) or not secret:
-                raise ValueError("empty")
-        except (DecryptionError, KeyError, TypeError, ValueError) as error:
-            # Name the problem, never the secret's content.
-            raise ProviderError(
-                f"{credential} has an unreadable client secret ({type(error).__name__}); "
-                "enter the secret again.",
-                permanent=True,
-            ) from None
+    def of(cls, credential: WnsSecret) -> _Registration:
+        """Read the credential's registration; ProviderError (permanent) when unusable."""
         if not credential.tenant_id or not credential.client_id:
             raise ProviderError(
-                f"{credential} needs both a tenant ID and an application (client) ID.",
+                f"{credential.name} needs both a tenant ID and an application (client) ID.",
                 permanent=True,
             )
+        secret = credential.client_secret
         digest = hashlib.sha256(secret.encode()).hexdigest()
         identity = (
-            type(credential).__name__,
-            str(credential.pk),
+            credential.identity,
             credential.tenant_id.lower(),
             credential.client_id.lower(),
             digest,
@@ -730,7 +744,7 @@ PROVIDER = Provider(
     render=render,
     limit=LIMIT,
     address="channel_uri",
-    retired_as=DeviceStatus.CHANNEL_EXPIRED,
+    retired_as=AddressGone.CHANNEL_EXPIRED,
     default_kind="toast",
     address_expired=expired_channel,
 )

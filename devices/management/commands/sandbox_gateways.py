@@ -1,4 +1,4 @@
-"""Run the loopback APNs, FCM and WNS look-alikes until Ctrl-C (see devices.providers.sandbox)."""
+"""Run the loopback APNs, FCM and WNS look-alikes until Ctrl-C (see devices.sandbox)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from devices.providers.sandbox.directory import CredentialDirectory
-from devices.providers.sandbox.server import SandboxGateways
+from devices.sandbox.directory import CredentialDirectory
+from devices.sandbox.server import SandboxGateways
 
 
 class Command(BaseCommand):

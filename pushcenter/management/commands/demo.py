@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from devices.providers.sandbox.certificates import ensure_certificates
+from devices.sandbox.certificates import ensure_certificates
 from pushcenter.demo import seed
 from pushcenter.management.commands.seed_demo import describe
 from pushcenter.processes import celery, supervise

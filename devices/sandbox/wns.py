@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from hmac import compare_digest
 from xml.parsers import expat
 
-from devices.providers.sandbox.directory import secret_digest
-from devices.providers.sandbox.faults import Fault
-from devices.providers.sandbox.gateway import Answer, Gateway, Note, Request, parse_json
+from devices.sandbox.directory import secret_digest
+from devices.sandbox.faults import Fault
+from devices.sandbox.gateway import Answer, Gateway, Note, Request, parse_json
 
 TOKEN_PATH_RE = re.compile(r"^/(?P<tenant>[^/]+)/oauth2/v2\.0/token$")
 SCOPES = (

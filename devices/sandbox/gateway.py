@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from devices.providers.sandbox.directory import CredentialDirectory
-from devices.providers.sandbox.faults import FaultPlan
-from devices.providers.sandbox.recorder import Recorder
+from devices.sandbox.directory import CredentialDirectory
+from devices.sandbox.faults import FaultPlan
+from devices.sandbox.recorder import Recorder
 
 logger = logging.getLogger(__name__)
 

@@ -42,15 +42,15 @@ from hypercorn.asyncio.worker_context import WorkerContext
 from hypercorn.config import Config
 from hypercorn.events import RawData
 
-from devices.providers.sandbox.apns import ApnsGateway
-from devices.providers.sandbox.certificates import SandboxCertificates, ensure_certificates
-from devices.providers.sandbox.directory import ApnsClientCertificate, CredentialDirectory
-from devices.providers.sandbox.fcm import FcmGateway
-from devices.providers.sandbox.gateway import CONNECTION_EXTENSION, Gateway
-from devices.providers.sandbox.recorder import Recorder
-from devices.providers.sandbox.wns import WnsGateway
+from devices.sandbox.apns import ApnsGateway
+from devices.sandbox.certificates import SandboxCertificates, ensure_certificates
+from devices.sandbox.directory import ApnsClientCertificate, CredentialDirectory
+from devices.sandbox.fcm import FcmGateway
+from devices.sandbox.gateway import CONNECTION_EXTENSION, Gateway
+from devices.sandbox.recorder import Recorder
+from devices.sandbox.wns import WnsGateway
 
-logger = logging.getLogger("devices.providers.sandbox")
+logger = logging.getLogger("devices.sandbox")
 
 BIND_ADDRESS = "127.0.0.1"
 HOST = "localhost"

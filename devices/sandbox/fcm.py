@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import jwt
 
-from devices.providers.sandbox.directory import ServiceAccountKey
-from devices.providers.sandbox.faults import Fault
-from devices.providers.sandbox.gateway import Answer, Gateway, Note, Request, parse_json
+from devices.sandbox.directory import ServiceAccountKey
+from devices.sandbox.faults import Fault
+from devices.sandbox.gateway import Answer, Gateway, Note, Request, parse_json
 
 TOKEN_PATH = "/token"
 SEND_PATH_RE = re.compile(r"^/v1/projects/(?P<project>[^/]+)/messages:send$")

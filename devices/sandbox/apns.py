@@ -31,9 +31,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from devices.providers.sandbox.directory import CACHE_SECONDS, certificate_fingerprint
-from devices.providers.sandbox.faults import Fault
-from devices.providers.sandbox.gateway import Answer, Gateway, Note, Request, parse_json
+from devices.sandbox.directory import CACHE_SECONDS, certificate_fingerprint
+from devices.sandbox.faults import Fault
+from devices.sandbox.gateway import Answer, Gateway, Note, Request, parse_json
 
 PATH_RE = re.compile(r"^/3/device/(?P<token>[^/]*)$")
 DEVICE_TOKEN_RE = re.compile(r"^[0-9a-fA-F]{64,200}$")
