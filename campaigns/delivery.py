@@ -305,9 +305,11 @@ def _send_platform(
     try:
         client = sending.client_for(notification.app, platform)
     except ProviderError as error:
-        # A failure of the whole client (its credential removed mid-send): each push waits.
+        # A failure of the whole client (its credential removed mid-send, or its secret
+        # unreadable): each push waits, and the provider's health hears of it as of a send.
         results = [Result(p.key, Outcome.RETRY, detail=error.message) for p in pushes]
         _persistently(_record, results, by_key)
+        _persistently(provider_health.record, notification.app, platform, results)
         return
     answered: list[Result] = []
     with closing(client):
@@ -532,7 +534,7 @@ def _apply(delivery: Delivery, result: Result, now: datetime) -> None:
 def _channel_expires(delivery: Delivery) -> bool:
     """Tell whether the device's service retires it as an expired channel (WNS)."""
     retired_as = registry.provider(delivery.device.platform).retired_as
-    return retired_as == DeviceStatus.CHANNEL_EXPIRED
+    return sending.RETIRED_AS[retired_as] == DeviceStatus.CHANNEL_EXPIRED
 
 
 def _retry_or_give_up(delivery: Delivery, result: Result, now: datetime) -> None:

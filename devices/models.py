@@ -360,7 +360,7 @@ class FcmCredential(ProviderCredential):
         """Return what the FCM client needs, the secret decrypted; ProviderError if unreadable."""
         try:
             key_file = self.read_secret()["service_account"]
-        except (KeyError, TypeError) as error:
+        except (DecryptionError, KeyError, TypeError) as error:
             raise fcm.unreadable_service_account(str(self), error) from None
         return fcm.FcmServiceAccount(
             **self._client_fields(), project_id=self.project_id, key_file=key_file

@@ -272,6 +272,18 @@ def test_it_raises_a_permanent_error_for_an_unreadable_service_account(sandbox, 
     assert sandbox.received() == []
 
 
+def test_a_service_account_that_cannot_be_decrypted_makes_no_client(sandbox, retail):
+    credential = retail.fcm_credential
+    credential.encrypted_secret = "not a fernet token"
+
+    with pytest.raises(ProviderError, match="unreadable service account") as raised:
+        credential.for_client()
+
+    assert raised.value.permanent
+    assert "(DecryptionError)" in raised.value.message
+    assert sandbox.received() == []
+
+
 def test_it_raises_a_temporary_error_when_google_cannot_be_reached(sandbox, retail, settings):
     settings.FCM_TOKEN_URL = f"https://localhost:{unused_port()}/token"
 

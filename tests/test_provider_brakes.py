@@ -227,3 +227,21 @@ def test_300_unreachable_channel_hosts_never_hold_up_a_good_channel(sandbox, new
 
 def devices_with(app, **address) -> Device:
     return register_device(app, uuid.uuid4(), {"platform": "windows", **address})[0]
+
+
+def test_an_unreadable_credential_retires_nobody_and_counts_against_its_provider(
+    sandbox, no_caps
+):
+    devices(no_caps, "ios", apns_tokens("abcd", 6))
+    credential = no_caps.apns_credential
+    credential.encrypted_secret = "not a fernet token"  # an encryption key lost, say
+    credential.save()
+
+    sale = send(no_caps, platforms=["ios"])
+
+    waiting = Delivery.objects.filter(notification=sale, status=DeliveryStatus.QUEUED)
+    assert waiting.count() == 6
+    assert retired(no_caps) == 0
+    health = ProviderHealth.objects.get(app=no_caps, platform="ios")
+    assert health.failures == 1
+    assert "unreadable" in health.last_error
