@@ -164,15 +164,11 @@ class WnsCredentialInline(CredentialInline):
     model = WnsCredential
     platform = "windows"
     form = forms.WnsCredentialForm
-    fields = [
-        "tenant_id",
-        "client_id",
-        "object_id",
-        "package_family_name",
-        "client_secret",
-        "secret_status",
-        "validation",
-        "sending",
+    fieldsets = [
+        (None, {"fields": ["auth_flow", "package_family_name", "client_secret"]}),
+        ("Azure AD app registration", {"fields": ["tenant_id", "client_id", "object_id"]}),
+        ("Package SID (Partner Center / Store)", {"fields": ["package_sid"]}),
+        ("Status", {"fields": ["secret_status", "validation", "sending"]}),
     ]
 
 

@@ -25,6 +25,10 @@ GUID_RE = re.compile(
 )
 PACKAGE_FAMILY_NAME_RE = re.compile(r"^[A-Za-z0-9.-]{3,50}_[a-z0-9]{13}$")
 WNS_SECRET_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+# A Package SID as Partner Center shows it: ms-app:// and an app container SID, S-1-15-2 and
+# its sub-authorities (wns.PACKAGE_SID_PREFIX; Microsoft's "Push notification service request
+# and response headers" names it as the client_id of the Package SID flow).
+PACKAGE_SID_RE = re.compile(r"^ms-app://s-1-15-2(-[0-9]{1,10}){1,15}$", re.IGNORECASE)
 
 MAX_P8_BYTES = 10_000
 MAX_P12_BYTES = 100_000
@@ -163,6 +167,19 @@ def check_package_family_name(field: str, value: str) -> str:
             {
                 field: "Package family name must look like Contoso.App_8wekyb3d8bbwe: "
                 "the package name, an underscore, and the 13-character publisher id."
+            }
+        )
+    return value
+
+
+def check_package_sid(field: str, value: str) -> str:
+    """Check a Windows Store app's Package SID: ms-app://s-1-15-2- and numbers joined by -."""
+    value = value.strip()
+    if not PACKAGE_SID_RE.match(value) or len(value) > 256:
+        raise ValidationError(
+            {
+                field: "Package SID must look like ms-app://s-1-15-2-2972962901-2322836549-…: "
+                "ms-app://s-1-15-2- and numbers joined by hyphens, as Partner Center shows it."
             }
         )
     return value

@@ -216,29 +216,34 @@ class FcmCredentialForm(WriteOnlySecretForm):
 
 
 class WnsCredentialForm(WriteOnlySecretForm):
+    """Either flow's fields; the model's clean says which the chosen flow needs, by field."""
+
     secret_fields = ("client_secret",)
 
     client_secret = forms.CharField(
         label="Client secret",
         widget=forms.PasswordInput(render_value=False),
         strip=False,
-        help_text="The secret's value from Certificates & secrets in the Azure portal.",
+        help_text="The secret's value from Certificates & secrets in the Azure portal, or the "
+        "client secret Partner Center shows beside the Package SID.",
     )
 
     class Meta:
         model = WnsCredential
-        fields = ["tenant_id", "client_id", "object_id", "package_family_name"]
+        fields = [
+            "auth_flow",
+            "tenant_id",
+            "client_id",
+            "object_id",
+            "package_sid",
+            "package_family_name",
+        ]
 
     @sensitive_variables()
     def clean(self) -> dict:
         data = super().clean()
-        for name, what in (
-            ("tenant_id", "Tenant ID"),
-            ("client_id", "Application (client) ID"),
-            ("object_id", "Object ID"),
-        ):
-            if data.get(name):
-                self.normalize(name, credentials.check_guid, (name, data[name], what))
+        if data.get("auth_flow") != WnsCredential.AuthFlow.PACKAGE_SID:
+            self._check_azure_ids(data)
         if data.get("package_family_name"):
             self.normalize(
                 "package_family_name",
@@ -252,6 +257,15 @@ class WnsCredentialForm(WriteOnlySecretForm):
         elif not self.has_stored_secret():
             self.require_secret("client_secret", "Enter the client secret.")
         return data
+
+    def _check_azure_ids(self, data: dict) -> None:
+        for name, what in (
+            ("tenant_id", "Tenant ID"),
+            ("client_id", "Application (client) ID"),
+            ("object_id", "Object ID"),
+        ):
+            if data.get(name):
+                self.normalize(name, credentials.check_guid, (name, data[name], what))
 
     def save(self, commit: bool = True) -> WnsCredential:
         return _save_with_secret(self, super().save(commit=False), commit)

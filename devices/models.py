@@ -15,7 +15,7 @@ from django.db import models
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from devices import encryption
+from devices import credentials, encryption
 from devices.encryption import DecryptionError
 from devices.providers import apns, fcm, wns
 from devices.providers.base import Credential
@@ -368,12 +368,30 @@ class FcmCredential(ProviderCredential):
 
 
 class WnsCredential(ProviderCredential):
-    """Windows: the Azure app registration WNS authenticates."""
+    """Windows: the Azure app registration WNS authenticates, or a Store app's Package SID.
+
+    Both flows authenticate with a client secret (stored encrypted, write-only): Azure AD's
+    with the tenant and application (client) ids, the older Live flow of apps registered in
+    Partner Center with the Package SID (devices.providers.wns, LEGACY_SCOPE).
+    """
+
+    class AuthFlow(models.TextChoices):
+        AZURE_AD = "azure_ad", "Azure AD app registration"
+        PACKAGE_SID = "package_sid", "Package SID (Partner Center / Store)"
 
     app = models.OneToOneField(MobileApp, on_delete=models.CASCADE, related_name="wns_credential")
-    tenant_id = models.CharField("Tenant ID", max_length=36)
-    client_id = models.CharField("Application (client) ID", max_length=36)
-    object_id = models.CharField("Object ID", max_length=36)
+    auth_flow = models.CharField(
+        "Authentication flow", max_length=12, choices=AuthFlow.choices, default=AuthFlow.AZURE_AD
+    )
+    tenant_id = models.CharField("Tenant ID", max_length=36, blank=True)
+    client_id = models.CharField("Application (client) ID", max_length=36, blank=True)
+    object_id = models.CharField("Object ID", max_length=36, blank=True)
+    package_sid = models.CharField(
+        "Package SID",
+        max_length=256,
+        blank=True,
+        help_text=f"Partner Center's Package SID, {wns.PACKAGE_SID_PREFIX}….",
+    )
     package_family_name = models.CharField(max_length=64)
 
     class Meta:
@@ -381,6 +399,30 @@ class WnsCredential(ProviderCredential):
 
     def __str__(self) -> str:
         return f"WNS credential of {self.app}"
+
+    def clean(self) -> None:
+        """Require the fields of the chosen flow and refuse those of the other, by name."""
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.auth_flow == self.AuthFlow.PACKAGE_SID:
+            if not self.package_sid:
+                errors["package_sid"] = "The Package SID flow needs the app's Package SID."
+            else:
+                try:
+                    credentials.check_package_sid("package_sid", self.package_sid)
+                except ValidationError as error:
+                    errors.update({k: v[0] for k, v in error.message_dict.items()})
+            for name in ("tenant_id", "client_id", "object_id"):
+                if getattr(self, name):
+                    errors[name] = "Leave this empty for the Package SID flow: it is Azure AD's."
+        else:
+            for name, what in (("tenant_id", "tenant ID"), ("client_id", "client ID")):
+                if not getattr(self, name):
+                    errors[name] = f"The Azure AD flow needs the {what}."
+            if self.package_sid:
+                errors["package_sid"] = "Leave this empty for the Azure AD flow."
+        if errors:
+            raise ValidationError(errors)
 
     @sensitive_variables()
     def for_client(self) -> wns.WnsSecret:
@@ -391,6 +433,10 @@ class WnsCredential(ProviderCredential):
                 raise ValueError("empty")
         except (DecryptionError, KeyError, TypeError, ValueError) as error:
             raise wns.unreadable_secret(str(self), error) from None
+        if self.auth_flow == self.AuthFlow.PACKAGE_SID:
+            return wns.WnsSecret(
+                **self._client_fields(), client_secret=secret, package_sid=self.package_sid
+            )
         return wns.WnsSecret(
             **self._client_fields(),
             tenant_id=self.tenant_id,

@@ -392,6 +392,12 @@ FCM_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 WNS_TOKEN_URL = _provider_url(
     "PUSHCENTER_WNS_TOKEN_URL", "https://login.microsoftonline.com", _WNS_SANDBOX
 )
+# The Package SID flow's token endpoint (Store apps registered in Partner Center).
+WNS_LEGACY_TOKEN_URL = _provider_url(
+    "PUSHCENTER_WNS_LEGACY_TOKEN_URL",
+    "https://login.live.com/accesstoken.srf",
+    f"{_WNS_SANDBOX}/accesstoken.srf",
+)
 # Channel-URI hosts: an entry allows that host and its subdomains on the https port; an entry
 # with a port ("localhost:9443", the sandbox's WNS) allows exactly that host and port.
 WNS_HOSTS = env_list(

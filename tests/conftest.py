@@ -83,6 +83,26 @@ def news(organization) -> MobileApp:
     return app
 
 
+PACKAGE_SID = (
+    "ms-app://s-1-15-2-2972962901-2322836549-3722629029-1345238579-3987825745-2155616079-650196962"
+)
+
+
+@pytest.fixture
+def store(organization) -> MobileApp:
+    """A Windows app registered in Partner Center: its WNS credential is a Package SID's."""
+    app = MobileApp.objects.create(organization=organization, name="store", display_name="Store")
+    wns = WnsCredential(
+        app=app,
+        auth_flow=WnsCredential.AuthFlow.PACKAGE_SID,
+        package_sid=PACKAGE_SID,
+        package_family_name="Contoso.Store_8wekyb3d8bbwe",
+    )
+    wns.store_secret({"client_secret": "store-client-secret-value"})
+    wns.save()
+    return app
+
+
 @pytest.fixture
 def alice(organization) -> User:
     user = make_user("alice", roles.APP_ADMINISTRATOR)

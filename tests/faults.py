@@ -332,6 +332,7 @@ class Gateways:
             "PUSHCENTER_FCM_URL": fcm,
             "PUSHCENTER_FCM_TOKEN_URL": f"{fcm}/token",
             "PUSHCENTER_WNS_TOKEN_URL": wns,
+            "PUSHCENTER_WNS_LEGACY_TOKEN_URL": f"{wns}/accesstoken.srf",
             "PUSHCENTER_WNS_HOSTS": f"notify.windows.com,{HOST}:{self.gateways.ports['wns']}",
             "PUSHCENTER_CA_BUNDLE": str(self.gateways.certificates.ca),
         }

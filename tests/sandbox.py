@@ -10,10 +10,11 @@ Use it from a test module (this registers the module's fixtures with pytest):
         assert line["status"] == 200
 
 `sandbox` (function-scoped; uses pytest-django's `settings`) gives a `Sandbox`:
-- `apns_url`, `fcm_url`, `fcm_token_url`, `wns_token_url`, `ca_bundle`: what the settings now
-  say (APNS_PRODUCTION_URL and APNS_DEVELOPMENT_URL, FCM_URL, FCM_TOKEN_URL, WNS_TOKEN_URL,
-  CA_BUNDLE); WNS_HOSTS becomes ["notify.windows.com", `wns_host`], PUSHCENTER_SANDBOX True,
-  SANDBOX_DIR and the SANDBOX_*_PORT settings those of the running gateways. Override any of
+- `apns_url`, `fcm_url`, `fcm_token_url`, `wns_token_url`, `wns_legacy_token_url`,
+  `ca_bundle`: what the settings now say (APNS_PRODUCTION_URL and APNS_DEVELOPMENT_URL,
+  FCM_URL, FCM_TOKEN_URL, WNS_TOKEN_URL, WNS_LEGACY_TOKEN_URL, CA_BUNDLE); WNS_HOSTS becomes
+  ["notify.windows.com", `wns_host`], PUSHCENTER_SANDBOX True, SANDBOX_DIR and the
+  SANDBOX_*_PORT settings those of the running gateways. Override any of
   them further with `settings` as usual.
 - `wns_host` ("localhost:PORT") and `channel_uri(token)` → "https://localhost:PORT/?token=…".
 - `received(provider=None)`: the received.jsonl lines written during this test, parsed, oldest
@@ -137,6 +138,10 @@ class Sandbox:
         return self.gateways.url("wns")
 
     @property
+    def wns_legacy_token_url(self) -> str:
+        return f"{self.gateways.url('wns')}/accesstoken.srf"
+
+    @property
     def wns_host(self) -> str:
         return f"{HOST}:{self.gateways.ports['wns']}"
 
@@ -212,6 +217,7 @@ def _point_settings_at(settings: Any, current: Sandbox) -> None:
     settings.FCM_URL = current.fcm_url
     settings.FCM_TOKEN_URL = current.fcm_token_url
     settings.WNS_TOKEN_URL = current.wns_token_url
+    settings.WNS_LEGACY_TOKEN_URL = current.wns_legacy_token_url
     settings.WNS_HOSTS = ["notify.windows.com", current.wns_host]
     settings.CA_BUNDLE = current.ca_bundle
     settings.SANDBOX_DIR = gateways.directory

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from devices import sample_credentials
 from devices.forms import ApnsCredentialForm, FcmCredentialForm, WnsCredentialForm
 from devices.models import ApnsCredential, FcmCredential, MobileApp, ValidationStatus, WnsCredential
-from tests.conftest import logged_in
+from tests.conftest import PACKAGE_SID, logged_in
 from tests.html_forms import read_form
 
 TOKEN_FIELDS = {
@@ -232,6 +232,7 @@ def test_it_refuses_a_broken_service_account(shop, content, message):
 # WNS
 
 WNS_FIELDS = {
+    "auth_flow": "azure_ad",
     "tenant_id": "11111111-1111-4111-8111-111111111111",
     "client_id": "22222222-2222-4222-8222-222222222222",
     "object_id": "33333333-3333-4333-8333-333333333333",
@@ -262,6 +263,99 @@ def test_it_names_the_field_and_rule_of_a_bad_wns_value(shop, field, value, mess
     form = WnsCredentialForm(data={**WNS_FIELDS, field: value}, instance=WnsCredential(app=shop))
     assert not form.is_valid()
     assert message in " ".join(form.errors[field])
+
+
+# WNS: the Package SID flow of Store apps registered in Partner Center
+
+STORE_FIELDS = {
+    "auth_flow": "package_sid",
+    "package_sid": PACKAGE_SID,
+    "package_family_name": "Contoso.Shop_8wekyb3d8bbwe",
+    "client_secret": "partner-center-secret",
+}
+
+
+def test_a_package_sid_credential_is_stored_with_its_secret_encrypted(shop):
+    form = WnsCredentialForm(data=STORE_FIELDS, instance=WnsCredential(app=shop))
+    assert form.is_valid(), form.errors
+    credential = form.save()
+
+    assert (credential.auth_flow, credential.package_sid) == ("package_sid", PACKAGE_SID)
+    assert (credential.tenant_id, credential.client_id) == ("", "")
+    assert credential.read_secret() == {"client_secret": "partner-center-secret"}
+    assert "partner-center-secret" not in credential.encrypted_secret
+    secret = credential.for_client()
+    assert (secret.package_sid, secret.tenant_id) == (PACKAGE_SID, "")
+    assert "partner-center-secret" not in repr(secret)
+
+
+def test_an_existing_credential_keeps_the_azure_ad_flow(news):
+    assert news.wns_credential.auth_flow == WnsCredential.AuthFlow.AZURE_AD
+    assert news.wns_credential.for_client().package_sid == ""
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"package_sid": "s-1-15-2-1-2-3"}, "package_sid", "Package SID must look like"),
+        ({"package_sid": "ms-app://s-1-5-21-1-2"}, "package_sid", "Package SID must look like"),
+        ({"package_sid": ""}, "package_sid", "The Package SID flow needs the app's Package SID"),
+        (
+            {"tenant_id": "11111111-1111-4111-8111-111111111111"},
+            "tenant_id",
+            "Leave this empty for the Package SID flow",
+        ),
+        (
+            {"auth_flow": "azure_ad", "package_sid": ""},
+            "tenant_id",
+            "The Azure AD flow needs the tenant ID",
+        ),
+        ({"auth_flow": "azure_ad"}, "client_id", "The Azure AD flow needs the client ID"),
+        ({"auth_flow": "azure_ad"}, "package_sid", "Leave this empty for the Azure AD flow"),
+    ],
+)
+def test_it_names_the_field_a_flow_needs_or_refuses(shop, changes, field, message):
+    form = WnsCredentialForm(data={**STORE_FIELDS, **changes}, instance=WnsCredential(app=shop))
+    assert not form.is_valid()
+    assert message in " ".join(form.errors[field])
+
+
+def test_the_app_page_refuses_a_malformed_package_sid_and_changes_nothing(alice, store):
+    client = logged_in(alice)
+    before = WnsCredential.objects.values().get(app=store)
+    page = app_page(client, store).content.decode()
+    assert "Package SID (Partner Center / Store)" in page
+    assert "store-client-secret-value" not in page
+    data = read_form(page, "mobileapp_form")
+    data["wns_credential-0-package_sid"] = "ms-app://not-a-sid"
+    data["wns_credential-0-client_secret"] = "a-new-secret"
+
+    response = client.post(f"/devices/mobileapp/{store.pk}/change/", data)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Package SID must look like" in html
+    assert "a-new-secret" not in html
+    assert WnsCredential.objects.values().get(app=store) == before
+
+
+def test_the_app_page_switches_a_credential_to_the_package_sid_flow(alice, news):
+    client = logged_in(alice)
+    data = read_form(app_page(client, news).content.decode(), "mobileapp_form")
+    for name in ("tenant_id", "client_id", "object_id"):
+        data[f"wns_credential-0-{name}"] = ""
+    data["wns_credential-0-auth_flow"] = "package_sid"
+    data["wns_credential-0-package_sid"] = PACKAGE_SID
+    data["wns_credential-0-client_secret"] = "partner-center-secret"
+
+    response = client.post(f"/devices/mobileapp/{news.pk}/change/", data)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    credential = WnsCredential.objects.get(app=news)
+    assert (credential.auth_flow, credential.package_sid) == ("package_sid", PACKAGE_SID)
+    assert credential.read_secret() == {"client_secret": "partner-center-secret"}
+    history = " ".join(str(e.change_message) + e.object_repr for e in LogEntry.objects.all())
+    assert "partner-center-secret" not in history
 
 
 # Through the dashboard

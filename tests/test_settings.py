@@ -120,6 +120,7 @@ PROVIDER_SETTINGS = (
     "FCM_URL",
     "FCM_TOKEN_URL",
     "WNS_TOKEN_URL",
+    "WNS_LEGACY_TOKEN_URL",
     "WNS_HOSTS",
 )
 
@@ -131,6 +132,7 @@ def test_providers_default_to_the_real_services():
         "FCM_URL": "https://fcm.googleapis.com",
         "FCM_TOKEN_URL": "https://oauth2.googleapis.com/token",
         "WNS_TOKEN_URL": "https://login.microsoftonline.com",
+        "WNS_LEGACY_TOKEN_URL": "https://login.live.com/accesstoken.srf",
         "WNS_HOSTS": ["notify.windows.com"],
     }
 
@@ -156,6 +158,7 @@ def test_the_sandbox_urls_and_hosts_follow_the_sandbox_ports():
         "FCM_URL": "https://localhost:9542",
         "FCM_TOKEN_URL": "https://localhost:9542/token",
         "WNS_TOKEN_URL": "https://localhost:9543",
+        "WNS_LEGACY_TOKEN_URL": "https://localhost:9543/accesstoken.srf",
         "WNS_HOSTS": ["notify.windows.com", "localhost:9543"],
     }
 
@@ -180,6 +183,7 @@ def test_it_names_unusable_sandbox_ports(value):
         ("PUSHCENTER_FCM_URL", "FCM_URL"),
         ("PUSHCENTER_FCM_TOKEN_URL", "FCM_TOKEN_URL"),
         ("PUSHCENTER_WNS_TOKEN_URL", "WNS_TOKEN_URL"),
+        ("PUSHCENTER_WNS_LEGACY_TOKEN_URL", "WNS_LEGACY_TOKEN_URL"),
     ],
 )
 def test_an_explicit_endpoint_wins_over_the_sandbox_switch(variable, setting):

@@ -26,6 +26,7 @@ from devices.providers.wns import render as render_wns
 from devices.registration import register_device
 from devices.sandbox.wns import DESCRIPTIONS
 from devices.sending import send_now
+from tests.conftest import PACKAGE_SID
 from tests.h2_server import Authority, H2Server
 from tests.waiting import ManualClock
 
@@ -735,6 +736,156 @@ def test_validate_raises_when_azure_ad_cannot_be_asked(sandbox, client, settings
         client.validate()
 
     assert not raised.value.permanent
+
+
+# The Package SID flow (Store apps registered in Partner Center) ------------------------------
+
+STORE_SECRET = "store-client-secret-value"  # store's client secret (tests/conftest.py)
+
+
+@pytest.fixture
+def store_client(sandbox, store):
+    wns_client = WnsClient(store.wns_credential.for_client())
+    yield wns_client
+    wns_client.close()
+
+
+def test_a_package_sid_credential_sends_with_a_token_of_the_live_endpoint(sandbox, store_client):
+    [result] = store_client.send([toast(sandbox, "c-1")])
+
+    assert (result.outcome, result.status) == (Outcome.SENT, 200)
+    [line] = token_requests(sandbox)
+    assert line["status"] == 200
+    assert line["target"] == PACKAGE_SID
+    assert line["headers"]["content-type"] == "application/x-www-form-urlencoded"
+    assert line["payload"] == {
+        "grant_type": "client_credentials",
+        "client_id": PACKAGE_SID,
+        "scope": "notify.windows.com",
+    }  # the sandbox records the form without client_secret; it checked the secret's digest
+    [notification] = sandbox.received("wns")
+    assert notification["status"] == 200
+
+
+def test_a_package_sid_token_is_cached_and_renewed_before_it_expires(
+    sandbox, store, store_client, token_clock
+):
+    store_client.send([toast(sandbox, "c-1")])
+    other = WnsClient(store.wns_credential.for_client())
+    try:
+        other.send([toast(sandbox, "c-2")])
+        lifetime = 86400  # what the Live endpoint says in expires_in
+        token_clock.advance(lifetime - 301)
+        other.send([toast(sandbox, "c-3")])
+        assert len(token_requests(sandbox)) == 1
+
+        token_clock.advance(2)
+        [result] = other.send([toast(sandbox, "c-4")])
+    finally:
+        other.close()
+
+    assert result.outcome == Outcome.SENT
+    assert len(token_requests(sandbox)) == 2
+
+
+def test_a_package_sid_token_refused_by_wns_is_replaced_once(sandbox, store_client):
+    store_client.send([toast(sandbox, "c-0")])
+    sandbox.expire_access_tokens()
+
+    [result] = store_client.send([toast(sandbox, "c-1")])
+
+    assert result.outcome == Outcome.SENT
+    assert len(token_requests(sandbox)) == 2
+
+
+def test_a_wrong_package_secret_is_a_permanent_error_naming_the_sid(sandbox, store, caplog):
+    credential = store.wns_credential
+    credential.store_secret({"client_secret": "not-the-secret"})  # unsaved: the sandbox keeps its
+    wns_client = WnsClient(credential.for_client())
+    try:
+        with pytest.raises(ProviderError) as raised:
+            wns_client.send([toast(sandbox, "c-1")])
+    finally:
+        wns_client.close()
+
+    assert raised.value.permanent
+    assert raised.value.message == (
+        f"WNS refused a token for Package SID {PACKAGE_SID}: invalid_client (Invalid client secret)"
+    )
+    assert [line["status"] for line in token_requests(sandbox)] == [400]
+    assert sandbox.received("wns") == []
+    assert "not-the-secret" not in caplog.text + repr(wns_client.credential)
+    assert "not-the-secret" not in str(sandbox.received())
+
+
+def test_validate_accepts_a_package_sid_the_live_endpoint_issues_a_token_for(sandbox, store_client):
+    assert store_client.validate() == (True, "WNS issued a token")
+    assert len(token_requests(sandbox)) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        ({"client_secret": "not-the-secret"}, "invalid_client (Invalid client secret)"),
+        ({"package_sid": PACKAGE_SID + "1"}, "invalid_client (Invalid client id)"),
+    ],
+    ids=["wrong-secret", "unknown-sid"],
+)
+def test_validate_refuses_a_package_sid_credential_the_live_endpoint_refuses(
+    sandbox, store, changes, said
+):
+    fields = {"client_secret": STORE_SECRET, "package_sid": PACKAGE_SID, **changes}
+    secret = wns_provider.WnsSecret(
+        name="WNS credential of store",
+        identity="WnsCredential:unsaved",
+        version="1",
+        client_secret=fields["client_secret"],
+        package_sid=fields["package_sid"],
+    )
+
+    valid, message = WnsClient(secret).validate()
+
+    assert not valid
+    assert message.endswith(said)
+    assert "not-the-secret" not in message
+
+
+def test_a_package_sid_token_request_of_another_shape_is_refused_as_microsoft_does(sandbox, store):
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": PACKAGE_SID,
+        "client_secret": STORE_SECRET,
+        "scope": "notify.windows.com",
+    }
+    refused = {
+        "scope": ({**form, "scope": "https://wns.windows.com/.default"}, "invalid_scope"),
+        "grant": ({**form, "grant_type": "password"}, "unsupported_grant_type"),
+        "secret": ({k: v for k, v in form.items() if k != "client_secret"}, "invalid_request"),
+    }
+    with httpx.Client(verify=tls_context_for(sandbox)) as http:
+        accepted = http.post(sandbox.wns_legacy_token_url, data=form)
+        answers = {
+            name: http.post(sandbox.wns_legacy_token_url, data=data)
+            for name, (data, _) in refused.items()
+        }
+
+    assert accepted.status_code == 200
+    assert accepted.json()["token_type"] == "bearer"
+    assert accepted.json()["expires_in"] == 86400
+    for name, (_, error) in refused.items():
+        assert (answers[name].status_code, answers[name].json()["error"]) == (400, error), name
+
+
+def test_an_unreachable_live_endpoint_is_temporary(sandbox, store_client, settings):
+    settings.WNS_LEGACY_TOKEN_URL = f"https://localhost:{unused_port()}/accesstoken.srf"
+
+    with pytest.raises(ProviderError) as raised:
+        store_client.send([toast(sandbox, "c-1")])
+
+    assert not raised.value.permanent
+    assert raised.value.message.startswith(
+        "could not reach WNS's token endpoint (login.live.com): ConnectError"
+    )
 
 
 # A scripted server for answers the sandbox never gives ---------------------------------------

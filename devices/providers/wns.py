@@ -1,7 +1,9 @@
 """Send to Windows devices through the Windows Push Notification Services (WNS).
 
 As wns-push-quickstart.md shows: an OAuth2 client-credentials token from Azure AD
-(``POST {WNS_TOKEN_URL}/{tenant}/oauth2/v2.0/token``, httpx, a few calls a day), then one
+(``POST {WNS_TOKEN_URL}/{tenant}/oauth2/v2.0/token``, httpx, a few calls a day) or, for a Store
+app registered in Partner Center, from the older Live endpoint with its Package SID
+(``POST {WNS_LEGACY_TOKEN_URL}``, see LEGACY_SCOPE), then one
 ``POST`` per notification to the device's channel URI with ``Authorization: Bearer``, all of a
 batch in flight at once over the HTTP/2 transport. Tokens are cached per credential for every
 client in the process and refreshed five minutes before they expire; a token WNS refuses (401)
@@ -71,9 +73,10 @@ other  any other                MESSAGE_FAILED 3xx included: redirects are never
 ====== ======================== ============== ================================================
 
 ``send`` raises ProviderError only before any notification left: an unreadable client secret
-(permanent), or a token request Azure AD refused (permanent for invalid_client,
-unauthorized_client and any other 4xx, naming AAD's error_description) or did not answer (not
-permanent: 429, 5xx, timeouts, TLS and connection errors, with their own text). Once
+(permanent), or a token request Azure AD (or the Live endpoint of the Package SID flow) refused
+(permanent for invalid_client, unauthorized_client and any other 4xx, naming the
+error_description) or did not answer (not permanent: 429, 5xx, timeouts, TLS and connection
+errors, with their own text). Once
 notifications have left, every push gets a Result: should the refresh after a 401 itself fail,
 the refused pushes are AUTH_FAILED (RETRY when the failure is not permanent) with the token
 error as their detail.
@@ -131,6 +134,16 @@ __all__ = [
 
 # The scope wns-push-quickstart.md requests (Windows App SDK push, Azure AD app registrations).
 SCOPE = "https://wns.windows.com/.default"
+# Microsoft's "Push notification service request and response headers" (learn.microsoft.com,
+# windows/apps/design/shell/tiles-and-notifications/push-request-response-headers), "Access
+# token request": a form-encoded POST to https://login.live.com/accesstoken.srf with
+# grant_type=client_credentials, client_id the app's Package SID, client_secret its secret key
+# (both "assigned when you registered your app with the Microsoft Store") and scope
+# notify.windows.com; the answer is JSON access_token, token_type "bearer" and expires_in, and a
+# refusal is 400 with an OAuth error such as invalid_client.
+LEGACY_SCOPE = "notify.windows.com"
+# The Package SID's documented shape: ms-app://s-1-15-2-... (an app container SID).
+PACKAGE_SID_PREFIX = "ms-app://s-1-15-2-"
 TOKEN_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 VALID_MESSAGE = "WNS issued a token"
 MAX_DETAIL = 500
@@ -190,11 +203,13 @@ PERMANENT_TOKEN_ERRORS = frozenset(
 
 @dataclass(frozen=True, repr=False)
 class WnsSecret(Credential):
-    """An Azure AD app registration and its client secret."""
+    """An Azure AD app registration (tenant and client ids) or, when package_sid is given, a
+    Store app's Package SID, and the client secret either one authenticates with."""
 
-    tenant_id: str
-    client_id: str
     client_secret: str
+    tenant_id: str = ""
+    client_id: str = ""
+    package_sid: str = ""
 
 
 def unreadable_secret(name: str, error: Exception) -> ProviderError:
@@ -206,7 +221,7 @@ def unreadable_secret(name: str, error: Exception) -> ProviderError:
 
 
 class WnsClient:
-    """Send WNS notifications for one app's Azure AD app registration."""
+    """Send WNS notifications for one app's Azure AD app registration or Package SID."""
 
     def __init__(self, credential: WnsSecret, transport: Transport | None = None) -> None:
         self.credential = credential
@@ -428,26 +443,46 @@ def _detail(response: Response, why: str = "") -> str:
 
 @dataclass(frozen=True)
 class _Registration:
-    """What a token request needs of an app registration; the cache key says whose it is."""
+    """What a token request needs of a credential; the cache key says whose token it is.
+
+    package_sid set means the Live endpoint's flow (LEGACY_SCOPE), else Azure AD's.
+    """
 
     cache_key: tuple[str, ...]
     tenant_id: str
     client_id: str
     client_secret: str
+    package_sid: str = ""
 
     def __repr__(self) -> str:  # never show the secret, even in a traceback
+        if self.package_sid:
+            return f"_Registration({self.package_sid!r})"
         return f"_Registration({self.tenant_id!r}, {self.client_id!r})"
 
     @classmethod
     def of(cls, credential: WnsSecret) -> _Registration:
         """Read the credential's registration; ProviderError (permanent) when unusable."""
+        secret = credential.client_secret
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        if credential.package_sid:
+            if not credential.package_sid.lower().startswith(PACKAGE_SID_PREFIX):
+                raise ProviderError(
+                    f"{credential.name} has a Package SID that does not start with "
+                    f"{PACKAGE_SID_PREFIX}.",
+                    permanent=True,
+                )
+            identity = (
+                credential.identity,
+                credential.package_sid.lower(),
+                digest,
+                settings.WNS_LEGACY_TOKEN_URL,
+            )
+            return cls(identity, "", "", secret, credential.package_sid)
         if not credential.tenant_id or not credential.client_id:
             raise ProviderError(
                 f"{credential.name} needs both a tenant ID and an application (client) ID.",
                 permanent=True,
             )
-        secret = credential.client_secret
-        digest = hashlib.sha256(secret.encode()).hexdigest()
         identity = (
             credential.identity,
             credential.tenant_id.lower(),
@@ -465,6 +500,8 @@ def clear_token_cache() -> None:
 
 def request_token(registration: _Registration) -> tuple[str, float]:
     """Obtain an access token by the client-credentials grant; return it and its lifetime."""
+    if registration.package_sid:
+        return _request_legacy_token(registration)
     url = f"{settings.WNS_TOKEN_URL.rstrip('/')}/{quote(registration.tenant_id, safe='')}"
     url += "/oauth2/v2.0/token"
     form = {
@@ -473,27 +510,47 @@ def request_token(registration: _Registration) -> tuple[str, float]:
         "client_secret": registration.client_secret,
         "scope": SCOPE,
     }
+    response = _post_form(url, form, "Azure AD's token endpoint")
+    return _read_token(
+        response, f"Azure AD refused a WNS token for application {registration.client_id}"
+    )
+
+
+def _request_legacy_token(registration: _Registration) -> tuple[str, float]:
+    """Obtain a token from the Live endpoint with the Package SID (LEGACY_SCOPE's page)."""
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": registration.package_sid,
+        "client_secret": registration.client_secret,
+        "scope": LEGACY_SCOPE,
+    }
+    response = _post_form(
+        settings.WNS_LEGACY_TOKEN_URL, form, "WNS's token endpoint (login.live.com)"
+    )
+    return _read_token(response, f"WNS refused a token for Package SID {registration.package_sid}")
+
+
+def _post_form(url: str, form: dict[str, str], endpoint: str) -> httpx.Response:
+    """POST the token request; ProviderError (not permanent) when the endpoint cannot be asked."""
     try:
         with httpx.Client(
             timeout=TOKEN_TIMEOUT, follow_redirects=False, verify=tls_context()
         ) as client:
-            response = client.post(url, data=form)
+            return client.post(url, data=form)
     except httpx.TimeoutException as error:
         raise ProviderError(
-            f"Azure AD's token endpoint did not answer in time: {error}", permanent=False
+            f"{endpoint} did not answer in time: {error}", permanent=False
         ) from error
     except httpx.HTTPError as error:
         raise ProviderError(
-            f"could not reach Azure AD's token endpoint: {type(error).__name__}: {error}",
-            permanent=False,
+            f"could not reach {endpoint}: {type(error).__name__}: {error}", permanent=False
         ) from error
-    return _read_token(response, registration.client_id)
 
 
 _TOKENS: AccessTokenCache = AccessTokenCache(request_token)
 
 
-def _read_token(response: httpx.Response, client_id: str) -> tuple[str, float]:
+def _read_token(response: httpx.Response, refused: str) -> tuple[str, float]:
     document = _json_object(response)
     if response.status_code == 200 and document.get("access_token"):
         try:
@@ -506,7 +563,7 @@ def _read_token(response: httpx.Response, client_id: str) -> tuple[str, float]:
     said = f"{error} ({description})" if description else error
     transient = response.status_code == 429 or response.status_code >= 500
     raise ProviderError(
-        f"Azure AD refused a WNS token for application {client_id}: {said}",
+        f"{refused}: {said}",
         permanent=error in PERMANENT_TOKEN_ERRORS
         or (not transient and 400 <= response.status_code < 500),
     )

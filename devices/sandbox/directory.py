@@ -66,6 +66,7 @@ class WnsClientSecret:
     tenant_id: str
     client_id: str
     digest: bytes  # SHA-256 of the client secret
+    package_sid: str = ""  # set for the Package SID flow, whose credentials have no tenant
 
 
 Entry = ApnsSigningKey | ApnsClientCertificate | ServiceAccountKey | WnsClientSecret
@@ -89,11 +90,10 @@ def public_entries(credential: Credential) -> list[Entry]:
             return [_apns_entry(credential, secret)]
         if isinstance(credential, FcmCredential):
             return _service_account_entries(credential, secret)
-        return [
-            WnsClientSecret(
-                credential.tenant_id, credential.client_id, secret_digest(secret["client_secret"])
-            )
-        ]
+        digest = secret_digest(secret["client_secret"])
+        if credential.auth_flow == WnsCredential.AuthFlow.PACKAGE_SID:
+            return [WnsClientSecret("", "", digest, credential.package_sid)]
+        return [WnsClientSecret(credential.tenant_id, credential.client_id, digest)]
     except (DecryptionError, KeyError, ValueError, TypeError) as error:
         # Say which credential and why, never what the secret holds.
         logger.warning("sandbox: %s cannot be used: %s", credential, type(error).__name__)
@@ -226,6 +226,21 @@ class CredentialDirectory:
             lambda: _load(
                 WnsCredential.objects.filter(
                     tenant_id__iexact=tenant_id, client_id__iexact=client_id
+                )
+            ),
+            fresh,
+        )
+
+    async def wns_package_secrets(
+        self, package_sid: str, *, fresh: bool = False
+    ) -> list[WnsClientSecret]:
+        return await self._find(
+            WnsClientSecret,
+            ("wns-package", package_sid),
+            lambda e: bool(e.package_sid) and e.package_sid.lower() == package_sid.lower(),
+            lambda: _load(
+                WnsCredential.objects.filter(
+                    auth_flow=WnsCredential.AuthFlow.PACKAGE_SID, package_sid__iexact=package_sid
                 )
             ),
             fresh,

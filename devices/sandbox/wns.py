@@ -4,6 +4,13 @@
   client_id and client_secret must be those of a WnsCredential of that tenant, the scope
   https://wns.notifications.windows.com/.default (or https://wns.windows.com/.default, as the
   quickstart writes it). Errors are Azure AD's JSON.
+- `POST /accesstoken.srf`: the older flow of Store apps registered in Partner Center, as
+  Microsoft's "Push notification service request and response headers" (learn.microsoft.com,
+  windows/apps/design/shell/tiles-and-notifications/push-request-response-headers) documents
+  it: form-encoded grant_type=client_credentials, client_id a Package SID
+  (ms-app://s-1-15-2-…) of a WnsCredential of the Package SID flow, its client_secret, scope
+  exactly notify.windows.com; the answer is JSON access_token, token_type "bearer",
+  expires_in 86400, a refusal 400 with an OAuth error (invalid_client, invalid_request, ...).
 - Any other path is a channel URI, `https://localhost:{port}/?token={channel token}`: a POST
   with a token this gateway issued, X-WNS-Type and its Content-Type, well-formed XML whose root
   matches the type, at most 5000 bytes, X-WNS-Tag and X-WNS-Group alphanumeric and at most 16
@@ -33,6 +40,9 @@ SCOPES = (
     "https://wns.windows.com/.default/",
 )
 ACCESS_TOKEN_LIFETIME = 86399
+LEGACY_TOKEN_PATH = "/accesstoken.srf"
+LEGACY_SCOPE = "notify.windows.com"
+LEGACY_TOKEN_LIFETIME = 86400
 # WNS's 413: "The notification payload exceeds the 5000 byte size limit."
 MAX_NOTIFICATION = 5000
 # Microsoft's "Push notification service request and response headers": X-WNS-Tag and
@@ -79,8 +89,8 @@ FAULTS = (
 
 @dataclass(frozen=True)
 class IssuedToken:
-    tenant_id: str
-    client_id: str
+    tenant_id: str  # "" for a token of the Package SID flow
+    client_id: str  # the Package SID for one of the Package SID flow
     expires_at: float
 
 
@@ -108,6 +118,8 @@ class WnsGateway(Gateway):
             match = TOKEN_PATH_RE.match(request.path)
             if match is not None:
                 return await self._issue_token(request, match["tenant"], note)
+            if request.path == LEGACY_TOKEN_PATH:
+                return await self._issue_legacy_token(request, note)
             return await self._notify(request, note)
         except Refusal as refusal:
             note.facts["reason"] = refusal.reason
@@ -206,6 +218,39 @@ class WnsGateway(Gateway):
             f"client secret value, not the client secret ID, for a secret added to app "
             f"'{client_id}'.",
         )
+
+    # The Live token endpoint of the Package SID flow ----------------------------------------
+
+    async def _issue_legacy_token(self, request: Request, note: Note) -> Answer:
+        note.provider = "wns-token"
+        form = request.form()
+        secret = form.pop("client_secret", None)
+        note.payload = form  # never the secret
+        note.target = form.get("client_id")
+        _check_legacy_grant(request, form, secret)
+        await self._check_package(form["client_id"], secret or "")
+        access_token = f"EgA.sandbox-{secrets.token_urlsafe(48)}"
+        self._tokens[access_token] = IssuedToken(
+            "", form["client_id"], time.time() + LEGACY_TOKEN_LIFETIME
+        )
+        return Answer.json(
+            200,
+            {
+                "access_token": access_token,
+                "token_type": "bearer",
+                "expires_in": LEGACY_TOKEN_LIFETIME,
+            },
+        )
+
+    async def _check_package(self, package_sid: str, secret: str) -> None:
+        digest = secret_digest(secret)
+        for fresh in (False, True):
+            known = await self.directory.wns_package_secrets(package_sid, fresh=fresh)
+            if any(compare_digest(entry.digest, digest) for entry in known):
+                return
+        if not known:
+            raise _live_error("invalid_client", "Invalid client id")
+        raise _live_error("invalid_client", "Invalid client secret")
 
     # Channel URIs ----------------------------------------------------------------------------
 
@@ -359,6 +404,24 @@ def _aad_error(status: int, error: str, code: int, description: str) -> Refusal:
         "error_uri": f"https://login.microsoftonline.com/error?code={code}",
     }
     return Refusal(Answer.json(status, document), error)
+
+
+def _check_legacy_grant(request: Request, form: dict[str, str], secret: str | None) -> None:
+    """Refuse a request that is not the documented shape, as the Live endpoint does."""
+    if request.method != "POST":
+        raise _live_error("invalid_request", "The request method must be POST.")
+    for required in ("grant_type", "client_id", "client_secret", "scope"):
+        if not (secret if required == "client_secret" else form.get(required)):
+            raise _live_error("invalid_request", f"The '{required}' parameter is missing.")
+    if form["grant_type"] != "client_credentials":
+        raise _live_error("unsupported_grant_type", "The grant type is not supported.")
+    if form["scope"] != LEGACY_SCOPE:
+        raise _live_error("invalid_scope", "The provided value for 'scope' is not valid.")
+
+
+def _live_error(error: str, description: str) -> Refusal:
+    """The Live endpoint's refusal: 400 with an OAuth error and its description."""
+    return Refusal(Answer.json(400, {"error": error, "error_description": description}), error)
 
 
 def _debug_trace() -> str:
