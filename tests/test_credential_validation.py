@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import uuid
 
-from devices.models import ApnsCredential, ValidationStatus
+import pytest
+
+from devices.models import ApnsCredential, ValidationStatus, WnsCredential
 from devices.registration import register_device
-from tests.conftest import logged_in
+from tests.conftest import PACKAGE_SID, logged_in
 
 pytest_plugins = ["tests.sandbox"]
 
@@ -53,6 +55,47 @@ def test_wns_is_validated_by_obtaining_a_token(sandbox, alice, news):
     news.wns_credential.refresh_from_db()
     assert news.wns_credential.validation_status == ValidationStatus.VALID
     assert "wns-token" in [line["provider"] for line in sandbox.received()]
+
+
+def test_a_package_sid_credential_is_validated_by_the_live_endpoints_token(sandbox, alice, store):
+    response = logged_in(alice).post(validate_page(store), follow=True)
+
+    shown = [str(m) for m in response.context["messages"]]
+    assert any(m.startswith("WNS: valid.") for m in shown)
+    store.wns_credential.refresh_from_db()
+    assert store.wns_credential.validation_status == ValidationStatus.VALID
+    [token] = sandbox.received("wns-token")
+    assert (token["target"], token["status"]) == (PACKAGE_SID, 200)
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ("secret", "invalid_client (Invalid client secret)"),
+        ("sid", "invalid_client (Invalid client id)"),
+    ],
+    ids=["wrong-secret", "unknown-sid"],
+)
+def test_a_package_sid_credential_the_live_endpoint_refuses_is_stored_invalid(
+    sandbox, alice, store, change, said
+):
+    stored = store.wns_credential
+    # Raw updates send no signal: the gateway still knows the first SID and secret.
+    if change == "secret":
+        stored.store_secret({"client_secret": "not-the-secret"})
+        WnsCredential.objects.filter(pk=stored.pk).update(encrypted_secret=stored.encrypted_secret)
+    else:
+        WnsCredential.objects.filter(pk=stored.pk).update(package_sid=PACKAGE_SID + "7")
+
+    response = logged_in(alice).post(validate_page(store), follow=True)
+
+    shown = " ".join(str(m) for m in response.context["messages"])
+    assert "WNS: refused." in shown and said in shown
+    assert "not-the-secret" not in response.content.decode()
+    stored.refresh_from_db()
+    assert stored.validation_status == ValidationStatus.INVALID
+    assert stored.validation_message.endswith(said)
+    assert [line["status"] for line in sandbox.received("wns-token")] == [400]
 
 
 def test_a_marketer_cannot_validate(sandbox, bob, retail):

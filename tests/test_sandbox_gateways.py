@@ -27,6 +27,7 @@ from devices.models import ApnsCredential, FcmCredential, MobileApp, WnsCredenti
 from devices.sandbox.certificates import ensure_certificates
 from devices.sandbox.directory import CredentialDirectory
 from devices.sandbox.server import GatewayThread, SandboxGateways
+from tests.conftest import PACKAGE_SID
 from tests.waiting import wait_for
 
 pytest_plugins = ["tests.sandbox"]
@@ -523,6 +524,57 @@ def test_wns_refuses_a_bad_token_request_as_azure_ad_does(
     assert refused.json()["error_description"].startswith("AADSTS")
 
 
+def legacy_token(sandbox, wns, **fields: str) -> httpx.Response:
+    """Ask the Live endpoint of the Package SID flow for store's token, fields overriding."""
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": PACKAGE_SID,
+        "client_secret": "store-client-secret-value",
+        "scope": "notify.windows.com",
+        **fields,
+    }
+    return wns.post(sandbox.wns_legacy_token_url, data={k: v for k, v in form.items() if v})
+
+
+def test_wns_grants_a_package_sid_token_that_its_channels_accept(sandbox, wns, store):
+    granted = legacy_token(sandbox, wns)
+
+    assert granted.status_code == 200
+    assert granted.json()["token_type"] == "bearer" and granted.json()["expires_in"] == 86400
+    delivered = notify(wns, sandbox.channel_uri("c-1"), granted.json()["access_token"])
+    assert delivered.status_code == 200
+    [line] = sandbox.received("wns-token")
+    assert "client_secret" not in line["payload"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "description"),
+    [
+        ({"client_secret": "wrong"}, "invalid_client", "Invalid client secret"),
+        ({"client_id": PACKAGE_SID + "1"}, "invalid_client", "Invalid client id"),
+        ({"scope": "https://wns.windows.com/.default"}, "invalid_scope", "'scope'"),
+        ({"scope": "notify.windows.com extra"}, "invalid_scope", "'scope'"),
+        ({"grant_type": "password"}, "unsupported_grant_type", "grant type"),
+        ({"client_secret": ""}, "invalid_request", "'client_secret'"),
+        ({"client_id": ""}, "invalid_request", "'client_id'"),
+    ],
+    ids=["wrong-secret", "unknown-sid", "aad-scope", "extra-scope", "grant", "no-secret", "no-id"],
+)
+def test_wns_refuses_a_bad_package_sid_token_request_as_the_live_endpoint_does(
+    sandbox, wns, store, fields, error, description
+):
+    refused = legacy_token(sandbox, wns, **fields)
+
+    assert refused.status_code == 400
+    assert refused.json()["error"] == error
+    assert description in refused.json()["error_description"]
+
+
+def test_wns_knows_no_package_sid_at_an_azure_ad_tenant(sandbox, wns, store, news):
+    refused = wns_token(sandbox, wns, news.wns_credential, client_id=PACKAGE_SID)
+    assert (refused.status_code, refused.json()["error"]) == (400, "unauthorized_client")
+
+
 def test_wns_refuses_an_unknown_access_token(sandbox, wns, news):
     refused = notify(wns, sandbox.channel_uri("c-1"), "EwB.made-up")
     assert refused.status_code == 401
@@ -640,7 +692,7 @@ def test_tls_material_is_made_once_with_private_keys_readable_only_by_the_owner(
 
 @pytest.mark.django_db(transaction=True)
 def test_gateways_reading_the_database_accept_stored_credentials_and_replaced_keys(
-    retail, news, tmp_path
+    retail, news, store, tmp_path
 ):
     gateways = SandboxGateways(tmp_path, CredentialDirectory(database=True))
     thread = GatewayThread(gateways)
@@ -690,6 +742,17 @@ def test_gateways_reading_the_database_accept_stored_credentials_and_replaced_ke
                     "client_id": wns_credential.client_id,
                     "client_secret": "wns-client-secret-value",
                     "scope": WNS_SCOPE,
+                },
+            )
+            assert granted.status_code == 200
+
+            granted = client.post(
+                f"{gateways.url('wns')}/accesstoken.srf",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": PACKAGE_SID,
+                    "client_secret": "store-client-secret-value",
+                    "scope": "notify.windows.com",
                 },
             )
             assert granted.status_code == 200

@@ -850,32 +850,6 @@ def test_validate_refuses_a_package_sid_credential_the_live_endpoint_refuses(
     assert "not-the-secret" not in message
 
 
-def test_a_package_sid_token_request_of_another_shape_is_refused_as_microsoft_does(sandbox, store):
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": PACKAGE_SID,
-        "client_secret": STORE_SECRET,
-        "scope": "notify.windows.com",
-    }
-    refused = {
-        "scope": ({**form, "scope": "https://wns.windows.com/.default"}, "invalid_scope"),
-        "grant": ({**form, "grant_type": "password"}, "unsupported_grant_type"),
-        "secret": ({k: v for k, v in form.items() if k != "client_secret"}, "invalid_request"),
-    }
-    with httpx.Client(verify=tls_context_for(sandbox)) as http:
-        accepted = http.post(sandbox.wns_legacy_token_url, data=form)
-        answers = {
-            name: http.post(sandbox.wns_legacy_token_url, data=data)
-            for name, (data, _) in refused.items()
-        }
-
-    assert accepted.status_code == 200
-    assert accepted.json()["token_type"] == "bearer"
-    assert accepted.json()["expires_in"] == 86400
-    for name, (_, error) in refused.items():
-        assert (answers[name].status_code, answers[name].json()["error"]) == (400, error), name
-
-
 def test_an_unreachable_live_endpoint_is_temporary(sandbox, store_client, settings):
     settings.WNS_LEGACY_TOKEN_URL = f"https://localhost:{unused_port()}/accesstoken.srf"
 
