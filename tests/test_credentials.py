@@ -9,6 +9,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.contrib.admin.models import LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from devices import sample_credentials
 from devices.forms import ApnsCredentialForm, FcmCredentialForm, WnsCredentialForm
@@ -292,6 +294,22 @@ def test_a_package_sid_credential_is_stored_with_its_secret_encrypted(shop):
 def test_an_existing_credential_keeps_the_azure_ad_flow(news):
     assert news.wns_credential.auth_flow == WnsCredential.AuthFlow.AZURE_AD
     assert news.wns_credential.for_client().package_sid == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upgrading_keeps_the_azure_ad_flow_of_stored_credentials(news):
+    executor = MigrationExecutor(connection)
+    executor.migrate([("devices", "0013_drop_manage_all_api_tokens")])
+    with connection.cursor() as cursor:
+        columns = connection.introspection.get_table_description(cursor, "devices_wnscredential")
+    assert "auth_flow" not in {column.name for column in columns}
+
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    credential = WnsCredential.objects.get(app=news)
+    assert (credential.auth_flow, credential.package_sid) == ("azure_ad", "")
+    assert credential.for_client().tenant_id == "11111111-1111-4111-8111-111111111111"
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Keep OAuth access tokens (FCM's, WNS's) for the whole process, one per credential.
+"""Keep OAuth access tokens (FCM's, WNS's of either flow) for the whole process, one per credential.
 
 A token is kept for the lifetime its issuer states in expires_in, less REFRESH_MARGIN (half
 the lifetime when that is shorter), measured on the cache's `clock`: the monotonic clock, which

@@ -69,7 +69,8 @@ class Command(BaseCommand):
                     f"  FCM   {fcm}  (POST /v1/projects/{{project}}/messages:send;"
                     f" token endpoint {fcm}/token)",
                     f"  WNS   {wns}  (channel URIs {wns}/?token=…;"
-                    f" token endpoint {wns}/{{tenant}}/oauth2/v2.0/token)",
+                    f" token endpoints {wns}/{{tenant}}/oauth2/v2.0/token"
+                    f" and {wns}/accesstoken.srf)",
                     f"CA certificate: {gateways.certificates.ca}",
                     f"Recording to:   {gateways.recorder.path}",
                     "Press Ctrl-C to stop.",
