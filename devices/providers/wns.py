@@ -76,10 +76,9 @@ other  any other                MESSAGE_FAILED 3xx included: redirects are never
 (permanent), or a token request Azure AD (or the Live endpoint of the Package SID flow) refused
 (permanent for invalid_client, unauthorized_client and any other 4xx, naming the
 error_description) or did not answer (not permanent: 429, 5xx, timeouts, TLS and connection
-errors, with their own text). Once
-notifications have left, every push gets a Result: should the refresh after a 401 itself fail,
-the refused pushes are AUTH_FAILED (RETRY when the failure is not permanent) with the token
-error as their detail.
+errors, with their own text). Once notifications have left, every push gets a Result: should
+the refresh after a 401 itself fail, the refused pushes are AUTH_FAILED (RETRY when the failure
+is not permanent) with the token error as their detail.
 """
 
 from __future__ import annotations

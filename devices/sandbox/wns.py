@@ -410,8 +410,9 @@ def _check_legacy_grant(request: Request, form: dict[str, str], secret: str | No
     """Refuse a request that is not the documented shape, as the Live endpoint does."""
     if request.method != "POST":
         raise _live_error("invalid_request", "The request method must be POST.")
+    given = {**form, "client_secret": secret or ""}
     for required in ("grant_type", "client_id", "client_secret", "scope"):
-        if not (secret if required == "client_secret" else form.get(required)):
+        if not given.get(required):
             raise _live_error("invalid_request", f"The '{required}' parameter is missing.")
     if form["grant_type"] != "client_credentials":
         raise _live_error("unsupported_grant_type", "The grant type is not supported.")
