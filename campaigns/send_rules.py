@@ -1,7 +1,8 @@
 """The app's sending rules a claimed delivery meets just before it is sent: quiet hours, caps.
 
 Checked at send time, not at fan-out, so a delivery that waited (its local time, a retry)
-is judged by what the device received meanwhile.
+is judged by what the device received meanwhile. A transactional notification passes both:
+it goes now, and what it delivered does not count toward a later marketing send's caps.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from datetime import datetime, timedelta
 from django.db.models import Count
 
 from campaigns import local_time
-from campaigns.models import Delivery, DeliveryStatus, Notification, QuietHoursAction, SendingRules
+from campaigns.models import (
+    Delivery,
+    DeliveryStatus,
+    Kind,
+    Notification,
+    QuietHoursAction,
+    SendingRules,
+)
 
 
 @dataclass
@@ -27,6 +35,8 @@ class Verdict:
 
 def judge(notification: Notification, deliveries: list[Delivery], now: datetime) -> Verdict:
     """Sort claimed deliveries into those sent now, skipped and deferred."""
+    if notification.kind == Kind.TRANSACTIONAL:
+        return Verdict(send=list(deliveries))
     app, verdict, awake = notification.app, Verdict(), []
     rules = SendingRules.of(app)
     for delivery in deliveries:
@@ -51,8 +61,13 @@ def _capped(rules: SendingRules, device_ids: list[int], now: datetime) -> dict[i
     """Map each device the app's frequency caps protect now to the reason."""
     if not device_ids or not (rules.min_interval_minutes or rules.daily_maximum):
         return {}
-    # Every notification counts, this one too: a journey's step reaches a person again.
-    sent = Delivery.objects.filter(device_id__in=device_ids, status=DeliveryStatus.SENT)
+    # Every marketing notification counts, this one too: a journey's step reaches a person
+    # again. Transactional ones do not: an order's receipt must not silence the next campaign.
+    sent = Delivery.objects.filter(
+        device_id__in=device_ids,
+        status=DeliveryStatus.SENT,
+        notification__kind=Kind.MARKETING,
+    )
     capped: dict[int, str] = {}
     if rules.daily_maximum:
         today = sent.filter(sent_at__gt=now - timedelta(days=1)).values("device_id")
