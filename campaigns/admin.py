@@ -87,7 +87,7 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
     search_fields = ["name"]
     readonly_fields = ["status", "delivery_progress", "author", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["app", "template", "name", "platforms", "status"]}),
+        (None, {"fields": ["app", "template", "name", "kind", "platforms", "status"]}),
         (
             "Customer group",
             {

@@ -67,6 +67,7 @@ API_FIELDS = {
     "user_ids": "notification_target.user_ids",
     "send_at": "send_time",
     "expires_at": "expires_at",
+    "kind": "kind",
 }
 CONTENT = {
     "name": "First Push From App Center",
@@ -105,6 +106,11 @@ SEND_EXAMPLES = [
             "expires_at": "2030-06-02T08:00:00Z",
             "track_launches": False,
         },
+    ),
+    OpenApiExample(
+        "Marketing, held to the caps and quiet hours",
+        request_only=True,
+        value={"notification_content": CONTENT, "kind": "marketing"},
     ),
 ]
 
@@ -176,6 +182,7 @@ def form_data(app: MobileApp, data: dict) -> dict:
         language_field("body", LANGUAGE): content.get("body", ""),
         "custom_data": content.get("custom_data") or {},
         "track_launches": data["track_launches"],
+        "kind": data["kind"],
         "on_click": "app",
         "activation_type": "foreground",
         "duration": "short",
@@ -280,6 +287,7 @@ def details_json(notification: Notification) -> dict:
             "custom_data": notification.custom_data,
         },
         "track_launches": notification.track_launches,
+        "kind": notification.kind,
         "failure_outcomes": [
             {"failure_outcome": DeliveryStatus(s).label, "count": counts[s]}
             for s in OUTCOMES
@@ -352,8 +360,10 @@ class PushNotificationListView(APIView):
         summary="Send a notification (App Center's Push_Send)",
         description="The target is null or absent (every device), audiences_target, "
         "devices_target or user_ids_target. Push Center adds send_time, expires_at and "
-        "track_launches, and an Idempotency-Key header: a retry with the same key and body "
-        "answers the first request's notification for 24 hours and sends nothing.",
+        "track_launches, kind (transactional by default: past the app's frequency caps and "
+        "quiet hours; marketing: held to them) and an Idempotency-Key header: a retry with the "
+        "same key and body answers the first request's notification for 24 hours and sends "
+        "nothing.",
         request=NotificationSendSerializer,
         parameters=[
             OpenApiParameter(

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from campaigns.models import Kind
 from devices.serializers import StrictBooleanField, StrictSerializer, TextField
+
+KIND_HELP = (
+    "Push Center: transactional (the default, as App Center never held API sends back) goes "
+    "at once, past the app's frequency caps and quiet hours, and does not count toward the "
+    "caps; marketing is held to them, as the dashboard's notifications are. Opt-outs and "
+    "categories apply to both."
+)
+KIND_CHOICES = ", ".join(f'"{value}"' for value in Kind.values)
 
 TARGET_LISTS = {
     "audiences_target": "audiences",
@@ -58,6 +67,13 @@ class NotificationSendSerializer(StrictSerializer):
     track_launches = StrictBooleanField(
         required=False, default=True, help_text="Push Center: carry a tracking_id (default true)."
     )
+    kind = serializers.ChoiceField(
+        choices=Kind.choices,
+        required=False,
+        default=Kind.TRANSACTIONAL,
+        help_text=KIND_HELP,
+        error_messages={"invalid_choice": f"Use one of {KIND_CHOICES}, not {{input!r}}."},
+    )
 
 
 class NotificationIdSerializer(serializers.Serializer):
@@ -99,6 +115,7 @@ class FailureOutcomeSerializer(serializers.Serializer):
 
 class NotificationDetailsSerializer(NotificationOverviewSerializer):
     notification_content = serializers.DictField()
+    kind = serializers.ChoiceField(choices=Kind.choices, help_text=KIND_HELP)
     track_launches = serializers.BooleanField()
     failure_outcomes = FailureOutcomeSerializer(many=True)
     statistics = StatisticsSerializer()

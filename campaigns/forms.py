@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from campaigns import composition, local_time, options, services
 from campaigns.composition import language_field
-from campaigns.models import TEXT_FIELDS, Notification, ScheduleKind, TargetKind, Template
+from campaigns.models import TEXT_FIELDS, Kind, Notification, ScheduleKind, TargetKind, Template
 from campaigns.translator import TranslationError
 from pushcenter.request_limits import BoundedJSONField
 
@@ -82,6 +82,7 @@ class NotificationForm(forms.ModelForm):
             "app",
             "name",
             "template",
+            "kind",
             "platforms",
             "target_kind",
             "segments",
@@ -125,6 +126,7 @@ class NotificationForm(forms.ModelForm):
         ]
         field_classes = {name: BoundedJSONField for name in JSON_HELP}
         widgets = {
+            "kind": forms.RadioSelect,
             "target_kind": forms.RadioSelect,
             "schedule_kind": forms.RadioSelect,
             "on_click": forms.RadioSelect,
@@ -155,6 +157,8 @@ class NotificationForm(forms.ModelForm):
                     continue
                 field.required, field.label = False, label
                 field.widget.attrs.update({"data-text": name, "lang": code})
+        if "kind" in self.fields:  # a form from before kinds existed sends marketing
+            self.fields["kind"].required = False
         if self.instance.pk:
             self.initial.setdefault("never_expires", self.instance.expires_at is None)
             self.initial["install_ids"] = "\n".join(self.instance.install_ids)
@@ -172,6 +176,9 @@ class NotificationForm(forms.ModelForm):
 
     def clean_expires_at(self) -> datetime | None:
         return local_time.check_schedulable(self.cleaned_data["expires_at"])
+
+    def clean_kind(self) -> str:
+        return self.cleaned_data["kind"] or Kind.MARKETING
 
     def clean_install_ids(self) -> list[str]:
         return options.install_ids(self.cleaned_data["install_ids"])

@@ -94,6 +94,18 @@ def purpose_choices() -> list[tuple[str, str]]:
     return [*Purpose.choices, *extensions.registered_purposes()]
 
 
+class Kind(models.TextChoices):
+    """Whether a send is held to the app's sending rules (caps, quiet hours) or answers a deed.
+
+    A transactional message (an order shipped, a sign-in code) goes at once, whatever the
+    frequency caps and quiet hours, and does not count toward the caps; opt-outs and
+    categories still apply to it.
+    """
+
+    MARKETING = "marketing", "Marketing"
+    TRANSACTIONAL = "transactional", "Transactional"
+
+
 def _all_platforms() -> list[str]:
     return ["ios", "android", "windows"]
 
@@ -117,6 +129,15 @@ class Notification(ErrorMarked):
         choices=purpose_choices,
         default=Purpose.CAMPAIGN,
         editable=False,
+    )
+
+    kind = models.CharField(
+        max_length=13,
+        choices=Kind.choices,
+        default=Kind.MARKETING,
+        help_text="Marketing: held to the app's frequency caps and quiet hours. Transactional "
+        "(an order shipped, a security alert): sent at once, past the caps and quiet hours, "
+        "and not counted toward the caps. Opt-outs and categories apply to both.",
     )
 
     # Content. title, subtitle and body are translated (one column per language).

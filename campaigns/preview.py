@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
-from campaigns import audience, composition, personalization
+from campaigns import audience, composition, personalization, send_rules
 from campaigns.content import personalize, platform_url, texts
 from campaigns.forms import NotificationForm, language_field
 from campaigns.models import TEXT_FIELDS, Notification
@@ -176,13 +177,16 @@ def _payload(notification: Notification, platform: str, language: str, context: 
 
 
 def _estimate(form: NotificationForm) -> dict:
-    """Count the audience when the target and filters are valid."""
+    """Count the audience when the target and filters are valid, and how many of it the
+    app's caps and quiet hours would hold back were it sent now (none for a transactional)."""
     if any(form.has_error(name) for name in TARGET_FIELDS):
         return {"count": None, "message": "Fix the customer group to see its size."}
     segments = form.cleaned_data.get("segments") or []
     try:
         with transaction.atomic():
-            return {"count": audience.estimate(form.instance, segments)}
+            reached = audience.audience(form.instance, segments)
+            held = send_rules.held_back(form.instance, reached, timezone.now())
+            return {"count": reached.count(), "held_back": held}
     except segment_services.EVALUATION_ERRORS:
         # A segment stored before a rule it breaks: its page says why.
         return {"count": None, "message": "A chosen segment cannot be evaluated; open it."}

@@ -1,7 +1,8 @@
 """The app's sending rules a claimed delivery meets just before it is sent: quiet hours, caps.
 
 Checked at send time, not at fan-out, so a delivery that waited (its local time, a retry)
-is judged by what the device received meanwhile.
+is judged by what the device received meanwhile. A transactional notification passes both:
+it goes now, and what it delivered does not count toward a later marketing send's caps.
 """
 
 from __future__ import annotations
@@ -10,10 +11,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count
+from django.db.models import Count, Q, QuerySet
 
 from campaigns import local_time
-from campaigns.models import Delivery, DeliveryStatus, Notification, QuietHoursAction, SendingRules
+from campaigns.models import (
+    Delivery,
+    DeliveryStatus,
+    Kind,
+    Notification,
+    QuietHoursAction,
+    SendingRules,
+)
+from devices.models import Device
 
 
 @dataclass
@@ -27,6 +36,8 @@ class Verdict:
 
 def judge(notification: Notification, deliveries: list[Delivery], now: datetime) -> Verdict:
     """Sort claimed deliveries into those sent now, skipped and deferred."""
+    if notification.kind == Kind.TRANSACTIONAL:
+        return Verdict(send=list(deliveries))
     app, verdict, awake = notification.app, Verdict(), []
     rules = SendingRules.of(app)
     for delivery in deliveries:
@@ -47,21 +58,50 @@ def judge(notification: Notification, deliveries: list[Delivery], now: datetime)
     return verdict
 
 
+def held_back(notification: Notification, devices: QuerySet[Device], now: datetime) -> int:
+    """Count the devices that quiet hours or the caps would hold back were it sent now."""
+    if notification.kind == Kind.TRANSACTIONAL:
+        return 0
+    app = notification.app
+    # One question per zone the devices report, not per device.
+    zones = devices.order_by().values_list("time_zone", flat=True).distinct()
+    quiet = [
+        name for name in zones if local_time.quiet_until(app, local_time.zone_for(name, app), now)
+    ]
+    held = Q(time_zone__in=quiet)
+    for protected, _reason in _caps(SendingRules.of(app), now):
+        held |= Q(id__in=protected)
+    return devices.filter(held).count()
+
+
 def _capped(rules: SendingRules, device_ids: list[int], now: datetime) -> dict[int, str]:
     """Map each device the app's frequency caps protect now to the reason."""
-    if not device_ids or not (rules.min_interval_minutes or rules.daily_maximum):
-        return {}
-    # Every notification counts, this one too: a journey's step reaches a person again.
-    sent = Delivery.objects.filter(device_id__in=device_ids, status=DeliveryStatus.SENT)
     capped: dict[int, str] = {}
+    if not device_ids:
+        return capped
+    for protected, reason in _caps(rules, now):
+        capped.update(dict.fromkeys(protected.filter(device_id__in=device_ids), reason))
+    return capped
+
+
+def _caps(rules: SendingRules, now: datetime) -> list[tuple[QuerySet, str]]:
+    """List the app's frequency caps in force: the ids of the devices each protects, and why."""
+    # Every marketing notification counts, this one too: a journey's step reaches a person
+    # again. Transactional ones do not: an order's receipt must not silence the next campaign.
+    sent = Delivery.objects.filter(
+        notification__app=rules.app,
+        notification__kind=Kind.MARKETING,
+        status=DeliveryStatus.SENT,
+    )
+    caps: list[tuple[QuerySet, str]] = []
     if rules.daily_maximum:
         today = sent.filter(sent_at__gt=now - timedelta(days=1)).values("device_id")
         full = today.annotate(n=Count("id")).filter(n__gte=rules.daily_maximum)
         reason = f"Frequency cap: {rules.daily_maximum} notifications in the last 24 hours"
-        capped.update(dict.fromkeys(full.values_list("device_id", flat=True), reason))
+        caps.append((full.values_list("device_id", flat=True), reason))
     if rules.min_interval_minutes:
         since = now - timedelta(minutes=rules.min_interval_minutes)
         recent = sent.filter(sent_at__gt=since).values_list("device_id", flat=True)
         reason = f"Frequency cap: a notification less than {rules.min_interval_minutes} min ago"
-        capped.update(dict.fromkeys(recent, reason))
-    return capped
+        caps.append((recent, reason))
+    return caps

@@ -96,3 +96,17 @@ def test_every_error_answer_refers_to_the_one_error_component(db):
     }
     assert error_references == {"#/components/schemas/Error"}
     assert document["components"]["schemas"]["Error"] == api_schema.ERROR_SCHEMA
+
+
+def test_the_push_api_documents_each_kind_with_an_example(db):
+    answer = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    document = answer.json()
+    schemas = document["components"]["schemas"]
+    kind = schemas["NotificationSendRequest"]["properties"]["kind"]
+    assert kind["allOf"] == [{"$ref": "#/components/schemas/KindEnum"}]
+    assert schemas["KindEnum"]["enum"] == ["marketing", "transactional"]
+    assert kind["default"] == "transactional" and "quiet hours" in kind["description"]
+    assert "kind" in schemas["NotificationDetails"]["properties"]
+    send = document["paths"]["/api/v0.1/apps/{owner_name}/{app_name}/push/notifications"]["post"]
+    examples = send["requestBody"]["content"]["application/json"]["examples"].values()
+    assert any(example["value"].get("kind") == "marketing" for example in examples)

@@ -16,6 +16,7 @@ from campaigns import delivery, local_time, services
 from campaigns.models import (
     Delivery,
     DeliveryStatus,
+    Kind,
     Notification,
     QuietHoursAction,
     ScheduleKind,
@@ -241,6 +242,64 @@ def test_an_app_without_sending_rules_follows_the_defaults(retail):
         None,
     )
     assert rules.quiet_hours_action == QuietHoursAction.DEFER
+
+
+# Transactional sends ------------------------------------------------------------------------
+
+
+def sent_now(app, **fields) -> Notification:
+    """Send a notification to the app's devices at once, as a worker would."""
+    sent = notification(app, **fields)
+    delivery.start(sent.pk)
+    send_due(sent)
+    return sent
+
+
+def test_a_transactional_send_reaches_a_device_a_marketing_send_just_reached(sandbox, retail):
+    set_sending_rules(retail, min_interval_minutes=30, daily_maximum=1)
+    device(retail, "ios", "aa" * 32)
+    sent_now(retail)
+
+    shipped = sent_now(retail, name="Order shipped", kind=Kind.TRANSACTIONAL)
+    sale = sent_now(retail, name="Another sale")
+
+    assert rows(shipped)["aa" * 32] == ("sent", "")
+    assert rows(sale)["aa" * 32][0] == "skipped"
+    assert rows(sale)["aa" * 32][1].startswith("Frequency cap")
+
+
+def test_a_transactional_send_does_not_count_toward_the_next_marketing_cap(sandbox, retail):
+    set_sending_rules(retail, min_interval_minutes=30, daily_maximum=1)
+    device(retail, "ios", "aa" * 32)
+    sent_now(retail, name="Sign-in code", kind=Kind.TRANSACTIONAL)
+
+    sale = sent_now(retail)
+
+    assert rows(sale)["aa" * 32] == ("sent", "")
+
+
+@pytest.mark.parametrize("action", [QuietHoursAction.DEFER, QuietHoursAction.SKIP])
+def test_a_transactional_send_during_quiet_hours_goes_now(sandbox, no_caps, action):
+    start, end = around_now_in("Europe/Paris", no_caps)
+    quiet(no_caps, start, end, action)
+    device(no_caps, "ios", "aa" * 32, time_zone="Europe/Paris")
+
+    alert = sent_now(no_caps, name="New sign-in", kind=Kind.TRANSACTIONAL)
+
+    assert rows(alert)["aa" * 32] == ("sent", "")
+    assert len(sandbox.received("apns")) == 1
+
+
+def test_opt_outs_and_categories_still_apply_to_transactional_sends(sandbox, retail):
+    device(retail, "ios", "aa" * 32, push_enabled=False)
+    device(retail, "ios", "bb" * 32)
+    device(retail, "ios", "cc" * 32, categories=["orders"])
+
+    shipped = sent_now(retail, kind=Kind.TRANSACTIONAL, category="orders")
+
+    assert rows(shipped)["aa" * 32][0] == "skipped"
+    assert rows(shipped)["bb" * 32] == ("skipped", "Not opted in to orders")
+    assert rows(shipped)["cc" * 32] == ("sent", "")
 
 
 # Providers that keep failing ----------------------------------------------------------------

@@ -18,7 +18,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.state import ProjectState
 from django.utils import timezone
 
-from campaigns.models import QuietHoursAction, SendingRules
+from campaigns.models import IdempotencyKey, Kind, Notification, QuietHoursAction, SendingRules
 from devices import encryption
 from events.models import Event, EventSource
 from journeys.models import SegmentComSource
@@ -212,3 +212,20 @@ def test_journeys_events_move_to_the_events_app_ids_and_all(retail):
     assert "journeys_event" not in tables()
     later = Event.objects.create(app=retail, device=device, name="later", occurred_at=at)
     assert later.id > 9
+
+
+def test_notifications_an_idempotent_api_request_made_become_transactional(retail):
+    made_by_api, composed = (
+        Notification.objects.create(app=retail, name=name) for name in ("API", "Dashboard")
+    )
+    IdempotencyKey.objects.create(
+        app=retail, key="k1", body_hash="0" * 64, notification=made_by_api
+    )
+    state = MigrationLoader(connection).project_state()
+
+    migrate_with(
+        "campaigns.migrations.0012_notification_kind", "api_sends_are_transactional", state
+    )
+
+    kinds = dict(Notification.objects.values_list("name", "kind"))
+    assert kinds == {"API": Kind.TRANSACTIONAL, "Dashboard": Kind.MARKETING}

@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.utils import timezone
 
 from campaigns import audience
-from campaigns.models import Notification
+from campaigns.models import Delivery, DeliveryStatus, Kind, Notification
 from devices.models import Device, DeviceStatus
 from devices.registration import register_device
 from segments.models import Segment
-from tests.conftest import logged_in
+from tests.conftest import logged_in, set_sending_rules
 from tests.notification_forms import PREVIEW, form_data, schedule
+from tests.test_delivery_rules import around_now_in
 
 
 def install(n: int) -> uuid.UUID:
@@ -202,3 +204,29 @@ def test_a_saved_notification_keeps_its_ids_and_filters(bob, retail):
         ["Europe/Paris"],
     )
     assert list(audience.audience(stored).values_list("install_id", flat=True)) == [install(1)]
+
+
+# What the sending rules would hold back were it sent now
+
+
+def test_the_estimate_says_how_many_caps_and_quiet_hours_would_hold_back(bob, retail):
+    start, end = around_now_in("Asia/Tokyo", retail)
+    set_sending_rules(retail, min_interval_minutes=30, quiet_hours_start=start, quiet_hours_end=end)
+    for n, zone in ((1, "UTC"), (2, "UTC"), (3, "Asia/Tokyo"), (4, "UTC")):
+        add_device(retail, n, time_zone=zone)
+    sent_just_now(retail, install(1), Kind.MARKETING)
+    sent_just_now(retail, install(2), Kind.TRANSACTIONAL)
+
+    marketing = logged_in(bob).post(PREVIEW, form_data(retail)).json()["estimate"]
+    transactional = logged_in(bob).post(PREVIEW, form_data(retail, kind="transactional"))
+
+    assert marketing == {"count": 4, "held_back": 2}  # 1 inside the cap, 3 in its quiet hours
+    assert transactional.json()["estimate"] == {"count": 4, "held_back": 0}
+
+
+def sent_just_now(app, install_id: uuid.UUID, kind: str) -> None:
+    earlier = Notification.objects.create(app=app, name="Earlier", kind=kind)
+    device = Device.objects.get(install_id=install_id)
+    Delivery.objects.create(
+        notification=earlier, device=device, status=DeliveryStatus.SENT, sent_at=timezone.now()
+    )

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.models import Notification, Status
+from campaigns.models import Kind, Notification, Status
 from segments.models import Segment
 from tests.conftest import logged_in
 from tests.notification_forms import (
@@ -201,6 +201,30 @@ def test_prompt_for_update_saves_without_a_segment(bob, retail):
 def test_prompt_for_update_is_refused_when_no_version_is_known(bob, retail):
     response = schedule(logged_in(bob), form_data(retail, target_kind="outdated"))
     assert "No device reports an app version yet" in refused(response, "target_kind")
+
+
+# Kind
+
+
+def test_the_composer_saves_the_kind_marketing_by_default(bob, retail):
+    client = logged_in(bob)
+    page = client.get(f"{ADD}?app={retail.pk}&template=standard").content.decode()
+    assert "Transactional" in page and "past the caps and quiet hours" in page
+    assert opened_form(client, f"{ADD}?app={retail.pk}&template=standard")["kind"] == "marketing"
+    schedule(client, form_data(retail))
+    schedule(client, form_data(retail, name="Order shipped", kind="transactional"))
+
+    kinds = dict(Notification.objects.values_list("name", "kind"))
+    assert kinds == {"Spring sale": Kind.MARKETING, "Order shipped": Kind.TRANSACTIONAL}
+    shipped = Notification.objects.filter(kind=Kind.TRANSACTIONAL)
+    shipped.update(status=Status.SENDING)
+    page = client.get(change_url(shipped.get().pk)).content.decode()
+    assert '<div class="readonly">Transactional</div>' in page
+
+
+def test_an_unknown_kind_is_refused_at_its_field(bob, retail):
+    response = schedule(logged_in(bob), form_data(retail, kind="bogus"))
+    assert "kind" in errors(response) and not Notification.objects.exists()
 
 
 # Schedule and expiry

@@ -11,11 +11,19 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from campaigns import idempotency, tasks
-from campaigns.models import IdempotencyKey, Notification, ScheduleKind, Status, TargetKind
+from campaigns.models import (
+    IdempotencyKey,
+    Kind,
+    Notification,
+    ScheduleKind,
+    Status,
+    TargetKind,
+)
 from devices.models import MobileApp
 from devices.registration import register_device
 from devices.services import issue_api_token
 from segments.models import Segment
+from tests.conftest import send_due, set_sending_rules
 from tests.test_device_api import api
 
 pytest_plugins = ["tests.sandbox"]
@@ -248,6 +256,7 @@ def in_future(hours: int = 1) -> str:
         ),
         ({"notification_content": CONTENT, "track_launches": "no"}, "track_launches"),
         ({"notification_content": CONTENT, "priority": "high"}, "priority"),
+        ({"notification_content": CONTENT, "kind": "bogus"}, "kind"),
     ],
 )
 def test_a_bad_request_names_the_field_and_stores_nothing(retail, retail_token, body, field):
@@ -258,6 +267,50 @@ def test_a_bad_request_names_the_field_and_stores_nothing(retail, retail_token, 
     assert error["field"] == field, error
     assert error["message"].startswith(f"{field}: ")
     assert not Notification.objects.exists() and not IdempotencyKey.objects.exists()
+
+
+def test_a_bad_kind_names_the_allowed_values(retail, retail_token):
+    response = send(retail_token, retail, {"notification_content": CONTENT, "kind": "bogus"})
+
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert '"marketing"' in message and '"transactional"' in message and "bogus" in message
+
+
+# Kinds: App Center never held API sends back
+
+
+def test_an_api_send_is_transactional_unless_it_says_marketing(retail, retail_token):
+    plain = sent(send(retail_token, retail, {"notification_content": CONTENT}))
+    marketing = sent(
+        send(retail_token, retail, {"notification_content": CONTENT, "kind": "marketing"})
+    )
+
+    assert (plain.kind, marketing.kind) == (Kind.TRANSACTIONAL, Kind.MARKETING)
+    details = api(retail_token).get(push_url(retail, plain.pk)).json()
+    assert details["kind"] == "transactional"
+    assert api(retail_token).get(push_url(retail, marketing.pk)).json()["kind"] == "marketing"
+
+
+def test_an_api_send_reaches_a_device_a_marketing_send_just_reached(sandbox, retail, retail_token):
+    set_sending_rules(retail, min_interval_minutes=30)
+    register_device(retail, uuid.uuid4(), {"platform": "ios", "push_token": "aa" * 32})
+    welcome = Notification.objects.create(
+        app=retail, name="Welcome", platforms=["ios"], status=Status.SCHEDULED, title_en="Hi"
+    )
+    sends = [welcome]
+    sends.append(sent(send(retail_token, retail, {"notification_content": CONTENT})))
+    sends.append(
+        sent(send(retail_token, retail, {"notification_content": CONTENT, "kind": "marketing"}))
+    )
+
+    for notification in sends:
+        tasks.start_send.apply(args=[notification.pk])
+        send_due(notification)
+
+    statuses = [n.deliveries.get().status for n in sends]
+    assert statuses == ["sent", "sent", "skipped"]
+    assert len(sandbox.received("apns")) == 2
 
 
 def test_an_unknown_audience_is_named(retail, retail_token, audiences):

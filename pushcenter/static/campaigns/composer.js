@@ -375,7 +375,13 @@
     line.classList.toggle("unknown", !estimate || typeof estimate.count !== "number");
     if (!estimate) line.textContent = "Choose an app to see who it reaches.";
     else if (typeof estimate.count !== "number") line.textContent = estimate.message || "The audience is unknown.";
-    else line.textContent = audienceText(estimate.count);
+    else line.textContent = audienceText(estimate.count) + heldBackText(estimate.held_back);
+  }
+
+  function heldBackText(held) {
+    if (!held) return "";
+    const devices = held === 1 ? "device" : "devices";
+    return ` Sent now, the app's frequency caps and quiet hours would hold back ${held.toLocaleString("en")} ${devices} of them.`;
   }
 
   function audienceText(count) {
