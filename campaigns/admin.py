@@ -398,4 +398,3 @@ class SendingRulesInline(AppSettingsInline):
             },
         ),
     ]
-

@@ -229,9 +229,7 @@ def devices_with(app, **address) -> Device:
     return register_device(app, uuid.uuid4(), {"platform": "windows", **address})[0]
 
 
-def test_an_unreadable_credential_retires_nobody_and_counts_against_its_provider(
-    sandbox, no_caps
-):
+def test_an_unreadable_credential_retires_nobody_and_counts_against_its_provider(sandbox, no_caps):
     devices(no_caps, "ios", apns_tokens("abcd", 6))
     credential = no_caps.apns_credential
     credential.encrypted_secret = "not a fernet token"  # an encryption key lost, say
