@@ -62,11 +62,6 @@ def with_skip_reason(notification: Notification) -> QuerySet[Device]:
     return targeted(notification).annotate(skip_reason=reason)
 
 
-def estimate(notification: Notification, segments: Iterable[Segment] | None = None) -> int:
-    """Count the audience as it is now (membership is decided again when the send starts)."""
-    return audience(notification, segments).count()
-
-
 def _target(notification: Notification, segments: Iterable[Segment]) -> Q:
     kind = notification.target_kind
     if kind == TargetKind.SEGMENTS:
