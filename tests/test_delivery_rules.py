@@ -81,13 +81,13 @@ def test_filtered_devices_are_skipped_with_the_filter_that_left_them_out(no_caps
 
 
 def test_the_composer_estimate_counts_only_those_who_will_receive_it(no_caps):
-    from campaigns.audience import estimate
+    from campaigns.audience import audience
 
     device(no_caps, "ios", "aa" * 32, locale="fr-FR")
     device(no_caps, "ios", "bb" * 32, locale="de-DE")
     device(no_caps, "ios", "cc" * 32, locale="fr-FR", push_enabled=False)
 
-    assert estimate(notification(no_caps, filter_languages=["fr"])) == 1
+    assert audience(notification(no_caps, filter_languages=["fr"])).count() == 1
 
 
 # Local time ---------------------------------------------------------------------------------
