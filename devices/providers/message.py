@@ -11,7 +11,31 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-KINDS = ("standard", "toast", "tile")
+# standard: an alert (on Windows a toast or a tile, chosen by the notification); silent: data
+# only, shown to no one (APNs background, FCM data-only, WNS raw); badge: only the app icon's
+# badge changes (on Android the app sets it from the data).
+KINDS = ("standard", "toast", "tile", "silent", "badge")
+PRIORITIES = ("high", "normal")
+# Apple's UNNotificationInterruptionLevel as the aps dictionary spells it ("critical" needs an
+# entitlement from Apple, so it is not offered).
+INTERRUPTION_LEVELS = ("passive", "active", "time-sensitive")
+# The glyphs a Windows badge may show instead of a number (Microsoft's "Badge notifications
+# for Windows apps").
+BADGE_GLYPHS = (
+    "none",
+    "activity",
+    "alarm",
+    "alert",
+    "attention",
+    "available",
+    "away",
+    "busy",
+    "error",
+    "newMessage",
+    "paused",
+    "playing",
+    "unavailable",
+)
 ACTIVATION_TYPES = ("foreground", "background", "protocol")
 DURATIONS = ("short", "long")
 SCENARIOS = ("default", "alarm", "reminder", "incomingCall")
@@ -115,12 +139,29 @@ class Message:
     # A newer message with the same collapse id replaces an undelivered or shown older one:
     # apns-collapse-id, FCM's android.collapse_key, a Windows tile's X-WNS-Tag.
     collapse_id: str = ""
+    # high: shown at once (APNs priority 10, FCM HIGH); normal: as the device's power allows.
+    priority: str = "high"
+    thread_id: str = ""  # iOS groups alerts with the same thread-id
+    ios_category: str = ""  # the app's UNNotificationCategory: its action buttons
+    interruption_level: str = ""  # iOS 15+: passive, active or time-sensitive; "" is active
+    relevance_score: float | None = None  # iOS 15+: 0 to 1, ranks the alert in the summary
     android_channel: str = ""  # the Android notification channel the app created
     android_click_action: str = ""  # the intent action an activity of the app filters on
+    android_tag: str = ""  # a newer Android notification with the same tag replaces the shown one
+    badge_glyph: str = ""  # Windows: a glyph instead of a number on the badge
     windows: WindowsOptions = WindowsOptions()
 
     def __post_init__(self) -> None:
         require_choice("Message.kind", self.kind, KINDS)
+        require_choice("Message.priority", self.priority, PRIORITIES)
+        if self.interruption_level:
+            require_choice(
+                "Message.interruption_level", self.interruption_level, INTERRUPTION_LEVELS
+            )
+        if self.badge_glyph:
+            require_choice("Message.badge_glyph", self.badge_glyph, BADGE_GLYPHS)
+        if self.relevance_score is not None and not 0 <= self.relevance_score <= 1:
+            raise ValueError("Message.relevance_score must be between 0 and 1.")
         if self.expires_at is not None and self.expires_at.utcoffset() is None:
             raise ValueError("Message.expires_at must be an aware datetime.")
 
