@@ -96,6 +96,7 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
                     "segments",
                     "install_ids",
                     "user_ids",
+                    "account_ids",
                     "category",
                     "filter_languages",
                     "filter_time_zones",
@@ -119,9 +120,22 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
                     "custom_data",
                     "track_launches",
                     "collapse_id",
-                    "android_channel",
-                    "android_click_action",
+                    "priority",
                 ]
+            },
+        ),
+        (
+            "iOS",
+            {
+                "classes": ["ios-options"],
+                "fields": ["thread_id", "ios_category", "interruption_level", "relevance_score"],
+            },
+        ),
+        (
+            "Android",
+            {
+                "classes": ["android-options"],
+                "fields": ["android_channel", "android_click_action", "android_tag"],
             },
         ),
         (
@@ -129,6 +143,7 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
             {
                 "classes": ["windows-options"],
                 "fields": [
+                    "badge_glyph",
                     "activation_type",
                     "launch",
                     "duration",

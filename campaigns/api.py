@@ -6,7 +6,6 @@ import re
 from collections import Counter
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Count
@@ -16,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from campaigns import idempotency, launches, services, statistics
+from campaigns import api_content, idempotency, launches, services, statistics
 from campaigns.api_serializers import (
     TARGET_LISTS,
     LaunchBodySerializer,
@@ -26,7 +25,6 @@ from campaigns.api_serializers import (
     NotificationListSerializer,
     NotificationSendSerializer,
 )
-from campaigns.composition import language_field
 from campaigns.forms import NotificationForm
 from campaigns.models import Delivery, DeliveryStatus, Notification, Status, TargetKind
 from devices.authentication import app_named, app_of
@@ -39,7 +37,6 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 STRING_OR_TRAILING_COMMA = re.compile(rf"({JSON_STRING.pattern})|,(?=\s*[}}\]])", re.DOTALL)
 NUMBER = re.compile(r"[0-9]{1,18}")
 PAGE_SIZE, MAX_PAGE_SIZE = 30, 100
-LANGUAGE = settings.LANGUAGE_CODE
 STATES = {
     Status.DRAFT: "Draft",
     Status.SCHEDULED: "Queued",
@@ -55,16 +52,15 @@ TARGET_KINDS = {
     "audiences_target": TargetKind.SEGMENTS,
     "devices_target": TargetKind.INSTALL_IDS,
     "user_ids_target": TargetKind.USER_IDS,
+    "account_ids_target": TargetKind.ACCOUNT_IDS,
 }
 # Where the composer's form fields are in the API body.
 API_FIELDS = {
-    "name": "notification_content.name",
-    language_field("title", LANGUAGE): "notification_content.title",
-    language_field("body", LANGUAGE): "notification_content.body",
-    "custom_data": "notification_content.custom_data",
+    **api_content.API_FIELDS,
     "segments": "notification_target.audiences",
     "install_ids": "notification_target.devices",
     "user_ids": "notification_target.user_ids",
+    "account_ids": "notification_target.account_ids",
     "send_at": "send_time",
     "expires_at": "expires_at",
     "kind": "kind",
@@ -161,35 +157,26 @@ def create_notification(app: MobileApp, body: object) -> Notification:
 
 
 def form_data(app: MobileApp, data: dict) -> dict:
-    """Fill the composer's form from the API body: a standard message on the app's platforms."""
-    content, target = data["notification_content"], data.get("notification_target") or {}
+    """Fill the composer's form from the API body, on the app's platforms."""
+    content = api_content.form_content(app, data["notification_content"])
+    target = data.get("notification_target") or {}
     lists = {name: target.get(name, []) for name in TARGET_LISTS.values()}
+    # A template's own target (devices below the latest version) holds when the body names none.
+    untargeted = content.get("target_kind", TargetKind.EVERYONE)
     return {
+        **content,
         "app": app.pk,
-        "name": content["name"],
-        "template": "standard",
-        "platforms": app.platforms(),
-        "target_kind": TARGET_KINDS.get(target.get("type"), TargetKind.EVERYONE),
+        "target_kind": TARGET_KINDS.get(target.get("type"), untargeted),
         "segments": [segment.pk for segment in audiences(app, lists["audiences"])],
         "install_ids": "\n".join(str(install) for install in lists["devices"]),
         "user_ids": "\n".join(lists["user_ids"]),
+        "account_ids": "\n".join(lists["account_ids"]),
         "schedule_kind": "at" if "send_time" in data else "now",
         "send_at": data.get("send_time"),
         "expires_at": data.get("expires_at"),
         "never_expires": "expires_at" not in data,
-        "default_language": LANGUAGE,
-        language_field("title", LANGUAGE): content.get("title", ""),
-        language_field("body", LANGUAGE): content.get("body", ""),
-        "custom_data": content.get("custom_data") or {},
         "track_launches": data["track_launches"],
         "kind": data["kind"],
-        "on_click": "app",
-        "activation_type": "foreground",
-        "duration": "short",
-        "scenario": "default",
-        "inputs": "[]",
-        "actions": "[]",
-        "tile_bindings": "[]",
     }
 
 
@@ -255,6 +242,8 @@ def target_json(notification: Notification) -> dict | None:
         return {"type": "devices_target", "devices": notification.install_ids}
     if kind == TargetKind.USER_IDS:
         return {"type": "user_ids_target", "user_ids": notification.user_ids}
+    if kind == TargetKind.ACCOUNT_IDS:
+        return {"type": "account_ids_target", "account_ids": notification.account_ids}
     if kind == TargetKind.OUTDATED:
         return {"type": "outdated_target"}
     return None
@@ -277,15 +266,9 @@ def overview_json(notification: Notification, counts: Counter) -> dict:
 def details_json(notification: Notification) -> dict:
     summary = statistics.summary(notification)
     counts = Counter({status: summary[status] for status in (DeliveryStatus.SENT, *OUTCOMES)})
-    language = notification.default_language
     return {
         **overview_json(notification, counts),
-        "notification_content": {
-            "name": notification.name,
-            "title": notification.text("title", language),
-            "body": notification.text("body", language),
-            "custom_data": notification.custom_data,
-        },
+        "notification_content": api_content.content_json(notification),
         "track_launches": notification.track_launches,
         "kind": notification.kind,
         "failure_outcomes": [

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework import serializers
 
-from campaigns.models import Kind
+from campaigns.models import InterruptionLevel, Kind, Priority, Template
+from devices.providers.message import BADGE_GLYPHS
 from devices.serializers import StrictBooleanField, StrictSerializer, TextField
 
 KIND_HELP = (
@@ -19,16 +21,88 @@ TARGET_LISTS = {
     "audiences_target": "audiences",
     "devices_target": "devices",
     "user_ids_target": "user_ids",
+    "account_ids_target": "account_ids",
 }
+LANGUAGE_CODES = ", ".join(code for code, _ in settings.LANGUAGES)
+
+
+def optional_text(max_length: int, help_text: str = "") -> TextField:
+    return TextField(required=False, allow_blank=True, max_length=max_length, help_text=help_text)
+
+
+class LanguageContentSerializer(StrictSerializer):
+    """One added language's texts; a text left out is machine-translated from the default."""
+
+    title = optional_text(200)
+    subtitle = optional_text(200)
+    body = optional_text(2000)
 
 
 class NotificationContentSerializer(StrictSerializer):
     name = TextField(max_length=128)
-    title = TextField(required=False, allow_blank=True, max_length=200)
-    body = TextField(required=False, allow_blank=True, max_length=2000)
+    title = optional_text(200)
+    body = optional_text(2000)
     custom_data = serializers.DictField(
         required=False, help_text="Keys and text values the app reads from the payload."
     )
+    # Push Center's fields, each as the composer has it.
+    template = serializers.ChoiceField(
+        choices=Template.choices,
+        required=False,
+        help_text="Push Center: start from a dashboard template (its texts and store links); "
+        "the fields given here replace the template's.",
+    )
+    subtitle = optional_text(200)
+    image_url = optional_text(2048, "Push Center: an https image (iOS needs a service extension).")
+    url = optional_text(2048, "Push Center: what a tap opens: https, a store or your app's scheme.")
+    sound = optional_text(64, "Push Center: 'default' or a sound file bundled with the app.")
+    badge = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, help_text="Push Center: 0 clears the badge."
+    )
+    badge_glyph = serializers.ChoiceField(
+        choices=BADGE_GLYPHS, required=False, help_text="Push Center: a Windows badge glyph."
+    )
+    silent = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="Push Center: data only, shown to no one (APNs background, FCM data, WNS raw); "
+        "needs custom_data.",
+    )
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    collapse_id = optional_text(16, "Push Center: a newer push with this id replaces this one.")
+    category = optional_text(64, "Push Center: the iOS notification category (its buttons).")
+    thread_id = optional_text(64, "Push Center: iOS groups alerts of one thread.")
+    interruption_level = serializers.ChoiceField(
+        choices=InterruptionLevel.choices[1:], required=False
+    )
+    relevance_score = serializers.FloatField(required=False, min_value=0, max_value=1)
+    android_channel = optional_text(100)
+    android_tag = optional_text(64)
+    languages = serializers.DictField(
+        child=LanguageContentSerializer(),
+        required=False,
+        help_text=f"Push Center: texts per added language, by code ({LANGUAGE_CODES}).",
+    )
+
+    def validate_languages(self, value: dict) -> dict:
+        known = {code for code, _ in settings.LANGUAGES}
+        for code in value:
+            if code not in known:
+                raise serializers.ValidationError(
+                    f"{code!r} is not a content language; use one of {LANGUAGE_CODES}."
+                )
+        return value
+
+    def validate(self, data: dict) -> dict:
+        if data.get("silent") and data.get("template", Template.SILENT) != Template.SILENT:
+            raise serializers.ValidationError(
+                {
+                    "silent": [
+                        f"A silent push shows nothing: leave out the template {data['template']!r}."
+                    ]
+                }
+            )
+        return data
 
 
 class NotificationTargetSerializer(StrictSerializer):
@@ -41,6 +115,12 @@ class NotificationTargetSerializer(StrictSerializer):
     )
     user_ids = serializers.ListField(
         child=TextField(max_length=256), required=False, allow_empty=False
+    )
+    account_ids = serializers.ListField(
+        child=TextField(max_length=256),
+        required=False,
+        allow_empty=False,
+        help_text="Every device registered with one of these account_id values.",
     )
 
     def validate(self, data: dict) -> dict:

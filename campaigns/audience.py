@@ -70,6 +70,8 @@ def _target(notification: Notification, segments: Iterable[Segment]) -> Q:
         return Q(install_id__in=notification.install_ids)
     if kind == TargetKind.USER_IDS:
         return Q(user_id__in=notification.user_ids)
+    if kind == TargetKind.ACCOUNT_IDS:
+        return Q(account_id__in=notification.account_ids)
     if kind == TargetKind.OUTDATED:
         return _outdated(notification.app)
     return Q()

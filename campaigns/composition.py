@@ -113,6 +113,8 @@ def problems(notification: Notification) -> dict[str, list[str]]:
 
 
 def _content_problems(notification: Notification) -> list[tuple[str | None, str]]:
+    if notification.template in content.SHOWS_NOTHING:
+        return _unseen_problems(notification)
     found = []
     app = notification.app
     for language in notification.content_languages():
@@ -131,6 +133,23 @@ def _content_problems(notification: Notification) -> list[tuple[str | None, str]
         any(b.get("texts")) or b.get("image") for b in notification.tile_bindings
     ):
         found.append(("tile_bindings", "A tile needs at least one binding with text or an image."))
+    return found
+
+
+def _unseen_problems(notification: Notification) -> list[tuple[str | None, str]]:
+    """Check a silent or badge-only notification: what it carries, and no text it would drop."""
+    found: list[tuple[str | None, str]] = []
+    label = Template(notification.template).label
+    for language in notification.content_languages():
+        for name in TEXT_FIELDS:
+            if notification.text(name, language):
+                found.append((language_field(name, language), f"{label} shows no text."))
+    if notification.template == Template.SILENT and not notification.custom_data:
+        found.append(("custom_data", "A silent notification carries custom data: add some."))
+    phones = {"ios", "android"} & set(notification.platforms)
+    if notification.template == Template.BADGE and notification.badge is None:
+        if phones or not notification.badge_glyph:
+            found.append(("badge", "Set the badge number (0 clears it)."))
     return found
 
 

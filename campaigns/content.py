@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from campaigns import personalization
-from campaigns.models import TEXT_FIELDS, Notification, OnClick
+from campaigns.models import TEXT_FIELDS, Notification, OnClick, Template
 from devices.providers.message import (
     Message,
     TileBinding,
@@ -14,6 +14,8 @@ from devices.providers.message import (
     WindowsOptions,
 )
 
+# Templates whose messages show no alert: their text, links and launch tracking are not sent.
+SHOWS_NOTHING = (Template.SILENT, Template.BADGE)
 # Chinese locales name a region more often than a script; these regions read Traditional.
 _TRADITIONAL_REGIONS = {"tw", "hk", "mo"}
 
@@ -100,31 +102,59 @@ def message(
     expires_at: datetime | None = None,
 ) -> Message:
     """Return the content one device receives, ready for its platform's payload renderer."""
+    kind = _kind(notification, platform)
+    if kind in SHOWS_NOTHING:
+        return _unseen_message(notification, kind, expires_at)
     text = personalize(texts(notification, language), context)
     return Message(
-        kind=_kind(notification, platform),
+        kind=kind,
         title=text["title"],
         subtitle=text["subtitle"],
         body=text["body"],
         image_url=notification.image_url,
         sound=notification.sound,
         badge=notification.badge,
-        custom_data={str(k): str(v) for k, v in notification.custom_data.items()},
+        custom_data=_custom_data(notification),
         url=platform_url(notification, platform),
         tracking_id=tracking_id if notification.track_launches else "",
         expires_at=expires_at or notification.expires_at,
         collapse_id=notification.collapse_id,
+        priority=notification.priority,
+        thread_id=notification.thread_id,
+        ios_category=notification.ios_category,
+        interruption_level=notification.interruption_level,
+        relevance_score=notification.relevance_score,
         android_channel=notification.android_channel,
         android_click_action=notification.android_click_action,
+        android_tag=notification.android_tag,
         # Only Windows reads these; building them per phone message would be wasted work.
         windows=windows_options(notification) if platform == "windows" else WindowsOptions(),
     )
 
 
+def _unseen_message(notification: Notification, kind: str, expires_at: datetime | None) -> Message:
+    """Return a silent or badge-only message: no text, and no launch to track: no one taps it."""
+    return Message(
+        kind=kind,
+        badge=notification.badge if kind == "badge" else None,
+        badge_glyph=notification.badge_glyph if kind == "badge" else "",
+        custom_data=_custom_data(notification),
+        expires_at=expires_at or notification.expires_at,
+        collapse_id=notification.collapse_id,
+        priority=notification.priority,
+    )
+
+
+def _custom_data(notification: Notification) -> dict[str, str]:
+    return {str(k): str(v) for k, v in notification.custom_data.items()}
+
+
 def _kind(notification: Notification, platform: str) -> str:
+    if notification.template in SHOWS_NOTHING:
+        return notification.template
     if platform != "windows":
         return "standard"
-    return "tile" if notification.template == "tile" else "toast"
+    return "tile" if notification.template == Template.TILE else "toast"
 
 
 def _toast_input(item: dict) -> ToastInput:

@@ -10,7 +10,15 @@ from django.utils import timezone
 
 from campaigns import composition, local_time, options, services
 from campaigns.composition import language_field
-from campaigns.models import TEXT_FIELDS, Kind, Notification, ScheduleKind, TargetKind, Template
+from campaigns.models import (
+    TEXT_FIELDS,
+    Kind,
+    Notification,
+    Priority,
+    ScheduleKind,
+    TargetKind,
+    Template,
+)
 from campaigns.translator import TranslationError
 from pushcenter.request_limits import BoundedJSONField
 
@@ -56,6 +64,12 @@ class NotificationForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One per line; every device of each user receives it.",
     )
+    account_ids = forms.CharField(
+        label="Account IDs",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line; every device signed in to each account receives it.",
+    )
     filter_languages = forms.CharField(
         label="Only these languages",
         required=False,
@@ -88,6 +102,7 @@ class NotificationForm(forms.ModelForm):
             "segments",
             "install_ids",
             "user_ids",
+            "account_ids",
             "category",
             "filter_languages",
             "filter_time_zones",
@@ -110,6 +125,13 @@ class NotificationForm(forms.ModelForm):
             "collapse_id",
             "android_channel",
             "android_click_action",
+            "android_tag",
+            "thread_id",
+            "ios_category",
+            "interruption_level",
+            "relevance_score",
+            "priority",
+            "badge_glyph",
             "activation_type",
             "launch",
             "duration",
@@ -157,12 +179,15 @@ class NotificationForm(forms.ModelForm):
                     continue
                 field.required, field.label = False, label
                 field.widget.attrs.update({"data-text": name, "lang": code})
-        if "kind" in self.fields:  # a form from before kinds existed sends marketing
-            self.fields["kind"].required = False
+        # A form from before kinds and priorities existed sends marketing at high priority.
+        for name in ("kind", "priority"):
+            if name in self.fields:
+                self.fields[name].required = False
         if self.instance.pk:
             self.initial.setdefault("never_expires", self.instance.expires_at is None)
             self.initial["install_ids"] = "\n".join(self.instance.install_ids)
             self.initial["user_ids"] = "\n".join(self.instance.user_ids)
+            self.initial["account_ids"] = "\n".join(self.instance.account_ids)
             self.initial["filter_languages"] = ", ".join(self.instance.filter_languages)
             self.initial["filter_time_zones"] = ", ".join(self.instance.filter_time_zones)
         else:
@@ -180,11 +205,17 @@ class NotificationForm(forms.ModelForm):
     def clean_kind(self) -> str:
         return self.cleaned_data["kind"] or Kind.MARKETING
 
+    def clean_priority(self) -> str:
+        return self.cleaned_data["priority"] or Priority.HIGH
+
     def clean_install_ids(self) -> list[str]:
         return options.install_ids(self.cleaned_data["install_ids"])
 
     def clean_user_ids(self) -> list[str]:
         return options.user_ids(self.cleaned_data["user_ids"])
+
+    def clean_account_ids(self) -> list[str]:
+        return options.user_ids(self.cleaned_data["account_ids"], what="account")
 
     def clean_filter_languages(self) -> list[str]:
         return options.languages(self.cleaned_data["filter_languages"])
@@ -218,6 +249,18 @@ class NotificationForm(forms.ModelForm):
     def clean_android_channel(self) -> str:
         options.check_identifier(self.cleaned_data["android_channel"], "The Android channel")
         return self.cleaned_data["android_channel"]
+
+    def clean_android_tag(self) -> str:
+        options.check_identifier(self.cleaned_data["android_tag"], "The Android tag")
+        return self.cleaned_data["android_tag"]
+
+    def clean_thread_id(self) -> str:
+        options.check_identifier(self.cleaned_data["thread_id"], "The iOS thread ID")
+        return self.cleaned_data["thread_id"]
+
+    def clean_ios_category(self) -> str:
+        options.check_identifier(self.cleaned_data["ios_category"], "The iOS category")
+        return self.cleaned_data["ios_category"]
 
     def clean_android_click_action(self) -> str:
         value = self.cleaned_data["android_click_action"]
@@ -258,6 +301,7 @@ class NotificationForm(forms.ModelForm):
             ("segments", TargetKind.SEGMENTS),
             ("install_ids", TargetKind.INSTALL_IDS),
             ("user_ids", TargetKind.USER_IDS),
+            ("account_ids", TargetKind.ACCOUNT_IDS),
         ):
             if kind != used_by and name in data:
                 data[name] = []
@@ -270,6 +314,8 @@ class NotificationForm(forms.ModelForm):
             self.add_error("install_ids", "List at least one install ID.")
         if kind == TargetKind.USER_IDS and not data.get("user_ids") and "user_ids" in data:
             self.add_error("user_ids", "List at least one user ID.")
+        if kind == TargetKind.ACCOUNT_IDS and not data.get("account_ids") and "account_ids" in data:
+            self.add_error("account_ids", "List at least one account ID.")
         if kind == TargetKind.OUTDATED and app and not composition.has_latest_version(app):
             self.add_error(
                 "target_kind",

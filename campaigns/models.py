@@ -6,11 +6,13 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from modeltranslation.utils import build_localized_fieldname
 
 from campaigns import extensions
 from devices.models import MobileApp
+from devices.providers import message
 from pushcenter.isolation import ErrorMarked
 from segments.models import Segment
 
@@ -28,6 +30,8 @@ class Template(models.TextChoices):
     CROSS_PROMOTE = "cross_promote", "Cross-promote"
     SALE = "sale", "Promote a sale"
     UPDATE = "update", "Prompt for update"
+    SILENT = "silent", "Silent: data only"
+    BADGE = "badge", "Badge only"
 
 
 class Status(models.TextChoices):
@@ -50,6 +54,7 @@ class TargetKind(models.TextChoices):
     SEGMENTS = "segments", "Segments"
     INSTALL_IDS = "install_ids", "Install IDs"
     USER_IDS = "user_ids", "User IDs"
+    ACCOUNT_IDS = "account_ids", "Account IDs"
     OUTDATED = "outdated", "Devices not on the latest version"
 
 
@@ -92,6 +97,21 @@ class Purpose(models.TextChoices):
 def purpose_choices() -> list[tuple[str, str]]:
     """The purposes a notification may have: campaigns' own, then the registered ones."""
     return [*Purpose.choices, *extensions.registered_purposes()]
+
+
+class Priority(models.TextChoices):
+    HIGH = "high", "High: show at once"
+    NORMAL = "normal", "Normal: as the device's battery allows"
+
+
+class InterruptionLevel(models.TextChoices):
+    DEFAULT = "", "Active (the default)"
+    PASSIVE = "passive", "Passive: into the list, no sound or light"
+    ACTIVE = "active", "Active"
+    TIME_SENSITIVE = "time-sensitive", "Time sensitive: through Focus"
+
+
+BADGE_GLYPH_CHOICES = [("", "A number"), *((glyph, glyph) for glyph in message.BADGE_GLYPHS)]
 
 
 class Kind(models.TextChoices):
@@ -155,6 +175,14 @@ class Notification(ErrorMarked):
     image_url = models.CharField("Image URL", max_length=2048, blank=True)
     sound = models.CharField(max_length=64, blank=True, help_text="'default' or a sound file.")
     badge = models.PositiveIntegerField(null=True, blank=True)
+    badge_glyph = models.CharField(
+        "Windows badge glyph",
+        max_length=16,
+        choices=BADGE_GLYPH_CHOICES,
+        blank=True,
+        help_text="Windows shows this glyph on the badge instead of the number.",
+    )
+    priority = models.CharField(max_length=6, choices=Priority.choices, default=Priority.HIGH)
     custom_data = models.JSONField(default=dict, blank=True)
     on_click = models.CharField(max_length=10, choices=OnClick.choices, default=OnClick.APP)
     url = models.CharField("URL", max_length=2048, blank=True)
@@ -185,6 +213,37 @@ class Notification(ErrorMarked):
         help_text="Only devices that opted into this category receive it.",
     )
 
+    # iOS alert options.
+    thread_id = models.CharField(
+        "iOS thread ID", max_length=64, blank=True, help_text="iOS groups alerts of one thread."
+    )
+    ios_category = models.CharField(
+        "iOS category",
+        max_length=64,
+        blank=True,
+        help_text="The notification category your iOS app registered: it sets the buttons.",
+    )
+    interruption_level = models.CharField(
+        "iOS interruption level",
+        max_length=14,
+        choices=InterruptionLevel.choices,
+        blank=True,
+        default=InterruptionLevel.DEFAULT,
+    )
+    relevance_score = models.FloatField(
+        "iOS relevance score",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="0 to 1: which alert iOS puts first in the notification summary.",
+    )
+    android_tag = models.CharField(
+        "Android tag",
+        max_length=64,
+        blank=True,
+        help_text="A newer notification with the same tag replaces the one shown.",
+    )
+
     # Windows toast and tile options.
     activation_type = models.CharField(
         max_length=12, choices=ActivationType.choices, default=ActivationType.FOREGROUND
@@ -209,6 +268,7 @@ class Notification(ErrorMarked):
     segments = models.ManyToManyField(Segment, blank=True, related_name="notifications")
     install_ids = models.JSONField(default=list, blank=True)
     user_ids = models.JSONField(default=list, blank=True)
+    account_ids = models.JSONField(default=list, blank=True)
     filter_languages = models.JSONField(default=list, blank=True)
     filter_time_zones = models.JSONField(default=list, blank=True)
 

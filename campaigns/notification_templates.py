@@ -150,6 +150,23 @@ def catalogue(app: MobileApp | None = None) -> list[NotificationTemplate]:
                 "android_url": _google_play(ids["play"]),
             },
         ),
+        NotificationTemplate(
+            Template.SILENT,
+            Template.SILENT.label,
+            "Custom data for the app to act on, shown to no one: an APNs background push, an "
+            "FCM data message, a WNS raw notification. Apple throttles background pushes (a "
+            "few an hour) and delivers none to an app the user force-quit.",
+            ("ios", "android", "windows"),
+            {"priority": "normal", "track_launches": False},
+        ),
+        NotificationTemplate(
+            Template.BADGE,
+            Template.BADGE.label,
+            "Sets the number on the app icon and nothing else; 0 clears it. Windows may show a "
+            "glyph instead; Android apps set the badge from the data.",
+            ("ios", "android", "windows"),
+            {"badge": 0, "track_launches": False},
+        ),
     ]
 
 

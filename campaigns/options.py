@@ -171,13 +171,13 @@ def install_ids(text: str) -> list[str]:
     return _capped(list(dict.fromkeys(ids)), "install IDs")
 
 
-def user_ids(text: str) -> list[str]:
-    """Read one user ID per line."""
+def user_ids(text: str, what: str = "user") -> list[str]:
+    """Read one user (or account) ID per line."""
     ids = [line.strip() for line in text.splitlines() if line.strip()]
     for number, item in enumerate(ids, start=1):
         if len(item) > 256:
-            raise ValidationError(f"User ID {number} is longer than 256 characters.")
-    return _capped(list(dict.fromkeys(ids)), "user IDs")
+            raise ValidationError(f"{what.capitalize()} ID {number} is longer than 256 characters.")
+    return _capped(list(dict.fromkeys(ids)), f"{what} IDs")
 
 
 def time_zones(text: str) -> list[str]:

@@ -498,7 +498,19 @@ class DeviceAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
             },
         ),
         ("Address", {"fields": ["push_token", "channel_uri", "channel_expires_at"]}),
-        ("Person", {"fields": ["user_id", "locale", "time_zone", "push_enabled", "categories"]}),
+        (
+            "Person",
+            {
+                "fields": [
+                    "user_id",
+                    "account_id",
+                    "locale",
+                    "time_zone",
+                    "push_enabled",
+                    "categories",
+                ]
+            },
+        ),
         (
             "Properties",
             {

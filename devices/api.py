@@ -35,6 +35,7 @@ REGISTRATION_EXAMPLE = OpenApiExample(
         "platform": "ios",
         "push_token": "a3f1" * 16,
         "user_id": "andrew@contosoltd.com",
+        "account_id": "contoso-family-7",
         "locale": "en-US",
         "time_zone": "Europe/Paris",
         "properties": {
@@ -247,6 +248,7 @@ LIST_FILTERS = {
     "platform": "platform",
     "status": "status",
     "user_id": "user_id",
+    "account_id": "account_id",
     "locale": "locale",
     "language": "language",
     "carrier_country": "carrier_country",
@@ -258,6 +260,7 @@ class DeviceFilterSerializer(StrictSerializer):
     platform = serializers.ChoiceField(choices=Platform.choices, required=False)
     status = serializers.ChoiceField(choices=DeviceStatus.choices, required=False)
     user_id = TextField(required=False, max_length=256)
+    account_id = TextField(required=False, max_length=256)
     locale = TextField(required=False, max_length=35)
     language = TextField(required=False, max_length=8)
     carrier_country = TextField(required=False, max_length=2)

@@ -510,6 +510,9 @@ class Device(models.Model):
     channel_uri = models.CharField("Channel URI", max_length=2048, null=True, blank=True)  # noqa: DJ001
     channel_expires_at = models.DateTimeField(null=True, blank=True)
     user_id = models.CharField("User ID", max_length=256, null=True, blank=True)  # noqa: DJ001
+    # The customer account the install signed in to (App Center's account_ids_target): one
+    # account may hold several users' devices, as a family or a team plan does.
+    account_id = models.CharField("Account ID", max_length=256, null=True, blank=True)  # noqa: DJ001
     locale = models.CharField(max_length=35, blank=True)
     language = models.CharField(max_length=8, blank=True)
     time_zone = models.CharField(max_length=64, blank=True)
@@ -539,6 +542,7 @@ class Device(models.Model):
         indexes = [
             models.Index(fields=["app", "status"], name="device_app_status"),
             models.Index(fields=["app", "user_id"], name="device_app_user"),
+            models.Index(fields=["app", "account_id"], name="device_app_account"),
             models.Index(fields=["app", "push_token"], name="device_app_token"),
             models.Index(fields=["app", "channel_uri"], name="device_app_channel"),
             models.Index(fields=["app", "last_seen"], name="device_app_last_seen"),

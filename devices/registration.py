@@ -54,6 +54,7 @@ def registration_columns(registration: dict, now: datetime) -> dict[str, object]
         "channel_uri": channel_uri,
         "channel_expires_at": now + CHANNEL_LIFETIME if channel_uri else None,
         "user_id": registration.get("user_id"),
+        "account_id": registration.get("account_id"),
         "locale": locale,
         "language": locale.split("-")[0],
         "time_zone": registration.get("time_zone", ""),

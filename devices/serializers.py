@@ -106,6 +106,13 @@ class DevicePropertiesSerializer(StrictSerializer):
         return value
 
 
+def not_blank(value: str | None) -> str | None:
+    """Refuse a blank id: null, not "", is how a client clears one."""
+    if value is not None and not value.strip():
+        raise serializers.ValidationError("Must not be blank; send null to clear it.")
+    return value
+
+
 class DeviceRegistrationSerializer(StrictSerializer):
     """A device's whole registration, as PUT sends it."""
 
@@ -113,6 +120,13 @@ class DeviceRegistrationSerializer(StrictSerializer):
     push_token = TextField(required=False, allow_null=True, max_length=1024)
     channel_uri = TextField(required=False, allow_null=True, max_length=addresses.MAX_CHANNEL_URI)
     user_id = TextField(required=False, allow_null=True, max_length=256)
+    account_id = TextField(
+        required=False,
+        allow_null=True,
+        max_length=256,
+        help_text="The customer account the install signed in to; account_ids_target reaches "
+        "every device of an account.",
+    )
     locale = TextField(required=False, allow_blank=True, max_length=35)
     time_zone = TextField(required=False, allow_blank=True, max_length=64)
     properties = DevicePropertiesSerializer(required=False)
@@ -131,9 +145,10 @@ class DeviceRegistrationSerializer(StrictSerializer):
         return value
 
     def validate_user_id(self, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise serializers.ValidationError("Must not be blank; send null to clear it.")
-        return value
+        return not_blank(value)
+
+    def validate_account_id(self, value: str | None) -> str | None:
+        return not_blank(value)
 
     def validate_categories(self, value: list[str]) -> list[str]:
         for category in value:
@@ -279,6 +294,7 @@ class DeviceSerializer(serializers.ModelSerializer):
             "channel_uri",
             "channel_expires_at",
             "user_id",
+            "account_id",
             "locale",
             "time_zone",
             "properties",

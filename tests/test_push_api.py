@@ -220,6 +220,10 @@ def in_future(hours: int = 1) -> str:
                 "notification_content": CONTENT,
                 "notification_target": {"type": "account_ids_target"},
             },
+            "notification_target.account_ids",
+        ),
+        (
+            {"notification_content": CONTENT, "notification_target": {"type": "tags_target"}},
             "notification_target.type",
         ),
         (

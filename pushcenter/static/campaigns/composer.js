@@ -88,7 +88,12 @@
   // ---- Rows that apply ---------------------------------------------------------------------
 
   function updateRows() {
-    showRowsFor(choice("target_kind"), { segments: "segments", install_ids: "install_ids", user_ids: "user_ids" });
+    showRowsFor(choice("target_kind"), {
+      segments: "segments",
+      install_ids: "install_ids",
+      user_ids: "user_ids",
+      account_ids: "account_ids",
+    });
     showRowsFor(choice("schedule_kind"), { send_at: "at", local_send_at: "local" });
     const neverExpires = $("#id_never_expires");
     if (neverExpires) showRow("expires_at", !neverExpires.checked);
