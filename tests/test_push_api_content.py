@@ -156,6 +156,7 @@ def test_a_device_registers_its_account_and_clears_it_with_null(retail, retail_t
     assert api(retail_token).put(url, body, format="json").json()["account_id"] == "family-1"
     blank = api(retail_token).patch(url, {"account_id": " "}, format="json")
     assert blank.status_code == 400 and blank.json()["error"]["field"] == "account_id"
-    assert api(retail_token).patch(url, {"account_id": None}, format="json").json()[
-        "account_id"
-    ] is None
+    assert (
+        api(retail_token).patch(url, {"account_id": None}, format="json").json()["account_id"]
+        is None
+    )
