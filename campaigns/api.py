@@ -108,6 +108,51 @@ SEND_EXAMPLES = [
         request_only=True,
         value={"notification_content": CONTENT, "kind": "marketing"},
     ),
+    OpenApiExample(
+        "Accounts",
+        request_only=True,
+        value={
+            "notification_content": CONTENT,
+            "notification_target": {"type": "account_ids_target", "account_ids": ["family-7"]},
+        },
+    ),
+    OpenApiExample(
+        "Rich, in two languages",
+        request_only=True,
+        value={
+            "notification_content": {
+                **CONTENT,
+                "subtitle": "This weekend only",
+                "image_url": "https://cdn.contoso.com/crossover.png",
+                "url": "https://contoso.com/events/crossover",
+                "sound": "default",
+                "badge": 1,
+                "category": "EVENT_INVITE",
+                "thread_id": "events",
+                "interruption_level": "time-sensitive",
+                "relevance_score": 0.9,
+                "collapse_id": "crossover",
+                "android_channel": "events",
+                "languages": {"fr": {"title": "Événement ce week-end", "body": "Venez !"}},
+            }
+        },
+    ),
+    OpenApiExample(
+        "Silent (data only)",
+        request_only=True,
+        value={
+            "notification_content": {
+                "name": "Refresh the catalogue",
+                "silent": True,
+                "custom_data": {"sync": "catalogue"},
+            }
+        },
+    ),
+    OpenApiExample(
+        "Badge only",
+        request_only=True,
+        value={"notification_content": {"name": "Unread count", "template": "badge", "badge": 3}},
+    ),
 ]
 
 
@@ -342,7 +387,11 @@ class PushNotificationListView(APIView):
         operation_id="Push_Send",
         summary="Send a notification (App Center's Push_Send)",
         description="The target is null or absent (every device), audiences_target, "
-        "devices_target or user_ids_target. Push Center adds send_time, expires_at and "
+        "devices_target, user_ids_target or account_ids_target. notification_content takes "
+        "everything the dashboard's composer sets: rich options, per-language texts, a "
+        "template, silent (data-only) and badge-only pushes; each is checked as the composer "
+        "checks it, and a refusal names the body's field. Push Center adds send_time, "
+        "expires_at and "
         "track_launches, kind (transactional by default: past the app's frequency caps and "
         "quiet hours; marketing: held to them) and an Idempotency-Key header: a retry with the "
         "same key and body answers the first request's notification for 24 hours and sends "
