@@ -146,6 +146,9 @@ def _unseen_problems(notification: Notification) -> list[tuple[str | None, str]]
                 found.append((language_field(name, language), f"{label} shows no text."))
     if notification.template == Template.SILENT and not notification.custom_data:
         found.append(("custom_data", "A silent notification carries custom data: add some."))
+    if notification.template == Template.SILENT and notification.badge is not None:
+        # Apple: a background push carries no alert, sound or badge.
+        found.append(("badge", "A silent notification sets no badge; send a Badge only one."))
     phones = {"ios", "android"} & set(notification.platforms)
     if notification.template == Template.BADGE and notification.badge is None:
         if phones or not notification.badge_glyph:

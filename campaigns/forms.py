@@ -277,7 +277,18 @@ class NotificationForm(forms.ModelForm):
         self._clean_target(data)
         self._clean_schedule(data)
         self._clean_languages(data)
+        self._warn_of_windows_badge(data)
         return data
+
+    def _warn_of_windows_badge(self, data: dict) -> None:
+        """WNS sends a badge only as a notification of its own, never with a toast or tile."""
+        unseen = (Template.BADGE, Template.SILENT)
+        windows = "windows" in (data.get("platforms") or [])
+        if windows and data.get("badge") is not None and data.get("template") not in unseen:
+            self.warnings.append(
+                "Windows shows no badge with a toast or tile: send a Badge only notification "
+                "to set the badge there."
+            )
 
     def _clean_platforms(self, data: dict) -> None:
         platforms, template, app = (

@@ -9,7 +9,7 @@ from django.utils import timezone
 from campaigns import audience, composition, personalization, send_rules
 from campaigns.content import personalize, platform_url, texts
 from campaigns.forms import NotificationForm, language_field
-from campaigns.models import TEXT_FIELDS, Notification
+from campaigns.models import TEXT_FIELDS, Notification, Template
 from campaigns.notification_templates import NotificationTemplate
 from devices.models import MobileApp
 from devices.providers import registry
@@ -142,6 +142,7 @@ def _content(notification: Notification, language: str, context: dict) -> dict:
         shown = texts(notification, language)
     return {
         **shown,
+        "unseen": _unseen_note(notification),
         "image_url": notification.image_url,
         "url": {p: platform_url(notification, p) for p in ("ios", "android")},
         "windows": {
@@ -157,6 +158,19 @@ def _content(notification: Notification, language: str, context: dict) -> dict:
             p: _payload(notification, p, language, context) for p in notification.platforms
         },
     }
+
+
+def _unseen_note(notification: Notification) -> str:
+    """Say what a notification that shows no alert does instead; "" for one that shows one."""
+    if notification.template == Template.SILENT:
+        return (
+            "Nobody sees it: the app receives the custom data in the background. Apple "
+            "throttles background pushes and delivers none to an app the user force-quit."
+        )
+    if notification.template == Template.BADGE:
+        glyph = f" (Windows: {notification.badge_glyph})" if notification.badge_glyph else ""
+        return f"Only the app icon's badge changes, to {notification.badge}{glyph}."
+    return ""
 
 
 def _payload(notification: Notification, platform: str, language: str, context: dict) -> dict:

@@ -12,6 +12,7 @@
   if (!panel || !form) return;
 
   const PLATFORMS = ["ios", "android", "windows"];
+  const TAP_ROWS = ["image_url", "on_click", "url", "ios_url", "android_url", "sound", "track_launches"];
   const DEBOUNCE_MS = 300;
   const EDITED_NOTE = "You edited this translation; it will be kept as yours (overridden).";
   // Languages the marketer typed in during this visit: their text is theirs, never replaced.
@@ -99,7 +100,7 @@
     if (neverExpires) showRow("expires_at", !neverExpires.checked);
     const onClick = choice("on_click");
     if (onClick !== null) ["url", "ios_url", "android_url"].forEach((name) => showRow(name, onClick !== "app"));
-    updateWindowsRows();
+    updatePlatformRows();
     updateScheduleButton();
   }
 
@@ -109,15 +110,28 @@
     Object.entries(rowValues).forEach(([name, wanted]) => showRow(name, value === wanted));
   }
 
-  function updateWindowsRows() {
-    const fieldset = $("fieldset.windows-options", form);
-    if (fieldset && inputs("platforms").length) fieldset.hidden = !checkedValues("platforms").includes("windows");
+  function updatePlatformRows() {
+    if (inputs("platforms").length) {
+      const platforms = checkedValues("platforms");
+      PLATFORMS.forEach((platform) => {
+        const fieldset = $(`fieldset.${platform}-options`, form);
+        if (fieldset) fieldset.hidden = !platforms.includes(platform);
+      });
+    }
     const template = $("#id_template");
     if (!template) return;
     const tile = template.value === "tile";
     showRow("tile_bindings", tile);
-    showRow("inputs", !tile);
-    showRow("actions", !tile);
+    showRow("inputs", !tile && !showsNothing());
+    showRow("actions", !tile && !showsNothing());
+    // What a tap, an alert's sound or its image would do is moot when nothing is shown.
+    if (showsNothing()) TAP_ROWS.forEach((name) => showRow(name, false));
+  }
+
+  /** Whether the template is Silent or Badge only: no alert, so no text, tap or sound. */
+  function showsNothing() {
+    const template = $("#id_template");
+    return Boolean(template) && ["silent", "badge"].includes(template.value);
   }
 
   function updateScheduleButton() {
@@ -418,6 +432,9 @@
     showPlatformTabs(shown);
     PLATFORMS.forEach((platform) => showPayload(platform, payloads[platform]));
     if (!content) return;
+    // A silent or badge-only notification shows no alert: a sentence says what it does instead.
+    setText(panel, "#preview-unseen", content.unseen);
+    if (content.unseen) $$(".preview-mockup", panel).forEach((mockup) => (mockup.hidden = true));
     showMockup($("#preview-ios"), content, content.image_url);
     showMockup($("#preview-android"), content, content.image_url);
     showWindows(content);
