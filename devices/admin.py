@@ -7,7 +7,7 @@ import uuid
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -478,7 +478,7 @@ class DeviceAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
         ("app_version", admin.AllValuesFieldListFilter),
     ]
     search_fields = ["user_id"]
-    search_help_text = "An install id, or a user id (exact)."
+    search_help_text = "An install id, or a user or account id (exact)."
     list_select_related = ["app__organization"]
     show_full_result_count = False
     ordering = ["-last_seen"]
@@ -552,7 +552,7 @@ class DeviceAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
         try:
             return queryset.filter(install_id=uuid.UUID(term)), False
         except ValueError:
-            return queryset.filter(user_id=term), False
+            return queryset.filter(Q(user_id=term) | Q(account_id=term)), False
 
     @admin.display(description="Custom properties")
     def custom_property_list(self, device: Device) -> str:

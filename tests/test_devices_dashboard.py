@@ -24,6 +24,7 @@ def devices(retail, retail_token):
             "platform": "android",
             "push_token": FCM_TOKEN,
             "user_id": "bob@x.test",
+            "account_id": "family-9",
             "locale": "de-DE",
             "properties": {"carrierCountry": "DE"},
         },
@@ -47,9 +48,10 @@ def test_a_marketer_lists_and_filters_devices(bob, devices):
     [
         ("00000000-0000-4000-8000-000000000002", "bob@x.test", "andrew@contosoltd.com"),
         ("andrew@contosoltd.com", "andrew@contosoltd.com", "bob@x.test"),
+        ("family-9", "bob@x.test", "andrew@contosoltd.com"),
     ],
 )
-def test_search_finds_by_install_id_or_user_id(bob, devices, term, found, missing):
+def test_search_finds_by_install_id_user_id_or_account_id(bob, devices, term, found, missing):
     page = logged_in(bob).get("/devices/device/", {"q": term}).content.decode()
     assert found in page and missing not in page
 
