@@ -278,6 +278,8 @@ class NotificationForm(forms.ModelForm):
         self._clean_schedule(data)
         self._clean_languages(data)
         self._warn_of_windows_badge(data)
+        if data.get("template") in (Template.BADGE, Template.SILENT):
+            data["track_launches"] = False  # nothing is shown, so nothing is tapped
         return data
 
     def _warn_of_windows_badge(self, data: dict) -> None:

@@ -37,6 +37,7 @@ def test_a_silent_notification_saves_with_custom_data_and_no_text(bob, retail):
     assert response.status_code == 302, errors(response)
     notification = Notification.objects.get()
     assert notification.template == Template.SILENT and notification.status == Status.SCHEDULED
+    assert not notification.track_launches
 
 
 @pytest.mark.parametrize(
