@@ -747,3 +747,8 @@ def test_a_protocol_toast_launch_carries_no_custom_data() -> None:
         windows=WindowsOptions(activation_type="protocol", launch="https://contoso.example"),
     )
     assert wns_xml(message).get("launch") == "https://contoso.example"
+
+
+def test_a_raw_notification_keeps_our_url_over_a_custom_one() -> None:
+    message = Message(kind="silent", url="app://inbox", custom_data={"url": "x", "a": "1"})
+    assert json.loads(render_wns(message, now=NOW).body) == {"a": "1", "url": "app://inbox"}

@@ -607,9 +607,10 @@ LIMIT = 5000
 
 # Characters XML 1.0 cannot carry even escaped; left in, they make WNS reject the whole document.
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-# Keys we set ourselves in a toast's launch arguments and a raw notification: custom data must
+# Keys we set ourselves in a raw notification and a toast's launch arguments: custom data must
 # not forge them (a forged tracking_id would credit a launch to another notification).
-WNS_OWN_KEYS = frozenset({"tracking_id", "url"})
+RAW_OWN_KEYS = frozenset({"tracking_id", "url"})
+LAUNCH_OWN_KEYS = frozenset({"tracking_id"})
 
 
 def render(message: Message, token: str = "", now: datetime | None = None) -> Payload:
@@ -639,7 +640,7 @@ def _raw(message: Message) -> bytes:
     and reaches the app's code, never the screen.
     """
     own = {"url": message.url, "tracking_id": message.tracking_id}
-    data = {**custom_data(message, WNS_OWN_KEYS), **without_empty(own)}
+    data = {**custom_data(message, RAW_OWN_KEYS), **without_empty(own)}
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
@@ -736,7 +737,7 @@ def _toast_launch(message: Message) -> str:
     if message.windows.activation_type == "protocol":
         return launch
     # Quoted so a key, a value or an id can never add or replace launch arguments.
-    pairs = custom_data(message, WNS_OWN_KEYS)
+    pairs = custom_data(message, LAUNCH_OWN_KEYS)
     if message.tracking_id:
         pairs["tracking_id"] = message.tracking_id
     arguments = [f"{quote(key, safe='')}={quote(value, safe='')}" for key, value in pairs.items()]
