@@ -558,3 +558,197 @@ def test_it_never_renders_a_tag_wns_would_refuse(collapse_id: str):
 
 def test_it_renders_a_tag_of_16_letters_and_digits():
     assert render_wns(sale_tile("Sale2030" * 2)).headers["X-WNS-Tag"] == "Sale2030Sale2030"
+
+
+# Silent, badge and rich messages
+# Apple's "Pushing background updates to your App" and "Generating a remote notification"; FCM's
+# "Firebase Cloud Messaging message types" and REST reference (AndroidConfig,
+# AndroidNotification); Microsoft's "Push notification service request and response headers",
+# "Raw notification overview" and "Badge notifications for Windows apps".
+
+SYNC = {"sync": "inbox", "since": "42"}
+
+
+def silent(**fields: object) -> Message:
+    return Message(kind="silent", custom_data=SYNC, **fields)
+
+
+def test_a_silent_apns_push_is_content_available_and_custom_data_only() -> None:
+    payload = render_apns(silent(url="app://inbox", tracking_id="t-1"), now=NOW)
+
+    assert json.loads(payload.body) == {
+        "aps": {"content-available": 1},
+        **SYNC,
+        "url": "app://inbox",
+        "tracking_id": "t-1",
+    }
+    assert payload.headers == {"apns-push-type": "background", "apns-priority": "5"}
+
+
+@pytest.mark.parametrize("priority", ["high", "normal"])
+def test_a_silent_apns_push_is_priority_5_whatever_the_messages_priority(priority: str) -> None:
+    headers = render_apns(silent(priority=priority), now=NOW).headers
+    assert headers["apns-priority"] == "5"
+
+
+def test_a_silent_apns_push_never_carries_alert_sound_or_badge() -> None:
+    # The caller leaves them empty; should any slip in, they stay out of a background push.
+    aps = apns_json(silent(title="Hi", sound="default", badge=2))["aps"]
+    assert aps == {"content-available": 1}
+
+
+def test_a_silent_fcm_message_is_data_only() -> None:
+    message = fcm_json(silent(tracking_id="t-1", priority="normal"), "device-1")
+
+    assert message == {
+        "token": "device-1",
+        "data": {**SYNC, "tracking_id": "t-1"},
+        "android": {"priority": "normal"},
+    }
+
+
+def test_a_silent_fcm_message_is_high_priority_when_the_message_is() -> None:
+    assert fcm_json(silent())["android"] == {"priority": "high"}
+
+
+def test_a_silent_wns_notification_is_raw_compact_json() -> None:
+    expires = NOW + timedelta(minutes=10)
+    payload = render_wns(silent(expires_at=expires), now=NOW)
+
+    assert payload.body == b'{"sync":"inbox","since":"42"}'
+    assert payload.headers == {
+        "X-WNS-Type": "wns/raw",
+        "Content-Type": "application/octet-stream",
+        "X-WNS-TTL": "600",
+    }
+
+
+def test_a_silent_raw_notification_keeps_utf8_and_refuses_a_forged_tracking_id() -> None:
+    message = Message(kind="silent", custom_data={"name": "Zoë", "tracking_id": "forged"})
+    assert render_wns(message, now=NOW).body == '{"name":"Zoë"}'.encode()
+
+
+@pytest.mark.parametrize("renderer", [render_apns, render_fcm, render_wns])
+def test_a_silent_message_without_custom_data_is_refused(renderer) -> None:
+    with pytest.raises(ValueError, match="silent message .* needs custom data"):
+        renderer(Message(kind="silent"), now=NOW)
+
+
+def test_a_badge_apns_push_is_the_badge_only_at_the_messages_priority() -> None:
+    payload = render_apns(Message(kind="badge", badge=4, priority="normal"), now=NOW)
+
+    assert json.loads(payload.body) == {"aps": {"badge": 4}}
+    assert payload.headers == {"apns-push-type": "alert", "apns-priority": "5"}
+
+
+def test_a_badge_apns_push_of_zero_clears_the_badge_and_may_carry_custom_data() -> None:
+    assert apns_json(Message(kind="badge", badge=0, custom_data={"box": "inbox"})) == {
+        "aps": {"badge": 0},
+        "box": "inbox",
+    }
+
+
+def test_a_badge_fcm_message_is_data_with_the_badge_as_a_string() -> None:
+    message = fcm_json(Message(kind="badge", badge=7, custom_data={"badge": "99", "box": "in"}))
+
+    assert message == {"data": {"box": "in", "badge": "7"}, "android": {"priority": "high"}}
+
+
+def test_a_badge_wns_notification_is_badge_xml_with_the_number() -> None:
+    payload = render_wns(Message(kind="badge", badge=12), now=NOW)
+
+    assert payload.body == b'<badge value="12" />'
+    assert payload.headers == {"X-WNS-Type": "wns/badge", "Content-Type": "text/xml"}
+
+
+def test_a_wns_badge_glyph_wins_over_the_number() -> None:
+    message = Message(kind="badge", badge=3, badge_glyph="newMessage")
+    assert wns_xml(message).attrib == {"value": "newMessage"}
+    assert wns_xml(Message(kind="badge", badge_glyph="alert")).attrib == {"value": "alert"}
+
+
+@pytest.mark.parametrize("renderer", [render_apns, render_fcm, render_wns])
+def test_a_badge_message_without_a_badge_is_refused(renderer) -> None:
+    with pytest.raises(ValueError, match="badge message .* needs a badge number"):
+        renderer(Message(kind="badge"), now=NOW)
+
+
+def test_apns_and_fcm_need_a_badge_number_even_with_a_glyph() -> None:
+    for renderer in (render_apns, render_fcm):
+        with pytest.raises(ValueError, match="needs a badge number"):
+            renderer(Message(kind="badge", badge_glyph="alert"), now=NOW)
+
+
+def test_a_rich_apns_alert_carries_thread_category_interruption_and_relevance() -> None:
+    message = Message(
+        title="Sale",
+        thread_id="offers",
+        ios_category="SALE",
+        interruption_level="time-sensitive",
+        relevance_score=0.75,
+    )
+    assert apns_json(message)["aps"] == {
+        "alert": {"title": "Sale"},
+        "thread-id": "offers",
+        "category": "SALE",
+        "interruption-level": "time-sensitive",
+        "relevance-score": 0.75,
+    }
+
+
+def test_a_zero_relevance_score_is_written() -> None:
+    assert apns_json(Message(title="Sale", relevance_score=0))["aps"]["relevance-score"] == 0
+
+
+@pytest.mark.parametrize(("priority", "header"), [("high", "10"), ("normal", "5")])
+def test_an_apns_alert_is_priority_10_for_high_and_5_for_normal(priority: str, header: str):
+    headers = render_apns(Message(title="Sale", priority=priority), now=NOW).headers
+    assert headers == {"apns-push-type": "alert", "apns-priority": header}
+
+
+def test_an_fcm_notification_carries_priority_tag_image_and_count() -> None:
+    rendered = fcm_json(
+        Message(
+            title="Sale",
+            image_url="https://cdn.example/a.png",
+            badge=2,
+            android_tag="offers",
+            priority="normal",
+        )
+    )
+
+    assert rendered["notification"] == {"title": "Sale", "image": "https://cdn.example/a.png"}
+    assert rendered["android"] == {
+        "priority": "normal",
+        "notification": {"notification_count": 2, "tag": "offers"},
+    }
+
+
+def test_a_toast_carries_custom_data_in_its_launch_before_the_tracking_id() -> None:
+    message = Message(
+        title="Sale",
+        tracking_id="t 1",
+        custom_data={"screen": "offers&more", "tracking_id": "forged"},
+        windows=WindowsOptions(launch="page=home"),
+    )
+    assert wns_xml(message).get("launch") == "page=home&screen=offers%26more&tracking_id=t%201"
+
+
+def test_a_toast_without_launch_or_tracking_carries_the_custom_data_alone() -> None:
+    message = Message(title="Sale", custom_data={"a b": "c=d"})
+    assert wns_xml(message).get("launch") == "a%20b=c%3Dd"
+
+
+def test_a_protocol_toast_launch_carries_no_custom_data() -> None:
+    message = Message(
+        title="Sale",
+        tracking_id="t-1",
+        custom_data={"screen": "offers"},
+        windows=WindowsOptions(activation_type="protocol", launch="https://contoso.example"),
+    )
+    assert wns_xml(message).get("launch") == "https://contoso.example"
+
+
+def test_a_raw_notification_keeps_our_url_over_a_custom_one() -> None:
+    message = Message(kind="silent", url="app://inbox", custom_data={"url": "x", "a": "1"})
+    assert json.loads(render_wns(message, now=NOW).body) == {"a": "1", "url": "app://inbox"}

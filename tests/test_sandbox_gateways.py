@@ -190,6 +190,66 @@ def test_apns_refuses_what_apple_refuses(retail, apns, device, headers, payload,
     assert (response.status_code, response.json()) == (status, {"reason": reason})
 
 
+BACKGROUND = {"aps": {"content-available": 1}, "sync": "inbox"}
+
+
+@pytest.mark.parametrize(
+    "headers, payload",
+    [
+        ({"apns-push-type": "background", "apns-priority": "5"}, BACKGROUND),
+        ({"apns-push-type": "alert"}, {"aps": {"badge": 0}}),
+        ({"apns-push-type": "alert"}, {"aps": {"sound": "default"}}),
+        (
+            {"apns-push-type": "alert"},
+            {"aps": {"alert": "Hi", "interruption-level": "critical", "relevance-score": 1}},
+        ),
+    ],
+)
+def test_apns_accepts_the_documented_shapes_of_each_push_type(retail, apns, headers, payload):
+    token = provider_token(retail.apns_credential)
+    assert push(apns, DEVICE, token, payload=payload, **headers).status_code == 200
+
+
+# Apple's "Pushing background updates to your App" (background: content-available 1 only, at
+# priority 5) and "Generating a remote notification" (the aps values); BadPayload is ours.
+@pytest.mark.parametrize(
+    "headers, payload, reason",
+    [
+        ({"apns-push-type": "background", "apns-priority": "10"}, BACKGROUND, "BadPriority"),
+        ({"apns-push-type": "background"}, BACKGROUND, "BadPriority"),
+        (
+            {"apns-push-type": "background", "apns-priority": "5"},
+            {"aps": {"content-available": 1, "alert": "Hi"}},
+            "InvalidPushType",
+        ),
+        (
+            {"apns-push-type": "background", "apns-priority": "5"},
+            {"aps": {"content-available": 1, "sound": "default"}},
+            "InvalidPushType",
+        ),
+        (
+            {"apns-push-type": "background", "apns-priority": "5"},
+            {"aps": {"content-available": 1, "badge": 1}},
+            "InvalidPushType",
+        ),
+        ({"apns-push-type": "background", "apns-priority": "5"}, {"aps": {}}, "InvalidPushType"),
+        ({"apns-push-type": "alert"}, {"aps": {}}, "InvalidPushType"),
+        ({"apns-push-type": "alert"}, {"sync": "inbox"}, "InvalidPushType"),
+        ({}, {"aps": {"alert": "Hi", "interruption-level": "urgent"}}, "BadPayload"),
+        ({}, {"aps": {"alert": "Hi", "relevance-score": 1.5}}, "BadPayload"),
+        ({}, {"aps": {"alert": "Hi", "relevance-score": "high"}}, "BadPayload"),
+        ({}, {"aps": {"alert": "Hi", "content-available": 0}}, "BadPayload"),
+        ({}, {"aps": "Hi"}, "BadPayload"),
+    ],
+)
+def test_apns_refuses_a_payload_that_does_not_match_its_push_type(
+    retail, apns, headers, payload, reason
+):
+    token = provider_token(retail.apns_credential)
+    response = push(apns, DEVICE, token, payload=payload, **headers)
+    assert (response.status_code, response.json()) == (400, {"reason": reason})
+
+
 def test_apns_speaks_only_http2(sandbox, retail):
     verify = tls(sandbox.ca_bundle)
     with httpx.Client(http2=False, verify=verify, base_url=sandbox.apns_url) as client:
@@ -441,6 +501,37 @@ def test_fcm_refuses_a_malformed_message(sandbox, fcm, access_token, message, te
     assert text in refused.json()["error"]["message"]
 
 
+def test_fcm_delivers_a_data_only_message_at_normal_priority(sandbox, fcm, access_token):
+    message = {"token": "d", "data": {"sync": "inbox"}, "android": {"priority": "normal"}}
+    assert fcm_send(sandbox, fcm, access_token, message).status_code == 200
+
+
+@pytest.mark.parametrize("count", [3, "3"])
+def test_fcm_takes_notification_count_as_an_int32_in_either_json_form(
+    sandbox, fcm, access_token, count
+):
+    android = {"notification": {"notification_count": count, "tag": "offers"}}
+    sent = fcm_send(sandbox, fcm, access_token, {"token": "d", "android": android})
+    assert sent.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "android, text",
+    [
+        ({"priority": "urgent"}, "message.android.priority"),
+        ({"notification": {"notification_count": 2.5}}, "notification_count"),
+        ({"notification": {"notification_count": True}}, "notification_count"),
+        ({"notification": {"tag": 7}}, "message.android.notification.tag"),
+        ({"notification": "shown"}, "message.android.notification"),
+    ],
+)
+def test_fcm_refuses_a_malformed_android_config(sandbox, fcm, access_token, android, text):
+    refused = fcm_send(sandbox, fcm, access_token, {"token": "d", "android": android})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["status"] == "INVALID_ARGUMENT"
+    assert text in refused.json()["error"]["message"]
+
+
 # WNS ------------------------------------------------------------------------------------------
 
 
@@ -591,6 +682,21 @@ def test_wns_refuses_an_unknown_access_token(sandbox, wns, news):
         ('<!DOCTYPE toast [<!ENTITY a "aa">]><toast>&a;</toast>', "wns/toast", "text/xml", 400),
         ('<badge value="1"/>', "wns/badge", "text/xml", 200),
         ("<tile>" + "x" * 5200 + "</tile>", "wns/tile", "text/xml", 413),
+        # Microsoft's "Badge notifications for Windows apps": a number or a documented glyph.
+        ('<badge value="0"/>', "wns/badge", "text/xml", 200),
+        ('<badge value="120"/>', "wns/badge", "text/xml", 200),
+        ('<badge value="newMessage"/>', "wns/badge", "text/xml", 200),
+        ('<badge value="sparkles"/>', "wns/badge", "text/xml", 400),
+        ('<badge value="NEWMESSAGE"/>', "wns/badge", "text/xml", 400),
+        ('<badge value=""/>', "wns/badge", "text/xml", 400),
+        ("<badge/>", "wns/badge", "text/xml", 400),
+        ('<badge value="1"/>', "wns/badge", "application/octet-stream", 400),
+        # "Raw notification overview": app-defined bytes, as application/octet-stream, 5 KB.
+        ('{"sync":"inbox"}', "wns/raw", "application/octet-stream", 200),
+        ('{"sync":"inbox"}', "wns/raw", "text/xml", 400),
+        ("", "wns/raw", "application/octet-stream", 400),
+        ("x" * 5000, "wns/raw", "application/octet-stream", 200),
+        ("x" * 5001, "wns/raw", "application/octet-stream", 413),
     ],
 )
 def test_wns_checks_type_content_type_xml_and_size(

@@ -106,7 +106,14 @@ from devices.providers.base import (
     Result,
     retry_after,
 )
-from devices.providers.message import Message, Payload, custom_data, refuse_tile, without_empty
+from devices.providers.message import (
+    Message,
+    Payload,
+    custom_data,
+    refuse_empty,
+    refuse_tile,
+    without_empty,
+)
 from devices.providers.transport import Request, Response, Transport
 
 __all__ = [
@@ -628,8 +635,19 @@ _TOKENS = _ProviderTokens()
 
 # Rendering -------------------------------------------------------------------------------------
 # Apple's "Generating a remote notification": the JSON payload (``aps`` with an ``alert``
-# dictionary, custom keys beside it) and "Sending notification requests to APNs": the
+# dictionary, custom keys beside it; ``thread-id``, ``category``, ``interruption-level`` and
+# ``relevance-score`` in aps) and "Sending notification requests to APNs": the
 # ``apns-push-type``, ``apns-priority`` and ``apns-expiration`` headers.
+#
+# ============ ================================== ============== ================================
+# kind         aps                                apns-push-type apns-priority
+# ============ ================================== ============== ================================
+# standard,    alert, sound, badge, mutable-      alert          10 for high, 5 for normal
+# toast        content, thread-id, category,
+#              interruption-level, relevance-score
+# badge        badge only                         alert          10 for high, 5 for normal
+# silent       content-available: 1 only          background     5, whatever the priority
+# ============ ================================== ============== ================================
 
 NAME = "APNs"
 LIMIT = 4096  # bytes; Apple: 4 KB for a regular remote notification
@@ -637,11 +655,20 @@ LIMIT = 4096  # bytes; Apple: 4 KB for a regular remote notification
 # Keys we set ourselves: the apps read them, so custom data must not be able to forge them
 # (a forged tracking_id would credit a launch to another notification).
 APNS_OWN_KEYS = frozenset({"tracking_id", "url", "image_url"})
+# "Sending notification requests to APNs", apns-priority: 10 sends at once, 5 "takes into
+# account power considerations for the device".
+PRIORITY_HEADERS = {"high": "10", "normal": "5"}
+# "Pushing background updates to your App": a background push is apns-push-type background at
+# apns-priority 5; priority 10 "must trigger an alert, sound, or badge on the target device. It
+# is an error to use this priority for a push notification that contains only the
+# content-available key" ("Sending notification requests to APNs").
+BACKGROUND_PRIORITY = "5"
 
 
 def render(message: Message, token: str = "", now: datetime | None = None) -> Payload:
     """Render the APNs JSON payload and headers (the client adds the token and apns-topic)."""
     refuse_tile(message, "APNs")
+    refuse_empty(message, "APNs")
     body = json.dumps(_apns_document(message), separators=(",", ":"), ensure_ascii=False)
     return Payload("ios", NAME, body.encode("utf-8"), _apns_headers(message), LIMIT)
 
@@ -657,11 +684,30 @@ def _apns_document(message: Message) -> dict[str, object]:
 
 
 def _apns_aps(message: Message) -> dict[str, object]:
-    """Build the aps dictionary."""
+    """Build the aps dictionary for the message's kind."""
+    if message.kind == "silent":
+        # "Pushing background updates to your App": aps holds content-available 1 and no alert,
+        # sound or badge key; the app reads the custom keys beside aps.
+        return {"content-available": 1}
+    if message.kind == "badge":
+        return {"badge": message.badge}
+    return _alert_aps(message)
+
+
+def _alert_aps(message: Message) -> dict[str, object]:
+    """Build the aps dictionary of an alert; empty keys are left out."""
     alert = without_empty(
         {"title": message.title, "subtitle": message.subtitle, "body": message.body}
     )
-    aps = {"alert": alert, "sound": message.sound, "badge": message.badge}
+    aps = {
+        "alert": alert,
+        "sound": message.sound,
+        "badge": message.badge,
+        "thread-id": message.thread_id,
+        "category": message.ios_category,
+        "interruption-level": message.interruption_level,
+        "relevance-score": message.relevance_score,
+    }
     # Without mutable-content iOS shows the alert as is and the extension never sees the image.
     aps["mutable-content"] = 1 if message.image_url else None
     return without_empty(aps)
@@ -669,7 +715,10 @@ def _apns_aps(message: Message) -> dict[str, object]:
 
 def _apns_headers(message: Message) -> dict[str, str]:
     """Build the headers; without apns-expiration APNs stores the message for an offline device."""
-    headers = {"apns-push-type": "alert", "apns-priority": "10"}
+    if message.kind == "silent":
+        headers = {"apns-push-type": "background", "apns-priority": BACKGROUND_PRIORITY}
+    else:
+        headers = {"apns-push-type": "alert", "apns-priority": PRIORITY_HEADERS[message.priority]}
     if message.expires_at is not None:
         headers["apns-expiration"] = str(int(message.expires_at.timestamp()))
     if message.collapse_id:

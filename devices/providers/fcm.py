@@ -77,6 +77,7 @@ from devices.providers.message import (
     Message,
     Payload,
     custom_data,
+    refuse_empty,
     refuse_tile,
     seconds_until,
     without_empty,
@@ -424,6 +425,16 @@ def _read_token(response: httpx.Response, client_email: str) -> tuple[str, float
 # Rendering -------------------------------------------------------------------------------------
 # The HTTP v1 ``messages:send`` body, ``{"message": {...}}``, whose ``data`` values are all strings
 # and whose ``android.ttl`` is a duration such as ``"3600s"`` (FCM's REST reference, Message).
+#
+# ========= ======================================== ==========================================
+# kind      message                                  android
+# ========= ======================================== ==========================================
+# standard, notification (title, body, image) and    priority, collapse_key, ttl; notification
+# toast     data                                     (sound, notification_count, channel_id,
+#                                                    click_action, tag)
+# badge     data only, with "badge": "N"             priority, collapse_key, ttl
+# silent    data only                                priority, collapse_key, ttl
+# ========= ======================================== ==========================================
 
 NAME = "FCM"
 LIMIT = 4096  # bytes; FCM: "the maximum payload for both message types is 4096 bytes"
@@ -435,25 +446,39 @@ FCM_RESERVED_KEYS = frozenset({"from", "notification", "message_type"})
 FCM_RESERVED_PREFIXES = ("google", "gcm")
 # FCM keeps a message at most four weeks; a longer ttl is refused.
 FCM_MAX_TTL_SECONDS = 28 * 24 * 3600
+# FCM's "Set the priority of a message": android.priority "normal" or "high" in the v1 JSON
+# (AndroidMessagePriority NORMAL, HIGH); high may wake a dozing device, normal waits.
+ANDROID_PRIORITIES = {"high": "high", "normal": "normal"}
 
 
 def render(message: Message, token: str = "", now: datetime | None = None) -> Payload:
     """Render the FCM HTTP v1 messages:send body; pass token="" when only measuring."""
     refuse_tile(message, "FCM")
+    refuse_empty(message, "FCM")
     document = {"message": without_empty(_fcm_message(message, token, now))}
     body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return Payload("android", NAME, body, {"Content-Type": "application/json"}, LIMIT)
 
 
 def _fcm_message(message: Message, token: str, now: datetime | None) -> dict[str, object]:
-    """Build the Message resource."""
+    """Build the Message resource: a data message for silent and badge, else a notification.
+
+    FCM's "Firebase Cloud Messaging message types": a data message has only custom key-value
+    pairs and is handled by the app's code, shown to no one unless the app shows it.
+    """
+    if message.kind in ("silent", "badge"):
+        return {
+            "token": token,
+            "data": _fcm_data(message),
+            "android": _fcm_android(message, now, {}),
+        }
     return {
         "token": token,
         "notification": without_empty(
             {"title": message.title, "body": message.body, "image": message.image_url}
         ),
         "data": _fcm_data(message),
-        "android": _fcm_android(message, now),
+        "android": _fcm_android(message, now, _fcm_android_notification(message)),
     }
 
 
@@ -462,6 +487,11 @@ def _fcm_data(message: Message) -> dict[str, str]:
     for key in message.custom_data:
         _refuse_fcm_reserved(key)
     own = {"subtitle": message.subtitle, "url": message.url, "tracking_id": message.tracking_id}
+    if message.kind == "badge":
+        # Android has no badge-only notification: the app reads "badge" from this data message
+        # and sets its launcher badge itself (AndroidNotification.notification_count only
+        # travels with a notification that is shown). Set after the custom data, so it wins.
+        own["badge"] = str(message.badge)
     return {**custom_data(message, FCM_OWN_KEYS), **without_empty(own)}
 
 
@@ -471,18 +501,29 @@ def _refuse_fcm_reserved(key: str) -> None:
         raise ValueError(f"Custom data may not use the key {key!r}: FCM reserves it.")
 
 
-def _fcm_android(message: Message, now: datetime | None) -> dict[str, object]:
-    """Build the AndroidConfig: high priority so the notification shows at once."""
-    notification = without_empty(
+def _fcm_android_notification(message: Message) -> dict[str, object]:
+    """Build the AndroidNotification of a shown notification.
+
+    FCM's REST reference (AndroidNotification): a notification with the same ``tag`` replaces
+    the one shown; ``notification_count`` is the count the launcher may show on the app's icon.
+    """
+    return without_empty(
         {
             "sound": message.sound,
             "notification_count": message.badge,
             "channel_id": message.android_channel,
             "click_action": message.android_click_action,
+            "tag": message.android_tag,
         }
     )
+
+
+def _fcm_android(
+    message: Message, now: datetime | None, notification: dict[str, object]
+) -> dict[str, object]:
+    """Build the AndroidConfig: the message's priority, collapse key, time to live."""
     android: dict[str, object] = {
-        "priority": "high",
+        "priority": ANDROID_PRIORITIES[message.priority],
         "collapse_key": message.collapse_id,
         "notification": notification,
     }

@@ -219,3 +219,19 @@ def refuse_tile(message: Message, service: str) -> None:
     """Refuse to render a tile for a service that has no tiles."""
     if message.kind == "tile":
         raise ValueError(f"A tile renders only for Windows, not for {service}.")
+
+
+def refuse_empty(message: Message, service: str, *, glyph: bool = False) -> None:
+    """Refuse a silent message without custom data and a badge message without a badge.
+
+    A silent push shows nothing, so its custom data is all it carries to the app (Apple's
+    "Pushing background updates to your App", FCM's data messages, WNS raw notifications); a
+    badge message carries only its number (or, where ``glyph`` is true, a Windows glyph).
+    """
+    if message.kind == "silent" and not message.custom_data:
+        raise ValueError(
+            f"A silent message for {service} needs custom data: it carries nothing else."
+        )
+    if message.kind == "badge" and message.badge is None and not (glyph and message.badge_glyph):
+        what = "a badge number or a glyph" if glyph else "a badge number"
+        raise ValueError(f"A badge message for {service} needs {what}.")

@@ -84,6 +84,7 @@ is not permanent) with the token error as their detail.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -116,7 +117,10 @@ from devices.providers.message import (
     ToastAction,
     ToastInput,
     WindowsOptions,
+    custom_data,
+    refuse_empty,
     seconds_until,
+    without_empty,
 )
 from devices.providers.tokens import AccessTokenCache
 from devices.providers.transport import Request, Response, Transport
@@ -581,8 +585,19 @@ def _one_line(text: str) -> str:
 
 
 # Rendering -------------------------------------------------------------------------------------
-# Adaptive toast XML (``binding template="ToastGeneric"``) or tile XML (one binding per tile
-# size), sent as ``text/xml`` with ``X-WNS-Type`` and ``X-WNS-TTL``.
+# Adaptive toast XML (``binding template="ToastGeneric"``), tile XML (one binding per tile size)
+# or badge XML, sent as ``text/xml``, or a raw notification's bytes as
+# ``application/octet-stream``, with ``X-WNS-Type`` and ``X-WNS-TTL``. Microsoft's "Push
+# notification service request and response headers" gives each X-WNS-Type its Content-Type.
+#
+# ================= =========== ========================= ========================================
+# kind              X-WNS-Type  Content-Type              body
+# ================= =========== ========================= ========================================
+# standard, toast   wns/toast   text/xml                  <toast>; custom data in launch
+# tile              wns/tile    text/xml                  <tile>
+# badge             wns/badge   text/xml                  <badge value="N or glyph"/>
+# silent            wns/raw     application/octet-stream  the custom data as compact UTF-8 JSON
+# ================= =========== ========================= ========================================
 
 NAME = "WNS"
 # Microsoft's 413 answer: "The notification payload exceeds the 5000 byte size limit."
@@ -592,21 +607,56 @@ LIMIT = 5000
 
 # Characters XML 1.0 cannot carry even escaped; left in, they make WNS reject the whole document.
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Keys we set ourselves in a raw notification and a toast's launch arguments: custom data must
+# not forge them (a forged tracking_id would credit a launch to another notification).
+RAW_OWN_KEYS = frozenset({"tracking_id", "url"})
+LAUNCH_OWN_KEYS = frozenset({"tracking_id"})
 
 
 def render(message: Message, token: str = "", now: datetime | None = None) -> Payload:
-    """Render tile XML for a tile message and adaptive toast XML for anything else."""
+    """Render the notification the message's kind makes: tile, badge, raw or (else) toast."""
+    refuse_empty(message, "WNS", glyph=True)
+    wns_type, body = _wns_body(message)
+    return Payload("windows", NAME, body, _wns_headers(wns_type, message, now), LIMIT)
+
+
+def _wns_body(message: Message) -> tuple[str, bytes]:
+    """Return the X-WNS-Type and the body for the message's kind."""
+    if message.kind == "silent":
+        return "wns/raw", _raw(message)
     if message.kind == "tile":
         document, wns_type = _tile(message), "wns/tile"
+    elif message.kind == "badge":
+        document, wns_type = _badge(message), "wns/badge"
     else:
         document, wns_type = _toast(message), "wns/toast"
-    body = ElementTree.tostring(document, encoding="unicode").encode("utf-8")
-    return Payload("windows", NAME, body, _wns_headers(wns_type, message, now), LIMIT)
+    return wns_type, ElementTree.tostring(document, encoding="unicode").encode("utf-8")
+
+
+def _raw(message: Message) -> bytes:
+    """Return a raw notification's body: the custom data (and our keys, when given) as JSON.
+
+    Microsoft's "Raw notification overview": the payload of a raw notification is app-defined
+    and reaches the app's code, never the screen.
+    """
+    own = {"url": message.url, "tracking_id": message.tracking_id}
+    data = {**custom_data(message, RAW_OWN_KEYS), **without_empty(own)}
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _badge(message: Message) -> ElementTree.Element:
+    """Build the badge: a glyph when one is set, else the number.
+
+    Microsoft's "Badge notifications for Windows apps": the value is a number (0 clears the
+    badge, over 99 shows 99+) or one of the system glyphs (BADGE_GLYPHS).
+    """
+    value = message.badge_glyph or str(message.badge)
+    return _element("badge", {"value": value})
 
 
 def _wns_headers(wns_type: str, message: Message, now: datetime | None) -> dict[str, str]:
     """Build the headers; without X-WNS-TTL WNS keeps the notification until it is delivered."""
-    headers = {"X-WNS-Type": wns_type, "Content-Type": "text/xml"}
+    headers = {"X-WNS-Type": wns_type, "Content-Type": CONTENT_TYPES[wns_type]}
     tag = _wns_tag(wns_type, message.collapse_id)
     if tag:
         headers["X-WNS-Tag"] = tag
@@ -677,17 +727,21 @@ def _toast_attributes(message: Message) -> dict[str, str]:
 
 
 def _toast_launch(message: Message) -> str:
-    """Return the launch arguments with the tracking id appended.
+    """Return the launch arguments with the custom data and then the tracking id appended.
 
-    A protocol launch is a URI to another app or the Store rather than a launch of this app,
-    so it is left unchanged and carries no tracking.
+    The app reads the custom data from the launch arguments when the toast is tapped. A
+    protocol launch is a URI to another app or the Store rather than a launch of this app, so
+    it is left unchanged and carries neither.
     """
     launch = message.windows.launch
-    if not message.tracking_id or message.windows.activation_type == "protocol":
+    if message.windows.activation_type == "protocol":
         return launch
-    # Quoted so an id can never add or replace launch arguments.
-    tracking = "tracking_id=" + quote(message.tracking_id, safe="")
-    return f"{launch}&{tracking}" if launch else tracking
+    # Quoted so a key, a value or an id can never add or replace launch arguments.
+    pairs = custom_data(message, LAUNCH_OWN_KEYS)
+    if message.tracking_id:
+        pairs["tracking_id"] = message.tracking_id
+    arguments = [f"{quote(key, safe='')}={quote(value, safe='')}" for key, value in pairs.items()]
+    return "&".join([launch, *arguments] if launch else arguments)
 
 
 def _toast_visual(message: Message) -> ElementTree.Element:

@@ -3,7 +3,9 @@
 Checks, in Apple's order of concern: the method and path; the provider authentication (a
 bearer JWT, or else a TLS client certificate); the apns-* headers; the topic against the
 credential; the device token (and a credential a test marked as the wrong environment or app);
-the payload; then the injected fault for the token's prefix.
+the payload (its size, its aps values, and that its aps matches apns-push-type: a background
+push at priority 5 with content-available 1 and nothing to show, an alert push with an alert,
+sound or badge); then the injected fault for the token's prefix.
 
 Provider tokens follow Apple's "Establishing a token-based connection to APNs": an iat more
 than an hour old is 403 ExpiredProviderToken, and a connection that carried one token for a key
@@ -55,6 +57,12 @@ PUSH_TYPES = {
 }
 # Topics a credential for bundle B may also push to: B plus the suffix of a special push type.
 TOPIC_SUFFIXES = ("", ".voip", ".complication", ".pushkit.fileprovider", ".push-type.liveactivity")
+# Apple's "Generating a remote notification": the aps keys that make a push visible, and the
+# interruption levels (critical needs Apple's entitlement, yet is a documented value).
+VISIBLE_KEYS = frozenset({"alert", "sound", "badge"})
+INTERRUPTION_LEVELS = ("passive", "active", "time-sensitive", "critical")
+# Apple documents no reason for a payload that is not what it accepts; this one is ours.
+BAD_PAYLOAD = "BadPayload"
 MAX_PAYLOAD = 4096
 MAX_VOIP_PAYLOAD = 5120
 MAX_COLLAPSE_ID = 64
@@ -296,9 +304,15 @@ class ApnsGateway(Gateway):
         limit = MAX_VOIP_PAYLOAD if request.header("apns-push-type") == "voip" else MAX_PAYLOAD
         if len(request.body) > limit:
             raise Refusal(413, "PayloadTooLarge")
-        if not isinstance(parse_json(request.body), dict):
+        document = parse_json(request.body)
+        if not isinstance(document, dict):
             # Apple documents no reason for a body that is not a JSON object; this one is ours.
-            raise Refusal(400, "BadPayload")
+            raise Refusal(400, BAD_PAYLOAD)
+        aps = document.get("aps", {})
+        if not isinstance(aps, dict):
+            raise Refusal(400, BAD_PAYLOAD)
+        _check_aps_values(aps)
+        _check_push_type_matches(request, aps)
 
     async def _inject_fault(self, device_token: str) -> None:
         fault = self.fault_plan.fault_for(device_token)
@@ -308,6 +322,52 @@ class ApnsGateway(Gateway):
             await asyncio.sleep(fault.delay)
         if fault.status != 200:
             raise Refusal(fault.status, fault.reason)
+
+
+def _check_aps_values(aps: dict) -> None:
+    """Refuse aps values outside what Apple's "Generating a remote notification" allows.
+
+    interruption-level is passive, active, time-sensitive or critical; relevance-score a number
+    from 0 to 1; content-available, when present, 1. Apple names no reason for these, so the
+    answer is our BadPayload, 400, as for a body that is not a JSON object.
+    """
+    level = aps.get("interruption-level")
+    if level is not None and level not in INTERRUPTION_LEVELS:
+        raise Refusal(400, BAD_PAYLOAD)
+    score = aps.get("relevance-score")
+    if score is not None and not (_is_number(score) and 0 <= score <= 1):
+        raise Refusal(400, BAD_PAYLOAD)
+    if "content-available" in aps and not _is_one(aps["content-available"]):
+        raise Refusal(400, BAD_PAYLOAD)
+
+
+def _check_push_type_matches(request: Request, aps: dict) -> None:
+    """Refuse a push whose apns-push-type does not match its aps dictionary.
+
+    "Sending notification requests to APNs": the push type "must accurately reflect the
+    contents of your notification's payload"; on a mismatch APNs may return an error. Apple
+    names the reason only for a wrong value (InvalidPushType), so a mismatch answers that too.
+    "Pushing background updates to your App": a background push has content-available 1 and
+    no alert, sound or badge, at apns-priority 5 (an absent apns-priority is 10, and priority
+    10 "is an error" for a push with only content-available: BadPriority).
+    """
+    push_type = request.header("apns-push-type")
+    if push_type == "background":
+        if request.header("apns-priority") != "5":
+            raise Refusal(400, "BadPriority")
+        if not _is_one(aps.get("content-available")) or VISIBLE_KEYS & aps.keys():
+            raise Refusal(400, "InvalidPushType")
+    elif push_type == "alert" and not VISIBLE_KEYS & aps.keys():
+        # An alert push shows an alert, plays a sound or sets the badge: one of them is needed.
+        raise Refusal(400, "InvalidPushType")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_one(value: object) -> bool:
+    return _is_number(value) and value == 1
 
 
 def _signed_by(token: str, public_key: ec.EllipticCurvePublicKey) -> bool:

@@ -5,7 +5,8 @@
   hour long and current, with the firebase.messaging (or cloud-platform) scope.
 - `POST /v1/projects/{project}/messages:send`: a token this gateway issued for that project;
   a JSON body of `message` and `validate_only`; the message's token, data values as strings,
-  android.ttl and priority, and its content within 4096 bytes.
+  android.ttl and priority, android.notification's notification_count an integer and tag a
+  string, and its content within 4096 bytes. A data-only message is accepted.
 """
 
 from __future__ import annotations
@@ -239,6 +240,10 @@ def _check_body(body: object) -> dict:
         raise fcm_refusal("INVALID_ARGUMENT", "Request contains an invalid argument.")
     if not isinstance(message.get("token"), str) or not message["token"]:
         raise fcm_refusal("INVALID_ARGUMENT", "Recipient of the message is not set.")
+    # FCM's REST reference (Message) requires only the target: notification, data and android
+    # are each optional, so a data-only message (no notification) is a message FCM delivers to
+    # the app's code ("Firebase Cloud Messaging message types"), and one with only a token is
+    # accepted too (the credential check sends one with validate_only).
     _check_string_map(message.get("data"), "message.data")
     android = message.get("android")
     if android is not None:
@@ -270,6 +275,8 @@ def _check_android(android: object) -> None:
             where,
         )
     priority = android.get("priority")
+    # FCM's REST reference, AndroidMessagePriority: NORMAL or HIGH; its "Set the priority of a
+    # message" sends "priority": "normal" in the v1 JSON, so either case is taken.
     if priority is not None and str(priority).upper() not in ("NORMAL", "HIGH"):
         where = "message.android.priority"
         raise _bad_request(
@@ -278,6 +285,34 @@ def _check_android(android: object) -> None:
             where,
         )
     _check_string_map(android.get("data"), "message.android.data")
+    notification = android.get("notification")
+    if notification is not None:
+        _check_android_notification(notification)
+
+
+def _check_android_notification(notification: object) -> None:
+    """Refuse an AndroidNotification that is not an object or whose count is not an integer.
+
+    FCM's REST reference (AndroidNotification): notification_count is an integer (int32, which
+    the JSON mapping also takes as a string of digits); tag is a string.
+    """
+    where = "message.android.notification"
+    if not isinstance(notification, dict):
+        raise _bad_request(f"Invalid value at '{where}'", where)
+    count = notification.get("notification_count")
+    if count is not None and not _is_int32(count):
+        where = f"{where}.notification_count"
+        raise _bad_request(f"Invalid value at '{where}' (TYPE_INT32), {count}", where)
+    tag = notification.get("tag")
+    if tag is not None and not isinstance(tag, str):
+        where = f"{where}.tag"
+        raise _bad_request(f"Invalid value at '{where}' (TYPE_STRING), {tag}", where)
+
+
+def _is_int32(value: object) -> bool:
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+        value = int(value)
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**31) <= value < 2**31
 
 
 def _content_bytes(message: dict) -> bytes:

@@ -13,7 +13,8 @@
   expires_in 86400, a refusal 400 with an OAuth error (invalid_client, invalid_request, ...).
 - Any other path is a channel URI, `https://localhost:{port}/?token={channel token}`: a POST
   with a token this gateway issued, X-WNS-Type and its Content-Type, well-formed XML whose root
-  matches the type, at most 5000 bytes, X-WNS-Tag and X-WNS-Group alphanumeric and at most 16
+  matches the type (a badge's value a number or a documented glyph) or, for wns/raw, a
+  non-empty body, at most 5000 bytes, X-WNS-Tag and X-WNS-Group alphanumeric and at most 16
   characters. Answers carry WNS's X-WNS-* headers.
 """
 
@@ -48,7 +49,28 @@ MAX_NOTIFICATION = 5000
 # Microsoft's "Push notification service request and response headers": X-WNS-Tag and
 # X-WNS-Group are each "An alphanumeric string of no more than 16 characters".
 TAG_RE = re.compile(r"[A-Za-z0-9]{1,16}")
-# X-WNS-Type: the Content-Type it needs and the root element its XML must have.
+# Microsoft's "Badge notifications for Windows apps": the glyphs a badge may show instead of a
+# number (a non-extensible set).
+BADGE_GLYPHS = frozenset(
+    {
+        "none",
+        "activity",
+        "alarm",
+        "alert",
+        "attention",
+        "available",
+        "away",
+        "busy",
+        "error",
+        "newMessage",
+        "paused",
+        "playing",
+        "unavailable",
+    }
+)
+# X-WNS-Type: the Content-Type it needs and the root element its XML must have (Microsoft's
+# "Push notification service request and response headers": wns/raw is
+# application/octet-stream, the others text/xml).
 TYPES = {
     "wns/toast": ("text/xml", "toast"),
     "wns/tile": ("text/xml", "tile"),
@@ -309,11 +331,43 @@ class WnsGateway(Gateway):
     def _check_body(self, body: bytes, kind: str) -> None:
         if len(body) > MAX_NOTIFICATION:
             raise _wns_error(413, "RequestEntityTooLarge")
+        if kind == "wns/raw":
+            _check_raw(body)
+            return
         root = TYPES[kind][1]
-        if root is not None and _xml_root(body) != root:
+        element = _xml_root(body)
+        if element is None or element[0] != root:
             raise _wns_error(
                 400, "BadRequest", detail=f"The payload is not well-formed <{root}> XML."
             )
+        if kind == "wns/badge":
+            _check_badge_value(element[1].get("value"))
+
+
+def _check_raw(body: bytes) -> None:
+    """Refuse an empty raw notification.
+
+    Microsoft's "Raw notification overview": a raw notification carries an app-defined payload
+    of up to 5 KB to the app's code. An empty one carries nothing; Microsoft names no answer
+    for it, so it gets the closest documented one, 400 Bad Request.
+    """
+    if not body:
+        raise _wns_error(400, "BadRequest", detail="A raw notification needs a payload.")
+
+
+def _check_badge_value(value: str | None) -> None:
+    """Refuse a badge whose value is neither a whole number nor one of Microsoft's glyphs.
+
+    Microsoft's badge schema ("badge" element) and "Badge notifications for Windows apps":
+    value is required and is an integer or one of BADGE_GLYPHS; WNS answers a payload outside
+    the schema 400 Bad Request.
+    """
+    if value is None or not (value.isdigit() or value in BADGE_GLYPHS):
+        raise _wns_error(
+            400,
+            "BadRequest",
+            detail="The badge value must be a number or a glyph the badge schema names.",
+        )
 
 
 def _payload(body: bytes, kind: str) -> object:
@@ -322,13 +376,13 @@ def _payload(body: bytes, kind: str) -> object:
     return parse_json(body)
 
 
-def _xml_root(body: bytes) -> str | None:
-    """Return the root element's name of well-formed XML without a DTD, else None."""
+def _xml_root(body: bytes) -> tuple[str, dict[str, str]] | None:
+    """Return the root element's name and attributes of well-formed XML without a DTD."""
     parser = expat.ParserCreate()
-    names: list[str] = []
+    elements: list[tuple[str, dict[str, str]]] = []
 
     def start(name: str, attributes: dict) -> None:
-        names.append(name)
+        elements.append((name, attributes))
 
     def refuse_dtd(*args: object) -> None:
         # No DTD, so no entity can expand: WNS payloads never need one.
@@ -341,7 +395,7 @@ def _xml_root(body: bytes) -> str | None:
         parser.Parse(body, True)
     except (expat.ExpatError, ValueError):
         return None
-    return names[0] if names else None
+    return elements[0] if elements else None
 
 
 def _accepted_headers(request: Request, fault: Fault | None) -> list[tuple[str, str]]:
