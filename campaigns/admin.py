@@ -14,12 +14,22 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from campaigns import extensions, notification_templates, preview, progress, services, trial_sends
+from campaigns import (
+    extensions,
+    notification_templates,
+    preview,
+    progress,
+    review,
+    services,
+    trial_sends,
+)
 from campaigns.forms import TRANSLATED_FIELDS, NotificationForm
 from campaigns.models import Notification, Purpose, SendingRules, Status
 from devices import membership, sending
@@ -248,19 +258,40 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
     ) -> None:
         if not change:
             obj.author = request.user
-        # A notification another app owns is sent by that app, never alone.
-        schedule = SCHEDULE_BUTTON in request.POST and obj.purpose == Purpose.CAMPAIGN
+        # A notification another app owns is sent by that app, never alone; one of campaigns'
+        # own is queued only from the review the marketer confirmed (campaigns/review.py).
+        schedule = review.confirmed(request.POST) and obj.purpose == Purpose.CAMPAIGN
         services.save(obj, schedule=schedule)
+        if SCHEDULE_BUTTON in request.POST and not schedule:
+            self.message_user(
+                request,
+                "Saved as a draft, not sent: a send is queued only once you confirm its review.",
+                messages.WARNING,
+            )
         for warning in form.warnings:
             self.message_user(request, warning, messages.WARNING)
 
+    def response_add(self, request: HttpRequest, obj: Notification, *args) -> HttpResponse:
+        return self._after_confirm(request, obj) or super().response_add(request, obj, *args)
+
     def response_change(self, request: HttpRequest, obj: Notification) -> HttpResponse:
+        confirmed = self._after_confirm(request, obj)
+        if confirmed:
+            return confirmed
         # A saved notification another app owns goes back to what it belongs to.
         owner = part_of(obj)
         if owner and "_continue" not in request.POST:
             self.message_user(request, f"Saved {obj}.", messages.SUCCESS)
             return HttpResponseRedirect(owner.url)
         return super().response_change(request, obj)
+
+    def _after_confirm(self, request: HttpRequest, obj: Notification) -> HttpResponse | None:
+        """After a confirmed send, show the notification's page, where its progress shows."""
+        if obj.status != Status.SCHEDULED or not review.confirmed(request.POST):
+            return None
+        what = "is being sent" if obj.schedule_kind == "now" else "is scheduled"
+        self.message_user(request, f"{obj} {what}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:campaigns_notification_change", args=[obj.pk]))
 
     def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):
         context["content_languages"] = preview.language_panels(context["adminform"].form)
@@ -271,6 +302,7 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path("preview/", view(require_POST(self.preview_view)), name="campaigns_preview"),
+            path("review/", view(require_POST(self.review_view)), name="campaigns_review"),
             path("<int:pk>/cancel/", view(require_POST(self.cancel_view)), name="campaigns_cancel"),
             path(
                 "<int:pk>/duplicate/",
@@ -298,6 +330,32 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
         form = NotificationForm(request.POST, instance=instance)
         form.fields["app"].queryset = self._apps(request)
         return JsonResponse(preview.preview(form))
+
+    def review_view(self, request: HttpRequest) -> JsonResponse:
+        """Describe what confirming the form as typed would queue, with its digest to confirm."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        stored = self.get_queryset(request).filter(pk=request.POST.get("notification_id") or 0)
+        instance = stored.first() or Notification()
+        if not instance.is_editable:
+            raise PermissionDenied
+        form = NotificationForm(request.POST, instance=instance)
+        form.fields["app"].queryset = self._apps(request)
+        if not form.is_valid():
+            return JsonResponse({"valid": False, "errors": preview.errors(form)})
+        segments = form.cleaned_data.get("segments") or []
+        summary = review.summary(form.instance, segments, timezone.now())
+        html = render_to_string(
+            "admin/campaigns/notification/review.html", {"review": summary}, request
+        )
+        return JsonResponse(
+            {
+                "valid": True,
+                "html": html,
+                "digest": review.digest(request.POST),
+                "confirm": _confirm_label(summary),
+            }
+        )
 
     def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:
         """Report how the send goes, for the page to refresh while it sends."""
@@ -366,6 +424,13 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
 
     def _apps(self, request: HttpRequest) -> QuerySet[MobileApp]:
         return membership.apps_of(request.user)
+
+
+def _confirm_label(summary: dict) -> str:
+    devices = f"{summary['total']:,} device{'s' if summary['total'] != 1 else ''}"
+    if summary["action"] == "send":
+        return f"Confirm and send to {devices}"
+    return f"Confirm and schedule for {devices}"
 
 
 def trial_send_action(request: HttpRequest, device: Device) -> Action | None:

@@ -82,7 +82,7 @@ def preview(form: NotificationForm) -> dict:
     """Validate the submitted form and describe the notification it would save."""
     valid = form.is_valid()
     notification = form.instance
-    result: dict = {"errors": _errors(form), "warnings": form.warnings, "valid": valid}
+    result: dict = {"errors": errors(form), "warnings": form.warnings, "valid": valid}
     if notification.app_id is None:
         return {**result, "languages": [], "previews": {}, "estimate": None}
     return {**result, **describe(notification), "estimate": _estimate(form)}
@@ -122,7 +122,7 @@ def describe(notification: Notification) -> dict:
     }
 
 
-def _errors(form: NotificationForm) -> dict[str, list[str]]:
+def errors(form: NotificationForm) -> dict[str, list[str]]:
     return {name or "__all__": [str(m) for m in errors] for name, errors in form.errors.items()}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.http import HttpResponse
 from django.test import Client
 
@@ -10,6 +12,7 @@ from tests.html_forms import read_form
 
 ADD = "/campaigns/notification/add/"
 PREVIEW = "/campaigns/notification/preview/"
+REVIEW = "/campaigns/notification/review/"
 
 
 def change_url(pk: int) -> str:
@@ -51,8 +54,20 @@ def form_data(app: MobileApp, **fields: object) -> dict:
 
 
 def schedule(client: Client, data: dict, url: str = ADD) -> HttpResponse:
-    """Submit the form with the 'Send or schedule' button."""
-    return client.post(url, {**data, "_schedule": "1"})
+    """Press 'Send or schedule' and confirm its review, as the composer does; a form the review
+    refuses is submitted as the button would without it, to show its errors."""
+    answer = review(client, data, url)
+    if not answer.get("valid"):
+        return client.post(url, {**data, "_schedule": "1"})
+    return client.post(url, {**data, "_confirm": "1", "review_digest": answer["digest"]})
+
+
+def review(client: Client, data: dict, url: str = ADD) -> dict:
+    """Ask for the review 'Send or schedule' opens; {} when it is refused outright."""
+    editing = re.search(r"/(\d+)/change/", url)
+    body = {**data, "notification_id": editing[1] if editing else ""}
+    response = client.post(REVIEW, body)
+    return response.json() if response.status_code == 200 else {}
 
 
 def save_draft(client: Client, data: dict, url: str = ADD) -> HttpResponse:

@@ -59,7 +59,17 @@ def test_marketer_schedules_a_two_language_toast_for_six_pm_local(
     page.fill("#id_local_send_at", f"{tomorrow:%Y-%m-%d}T18:00")
     page.click("#schedule-button")
 
-    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+    review = page.locator("#review-dialog")
+    expect(review).to_contain_text("Everyone")
+    expect(review).to_contain_text("Windows 3")
+    expect(review).to_contain_text("[fr] Half price this weekend")
+    expect(review).to_contain_text("18:00 in each recipient's time zone")
+    assert not Notification.objects.exists()
+    page.click("#confirm-button")
+
+    expect(page.locator(".messagelist")).to_contain_text("Weekend sale is scheduled")
+    expect(page.locator(".notification-status")).to_contain_text("Scheduled")
+    page.goto(f"{live_server.url}/campaigns/notification/")
     row = page.locator("#result_list tbody tr", has_text="Weekend sale")
     expect(row).to_contain_text("Scheduled")
     expect(row).to_contain_text(f"{tomorrow:%Y-%m-%d} 18:00 local time")
@@ -70,6 +80,53 @@ def test_marketer_schedules_a_two_language_toast_for_six_pm_local(
     )
     assert notification.languages == ["fr"]
     assert notification.title_fr == "[fr] Half price this weekend"
+
+
+def test_enter_in_a_text_field_saves_a_draft_and_never_sends(
+    page: Page, live_server, bob, retail
+):
+    login(page, live_server, bob)
+    page.goto(f"{live_server.url}/campaigns/notification/add/?app={retail.pk}&template=standard")
+    page.fill("#id_name", "Not yet")
+    page.fill("#id_title_en", "Hello")
+    page.press("#id_title_en", "Enter")
+
+    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+    assert Notification.objects.get().status == Status.DRAFT
+
+
+def test_going_back_from_the_review_queues_nothing(page: Page, live_server, bob, retail):
+    login(page, live_server, bob)
+    page.goto(f"{live_server.url}/campaigns/notification/add/?app={retail.pk}&template=standard")
+    page.fill("#id_name", "Second thoughts")
+    page.fill("#id_title_en", "Hello")
+    page.click("#schedule-button")
+    expect(page.locator("#confirm-button")).to_have_text("Confirm and send to 0 devices")
+
+    page.click("#review-back")
+    expect(page.locator("#review-dialog")).to_be_hidden()
+    page.click("#draft-button")
+    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+    assert Notification.objects.get().status == Status.DRAFT
+
+
+def test_cancelling_a_notification_asks_first(page: Page, live_server, bob, retail):
+    notification = Notification.objects.create(
+        app=retail, name="Spring sale", status=Status.SCHEDULED, platforms=["ios"], title_en="Hi"
+    )
+    login(page, live_server, bob)
+    page.goto(f"{live_server.url}/campaigns/notification/{notification.pk}/change/")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.click("text=Cancel notification")
+    expect(page.locator(".notification-status")).to_contain_text("Scheduled")
+    notification.refresh_from_db()
+    assert notification.status == Status.SCHEDULED
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("text=Cancel notification")
+    expect(page.locator(".messagelist")).to_contain_text("is cancelled")
+    notification.refresh_from_db()
+    assert notification.status == Status.CANCELLED
 
 
 def test_an_invalid_form_shows_each_error_at_its_field(page: Page, live_server, bob, retail):

@@ -29,8 +29,10 @@ def test_marketer_sends_a_silent_push_with_its_background_payload(
     expect(payload.locator("pre")).to_contain_text('"content-available": 1')
     expect(payload).to_contain_text("background")
     page.click("#schedule-button")
+    expect(page.locator("#review-dialog")).to_contain_text("Silent: data only")
+    page.click("#confirm-button")
 
-    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+    expect(page.locator(".messagelist")).to_contain_text("Refresh the catalogue is being sent")
     notification = Notification.objects.get()
     assert (notification.template, notification.status) == (Template.SILENT, Status.SCHEDULED)
     assert notification.custom_data == {"sync": "catalogue"}

@@ -137,8 +137,8 @@
   function updateScheduleButton() {
     const button = $("#schedule-button");
     const kind = choice("schedule_kind");
-    // "Save and keep scheduled" edits a notification already scheduled; its label stays.
-    if (!button || kind === null || button.value.startsWith("Save")) return;
+    // "Review and keep scheduled" edits a notification already scheduled; its label stays.
+    if (!button || kind === null || button.value.startsWith("Review")) return;
     button.value = kind === "now" ? "Send" : "Schedule";
   }
 
