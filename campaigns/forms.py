@@ -181,7 +181,7 @@ class NotificationForm(forms.ModelForm):
                     continue
                 field.required, field.label = False, label
                 field.widget.attrs.update({"data-text": name, "lang": code})
-        if language_field("title", settings.LANGUAGE_CODE) in self.fields:
+        if self.edits_texts:
             self._add_windows_text_fields()
         # A form from before kinds and priorities existed sends marketing at high priority.
         for name in ("kind", "priority"):
@@ -196,6 +196,11 @@ class NotificationForm(forms.ModelForm):
             self.initial["filter_time_zones"] = ", ".join(self.instance.filter_time_zones)
         else:
             self.initial.setdefault("never_expires", True)
+
+    @property
+    def edits_texts(self) -> bool:
+        """Tell whether the texts can be edited (a read-only notification's page shows them)."""
+        return language_field("title", settings.LANGUAGE_CODE) in self.fields
 
     def _add_windows_text_fields(self) -> None:
         """Add one field per Windows slot and language, read from the structures submitted (or

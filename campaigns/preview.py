@@ -86,7 +86,7 @@ def _text_field(form: NotificationForm, name: str, code: str) -> object:
 
 
 def _slots(form: NotificationForm) -> list[windows_texts.Slot]:
-    if language_field("title", settings.LANGUAGE_CODE) in form.fields:  # editable
+    if form.edits_texts:
         return form.windows_slots
     return windows_texts.shown_slots(windows_texts.parts(form.instance))
 

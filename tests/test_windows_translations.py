@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.cache import cache
 
 from campaigns.composition import problems, render_for_preview
 from campaigns.content import message
 from campaigns.models import Notification
 from tests.conftest import logged_in
+from tests.fake_translator import FakeTranslator
 from tests.notification_forms import (
     ADD,
     PREVIEW,
@@ -108,6 +110,22 @@ def test_a_tile_sent_in_french_carries_the_french_lines(client, news):
     schedule(client, data)
     xml = render_for_preview(Notification.objects.get(), "windows", "fr").body.decode()
     assert ">[fr] Sale<" in xml and ">[fr] Today only<" in xml and ">Sale<" not in xml
+
+
+def test_the_labels_are_translated_in_the_same_request_as_the_title(client, news, settings):
+    cache.clear()  # translations are cached for a day: this save must ask for them
+    with FakeTranslator() as azure:
+        settings.TRANSLATOR, settings.AZURE_TRANSLATOR_URL = "azure", azure.url
+        settings.AZURE_TRANSLATOR_KEY, settings.AZURE_TRANSLATOR_REGION = "test-key", ""
+        assert schedule(client, toast(news, languages=["fr", "de"])).status_code == 302
+    [received] = azure.requests
+    assert [item["Text"] for item in received.body][:3] == [
+        "Spring is here",
+        "Everything is 20% off this week.",
+        "Your answer",
+    ]
+    assert "Send" in [item["Text"] for item in received.body]
+    assert Notification.objects.get().windows_texts["de"]["action.0.content"] == "[de] SEND"
 
 
 # Overrides
