@@ -215,7 +215,12 @@ class NotificationForm(forms.ModelForm):
                     required=False,
                     max_length=windows_texts.MAX_LENGTH,
                     widget=forms.TextInput(
-                        attrs={"data-text": slot.key, "lang": code, "placeholder": slot.text}
+                        attrs={
+                            "class": "vTextField",
+                            "data-text": slot.key,
+                            "lang": code,
+                            "placeholder": slot.text,  # what an empty field sends
+                        }
                     ),
                 )
                 self.initial.setdefault(name, (stored.get(code) or {}).get(slot.key, ""))
