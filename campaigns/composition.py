@@ -4,6 +4,10 @@ Translation follows Dev Center's rules: an added language is translated from the
 a translation edited by hand is overridden and left alone from then on (a text field added to
 the default language later is not added to it); changing the default text re-translates every
 language that is not overridden.
+
+The Windows texts (button labels, input titles, placeholders and choices, tile lines) follow the
+same rules as part of their language (campaigns.windows_texts); one an overridden language lacks
+is sent in the default language, so no button goes out without a label.
 """
 
 from __future__ import annotations
