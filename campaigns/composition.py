@@ -4,6 +4,10 @@ Translation follows Dev Center's rules: an added language is translated from the
 a translation edited by hand is overridden and left alone from then on (a text field added to
 the default language later is not added to it); changing the default text re-translates every
 language that is not overridden.
+
+The Windows texts (button labels, input titles, placeholders and choices, tile lines) follow the
+same rules as part of their language (campaigns.windows_texts); one an overridden language lacks
+is sent in the default language, so no button goes out without a label.
 """
 
 from __future__ import annotations
@@ -14,7 +18,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from modeltranslation.utils import build_localized_fieldname
 
-from campaigns import content, launches, notification_templates, options, personalization
+from campaigns import (
+    content,
+    launches,
+    notification_templates,
+    options,
+    personalization,
+    windows_texts,
+)
 from campaigns.audience import latest_version_key
 from campaigns.models import TEXT_FIELDS, Notification, OnClick, Template
 from campaigns.translator import translate
@@ -38,16 +49,26 @@ def has_latest_version(app: MobileApp) -> bool:
 
 @dataclass
 class TranslationState:
-    """What a save does to the translations: their texts, the machine ones, the overrides."""
+    """What a save does to the translations: their texts, the machine ones, the overrides.
 
+    A language's texts are its text fields and its Windows slots (keys such as action.0.content).
+    """
+
+    default: str = ""
     texts: dict[str, dict[str, str]] = field(default_factory=dict)
     machine: dict[str, dict[str, str]] = field(default_factory=dict)
     overridden: list[str] = field(default_factory=list)
 
     def apply(self, notification: Notification) -> None:
         for language, values in self.texts.items():
-            for name, value in values.items():
-                notification.set_text(name, language, value)
+            for name in TEXT_FIELDS:
+                notification.set_text(name, language, values.get(name, ""))
+        notification.windows_texts = {
+            language: own
+            for language, values in self.texts.items()
+            if language != self.default
+            and (own := {k: v for k, v in values.items() if k not in TEXT_FIELDS and v})
+        }
         notification.machine_translations = self.machine
         notification.overridden_languages = self.overridden
 
@@ -55,16 +76,19 @@ class TranslationState:
 def translate_content(notification: Notification, data: dict) -> TranslationState:
     """Work out each added language's texts from the submitted form data."""
     default, languages = data["default_language"], data["languages"]
+    slots = windows_texts.shown_slots(data)
+    names = [*TEXT_FIELDS, *(slot.key for slot in slots)]
     source = {name: data.get(language_field(name, default)) or "" for name in TEXT_FIELDS}
+    source.update({slot.key: slot.text for slot in slots})
     reverted = set(data.get("revert_languages") or [])
     overridden = [
         c for c in notification.overridden_languages if c in languages and c not in reverted
     ]
     automatic = [c for c in languages if c not in overridden]
     machine_now = _machine(source, default, automatic)
-    state = TranslationState(texts={default: source}, overridden=overridden)
+    state = TranslationState(default=default, texts={default: source}, overridden=overridden)
     for language in automatic:
-        submitted = {n: data.get(language_field(n, language)) or "" for n in TEXT_FIELDS}
+        submitted = _submitted(data, names, language)
         before = notification.machine_translations.get(language)
         if language not in reverted and _edited(submitted, before, machine_now[language]):
             state.overridden.append(language)
@@ -72,21 +96,24 @@ def translate_content(notification: Notification, data: dict) -> TranslationStat
         else:
             state.texts[language] = state.machine[language] = machine_now[language]
     for language in overridden:
-        state.texts[language] = {
-            n: data.get(language_field(n, language)) or "" for n in TEXT_FIELDS
-        }
+        state.texts[language] = _submitted(data, names, language)
         state.machine[language] = notification.machine_translations.get(language, {})
     for language in set(LANGUAGE_NAMES) - {default, *languages}:
         state.texts[language] = dict.fromkeys(TEXT_FIELDS, "")
     return state
 
 
+def _submitted(data: dict, names: list[str], language: str) -> dict[str, str]:
+    return {name: data.get(language_field(name, language)) or "" for name in names}
+
+
 def _machine(source: dict[str, str], default: str, targets: list[str]) -> dict[str, dict[str, str]]:
-    names = [n for n in TEXT_FIELDS if source[n]]
+    """Translate every text of the source, Windows slots included, in one call."""
+    names = [n for n in source if source[n]]
     translated = translate([source[n] for n in names], default, targets) if targets else {}
     return {
         language: {
-            n: dict(zip(names, translated[language], strict=True)).get(n, "") for n in TEXT_FIELDS
+            n: dict(zip(names, translated[language], strict=True)).get(n, "") for n in source
         }
         for language in targets
     }
@@ -96,11 +123,12 @@ def _edited(submitted: dict[str, str], before: dict | None, now: dict[str, str])
     """Tell whether the marketer wrote their own text rather than keep a machine translation.
 
     A field left as it was machine-translated (before this edit, or now: the preview shows the
-    fresh translation) is not an edit; an added language's empty fields are filled in.
+    fresh translation) is not an edit; an added language's empty fields are filled in. A slot
+    the page did not show yet (a button just added) is empty and was not translated before.
     """
     if not any(submitted.values()):
         return False
-    return submitted != now and submitted != {n: (before or {}).get(n, "") for n in TEXT_FIELDS}
+    return submitted != now and submitted != {n: (before or {}).get(n, "") for n in submitted}
 
 
 def problems(notification: Notification) -> dict[str, list[str]]:
@@ -124,6 +152,7 @@ def _content_problems(notification: Notification) -> list[tuple[str | None, str]
                 personalization.check_text(text, app)
             except personalization.PersonalizationError as error:
                 found.append((language_field(name, language), error.message))
+        found += _windows_text_problems(notification, language)
         if notification.template != Template.TILE and not (
             notification.text("title", language) or notification.text("body", language)
         ):
@@ -134,6 +163,32 @@ def _content_problems(notification: Notification) -> list[tuple[str | None, str]
     ):
         found.append(("tile_bindings", "A tile needs at least one binding with text or an image."))
     return found
+
+
+def _windows_text_problems(notification: Notification, language: str) -> list[tuple[str, str]]:
+    """Check the personalization tokens of the Windows texts one language shows.
+
+    The default language's texts are in the structures (an error names the structure); an added
+    language's own texts are in its slot fields.
+    """
+    found = []
+    slots = windows_texts.shown_slots(windows_texts.parts(notification))
+    own = windows_texts.own_texts(notification, language)
+    for slot in slots:
+        if language == notification.default_language:
+            text, where = slot.text, _structure(slot.key)
+        else:
+            text, where = own.get(slot.key, ""), language_field(slot.key, language)
+        try:
+            personalization.check_text(text, notification.app)
+        except personalization.PersonalizationError as error:
+            found.append((where, f"{slot.label}: {error.message}"))
+    return found
+
+
+def _structure(key: str) -> str:
+    """Return the form field holding a slot's default text (action.0.content -> actions)."""
+    return {"action": "actions", "input": "inputs", "tile": "tile_bindings"}[key.split(".")[0]]
 
 
 def _unseen_problems(notification: Notification) -> list[tuple[str | None, str]]:

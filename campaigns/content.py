@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from campaigns import personalization
+from campaigns import personalization, windows_texts
 from campaigns.models import TEXT_FIELDS, Notification, OnClick, Template
 from devices.providers.message import (
     Message,
@@ -73,8 +73,13 @@ def platform_url(notification: Notification, platform: str) -> str:
     return own or notification.url
 
 
-def windows_options(notification: Notification) -> WindowsOptions:
-    """Return the Windows toast and tile options as the payload renderer takes them."""
+def windows_options(
+    notification: Notification, language: str = "", context: dict | None = None
+) -> WindowsOptions:
+    """Return the Windows toast and tile options in one language (the default one unless told),
+    their texts personalized for one device's context, as the payload renderer takes them."""
+    shown = personalize(windows_texts.texts(notification, language), context)
+    parts = windows_texts.localized(notification, shown)
     return WindowsOptions(
         activation_type=notification.activation_type,
         launch=notification.launch,
@@ -86,9 +91,9 @@ def windows_options(notification: Notification) -> WindowsOptions:
         audio=notification.audio,
         audio_loop=notification.audio_loop,
         audio_silent=notification.audio_silent,
-        inputs=tuple(_toast_input(i) for i in notification.inputs),
-        actions=tuple(_toast_action(a) for a in notification.actions),
-        tiles=tuple(_tile(t) for t in notification.tile_bindings),
+        inputs=tuple(_toast_input(i) for i in parts["inputs"]),
+        actions=tuple(_toast_action(a) for a in parts["actions"]),
+        tiles=tuple(_tile(t) for t in parts["tile_bindings"]),
     )
 
 
@@ -128,7 +133,9 @@ def message(
         android_click_action=notification.android_click_action,
         android_tag=notification.android_tag,
         # Only Windows reads these; building them per phone message would be wasted work.
-        windows=windows_options(notification) if platform == "windows" else WindowsOptions(),
+        windows=windows_options(notification, language, context)
+        if platform == "windows"
+        else WindowsOptions(),
     )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from django import forms
 from django.conf import settings
 from django.utils import timezone
 
-from campaigns import composition, local_time, options, services
+from campaigns import composition, local_time, options, services, windows_texts
 from campaigns.composition import language_field
 from campaigns.models import (
     TEXT_FIELDS,
@@ -172,6 +173,7 @@ class NotificationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.warnings: list[str] = []
         self.translation_state: composition.TranslationState | None = None
+        self.windows_slots: list[windows_texts.Slot] = []
         for code, _name in settings.LANGUAGES:
             for name, label in zip(TEXT_FIELDS, TEXT_LABELS, strict=True):
                 field = self.fields.get(language_field(name, code))
@@ -179,6 +181,8 @@ class NotificationForm(forms.ModelForm):
                     continue
                 field.required, field.label = False, label
                 field.widget.attrs.update({"data-text": name, "lang": code})
+        if self.edits_texts:
+            self._add_windows_text_fields()
         # A form from before kinds and priorities existed sends marketing at high priority.
         for name in ("kind", "priority"):
             if name in self.fields:
@@ -192,6 +196,49 @@ class NotificationForm(forms.ModelForm):
             self.initial["filter_time_zones"] = ", ".join(self.instance.filter_time_zones)
         else:
             self.initial.setdefault("never_expires", True)
+
+    @property
+    def edits_texts(self) -> bool:
+        """Tell whether the texts can be edited (a read-only notification's page shows them)."""
+        return language_field("title", settings.LANGUAGE_CODE) in self.fields
+
+    def _add_windows_text_fields(self) -> None:
+        """Add one field per Windows slot and language, read from the structures submitted (or
+        stored): an added language's button labels, input texts and tile lines."""
+        stored = self.instance.windows_texts or {}
+        self.windows_slots = windows_texts.shown_slots(self._windows_parts())
+        for slot in self.windows_slots:
+            for code, _name in settings.LANGUAGES:
+                name = language_field(slot.key, code)
+                self.fields[name] = forms.CharField(
+                    label=slot.label,
+                    required=False,
+                    max_length=windows_texts.MAX_LENGTH,
+                    widget=forms.TextInput(
+                        attrs={
+                            "class": "vTextField",
+                            "data-text": slot.key,
+                            "lang": code,
+                            "placeholder": slot.text,  # what an empty field sends
+                        }
+                    ),
+                )
+                self.initial.setdefault(name, (stored.get(code) or {}).get(slot.key, ""))
+
+    def _windows_parts(self) -> dict[str, object]:
+        """Return the template, platforms and Windows structures as submitted, else as stored."""
+        if not self.is_bound:
+            return windows_texts.parts(self.instance)
+        getlist = getattr(self.data, "getlist", None)
+        platforms = getlist("platforms") if getlist else self.data.get("platforms")
+        values = {"template": self.data.get("template"), "platforms": platforms or []}
+        for name in windows_texts.PARTS:
+            raw = self.data.get(name)
+            try:
+                values[name] = raw if isinstance(raw, list) else json.loads(raw or "[]")
+            except (TypeError, ValueError):
+                values[name] = []  # the field's own check says what is wrong
+        return values
 
     def clean_send_at(self) -> datetime | None:
         return local_time.check_schedulable(self.cleaned_data["send_at"])

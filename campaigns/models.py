@@ -169,6 +169,9 @@ class Notification(ErrorMarked):
     )
     machine_translations = models.JSONField(default=dict, blank=True, editable=False)
     overridden_languages = models.JSONField(default=list, blank=True, editable=False)
+    # The added languages' texts of the Windows parts, by slot ({"fr": {"action.0.content":
+    # ...}}); the default language's are in the structures themselves (campaigns.windows_texts).
+    windows_texts = models.JSONField(default=dict, blank=True, editable=False)
     title = models.CharField(max_length=200, blank=True)
     subtitle = models.CharField(max_length=200, blank=True)
     body = models.TextField(max_length=2000, blank=True)

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns import audience, composition, personalization, send_rules
+from campaigns import audience, composition, personalization, send_rules, windows_texts
 from campaigns.content import personalize, platform_url, texts
 from campaigns.forms import NotificationForm, language_field
 from campaigns.models import TEXT_FIELDS, Notification, Template
@@ -47,13 +47,18 @@ def template_initial(template: NotificationTemplate, app: MobileApp | None) -> d
 
 
 def language_panels(form: NotificationForm) -> list[dict]:
-    """Return each language's text fields for the form, the default language first."""
+    """Return each language's text fields for the form, the default language first.
+
+    An added language also has a field per Windows slot (button labels, input texts, tile
+    lines); the default language's are in the Windows structures themselves.
+    """
     notification = form.instance
     if "default_language" in form.fields:
         default = form["default_language"].value() or settings.LANGUAGE_CODE
     else:
         default = notification.default_language
     codes = [default, *(c for c in LANGUAGE_NAMES if c != default)]
+    slots = _slots(form)
     return [
         {
             "code": code,
@@ -61,6 +66,8 @@ def language_panels(form: NotificationForm) -> list[dict]:
             "default": code == default,
             "overridden": code in notification.overridden_languages,
             "fields": [_text_field(form, name, code) for name in TEXT_FIELDS],
+            "windows_fields": [] if code == default else _slot_fields(form, slots, code),
+            "has_windows_texts": bool(slots),
         }
         for code in codes
     ]
@@ -76,6 +83,26 @@ def _text_field(form: NotificationForm, name: str, code: str) -> object:
         "label": name.capitalize() if name != "body" else "Message",
         "readonly": form.instance.text(name, code),
     }
+
+
+def _slots(form: NotificationForm) -> list[windows_texts.Slot]:
+    if form.edits_texts:
+        return form.windows_slots
+    return windows_texts.shown_slots(windows_texts.parts(form.instance))
+
+
+def _slot_fields(form: NotificationForm, slots: list[windows_texts.Slot], code: str) -> list:
+    """Return one language's Windows slot fields, or the texts it sends when read-only."""
+    names = [language_field(slot.key, code) for slot in slots]
+    if all(name in form.fields for name in names):
+        return [form[name] for name in names]
+    # What the language sends: its own text, else the default's (only for a language it has).
+    added = code in form.instance.languages
+    sent = windows_texts.texts(form.instance, code) if added else {}
+    return [
+        {"name": name, "label": slot.label, "readonly": sent.get(slot.key, "")}
+        for name, slot in zip(names, slots, strict=True)
+    ]
 
 
 def preview(form: NotificationForm) -> dict:
@@ -113,7 +140,7 @@ def describe(notification: Notification) -> dict:
         "languages": [_language(notification, code) for code in languages],
         "previews": {code: _content(notification, code, context) for code in languages},
         "translations": {
-            code: texts(notification, code)
+            code: {**texts(notification, code), **windows_texts.own_texts(notification, code)}
             for code in notification.languages
             if code not in notification.overridden_languages
         },
@@ -140,6 +167,7 @@ def _content(notification: Notification, language: str, context: dict) -> dict:
         shown = personalize(texts(notification, language), context)
     except personalization.PersonalizationError:
         shown = texts(notification, language)
+    windows = _windows_parts(notification, language, context)
     return {
         **shown,
         "unseen": _unseen_note(notification),
@@ -150,9 +178,9 @@ def _content(notification: Notification, language: str, context: dict) -> dict:
             "launch": notification.launch,
             "activation_type": notification.activation_type,
             "image": notification.windows_image or notification.image_url,
-            "inputs": notification.inputs,
-            "actions": notification.actions,
-            "tiles": notification.tile_bindings,
+            "inputs": windows["inputs"],
+            "actions": windows["actions"],
+            "tiles": windows["tile_bindings"],
         },
         "payloads": {
             p: _payload(notification, p, language, context) for p in notification.platforms
@@ -171,6 +199,16 @@ def _unseen_note(notification: Notification) -> str:
         glyph = f" (Windows: {notification.badge_glyph})" if notification.badge_glyph else ""
         return f"Only the app icon's badge changes, to {notification.badge}{glyph}."
     return ""
+
+
+def _windows_parts(notification: Notification, language: str, context: dict) -> dict[str, list]:
+    """Return the Windows structures with one language's texts, personalized where they can be."""
+    values = windows_texts.texts(notification, language)
+    try:
+        values = personalize(values, context)
+    except personalization.PersonalizationError:
+        pass  # the errors list says what is wrong; the preview shows the texts as written
+    return windows_texts.localized(notification, values)
 
 
 def _payload(notification: Notification, platform: str, language: str, context: dict) -> dict:

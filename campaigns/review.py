@@ -56,9 +56,7 @@ def summary(notification: Notification, segments: Iterable[Segment], now: dateti
     return {
         "target": target_words(notification, segments),
         "total": total,
-        "platforms": [
-            (PLATFORM_NAMES[p], per_platform.get(p, 0)) for p in notification.platforms
-        ],
+        "platforms": [(PLATFORM_NAMES[p], per_platform.get(p, 0)) for p in notification.platforms],
         "left_out": targeted - total,
         "held_back": send_rules.held_back(notification, reached, now),
         "kind": notification.get_kind_display(),

@@ -303,6 +303,8 @@
     return !element.dataset.overridden || Boolean(revert && revert.checked);
   }
 
+  // Every translated field carries data-text: the title, subtitle and message by name, and each
+  // Windows text (button label, input text, tile line) by its slot key, such as action.0.content.
   function fillTranslations(translations) {
     if (!translations || typeof translations !== "object") return;
     Object.entries(translations).forEach(([code, values]) => {
