@@ -40,6 +40,7 @@ def test_the_page_follows_the_send_to_its_end(page: Page, live_server, sandbox, 
 
     expect(page.locator("[data-progress-url]")).to_have_text("Sent: 2")
     expect(page.locator(".field-status .readonly")).to_have_text("Completed")
+    expect(page.locator(".notification-status strong")).to_have_text("Completed")
 
 
 PAINTED_PIXELS = """(id) => {

@@ -6,7 +6,8 @@
   if (!counts || counts.dataset.live !== "true") return;
   const paused = document.querySelector(".progress-paused");
   const retries = document.querySelector(".progress-retries");
-  const status = document.querySelector(".field-status .readonly");
+  // The status shows twice: above the form and in its field; both follow the same answer.
+  const statuses = document.querySelectorAll(".field-status .readonly, .notification-status strong");
   const INTERVAL_MS = 2000;
 
   async function refresh() {
@@ -22,7 +23,7 @@
     counts.textContent = report.text;
     if (paused) paused.textContent = " " + report.paused.join(" ");
     if (retries) retries.textContent = report.retries;
-    if (status) status.textContent = report.status_label;
+    statuses.forEach((status) => (status.textContent = report.status_label));
     counts.dataset.live = report.live ? "true" : "false";
     if (report.live) setTimeout(refresh, INTERVAL_MS);
   }
