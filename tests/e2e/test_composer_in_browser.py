@@ -161,3 +161,32 @@ def test_a_sent_notification_shows_what_it_sent(page: Page, live_server, bob, re
     expect(page.locator("#payload-ios pre")).to_contain_text("Everything green is half price.")
     expect(page.locator("#audience-estimate")).to_contain_text("completed")
     expect(page.locator("#schedule-button")).to_have_count(0)
+
+
+def test_changing_the_default_text_names_the_translations_that_will_not_follow(
+    page: Page, live_server, bob, retail
+):
+    notification = Notification.objects.create(
+        app=retail,
+        name="Spring sale",
+        platforms=["ios"],
+        title_en="Spring is here",
+        languages=["fr"],
+        overridden_languages=["fr"],
+        title_fr="Le printemps, à notre façon",
+    )
+    login(page, live_server, bob)
+    page.goto(f"{live_server.url}/campaigns/notification/{notification.pk}/change/")
+    page.fill("#id_title_en", "Summer is here")
+
+    note = page.locator("#stale-overrides")
+    expect(note).to_contain_text("French: your own translation will not follow this change.")
+    note.locator("button").click()
+    expect(note).to_be_hidden()
+    expect(page.locator("input[name=revert_languages][value=fr]")).to_be_checked()
+    page.click("#draft-button")
+
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    notification.refresh_from_db()
+    assert notification.title_fr == "[fr] Summer is here"
+    assert notification.overridden_languages == []

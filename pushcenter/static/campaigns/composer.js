@@ -295,6 +295,46 @@
     if (note && !element.dataset.overridden) note.textContent = EDITED_NOTE;
   }
 
+  /** When the default text changes, name the overridden languages that will not follow it. */
+  function noteStaleOverrides(field) {
+    const element = field.closest(".language-panel");
+    if (!element || !field.dataset.text || element.dataset.language !== defaultLanguage()) return;
+    const stale = contentLanguages().filter((code) => {
+      const other = languagePanel(code);
+      return code !== defaultLanguage() && other && other.dataset.overridden && !isMachineTranslated(code);
+    });
+    let note = $("#stale-overrides", form);
+    if (!stale.length) {
+      if (note) note.hidden = true;
+      return;
+    }
+    if (!note) note = staleOverridesNote();
+    element.append(note);
+    const names = stale.map(languageName).join(", ");
+    $(".stale-names", note).textContent = `${names}: your own translation${stale.length > 1 ? "s" : ""} will not follow this change.`;
+    note.dataset.languages = stale.join(" ");
+    note.hidden = false;
+  }
+
+  function staleOverridesNote() {
+    const note = make("p", "help stale-overrides");
+    note.id = "stale-overrides";
+    note.setAttribute("role", "status");
+    const follow = make("button", "stale-follow", "Translate them automatically again");
+    follow.type = "button";
+    follow.addEventListener("click", () => {
+      note.dataset.languages.split(" ").forEach((code) => {
+        const revert = $(`input[name="revert_languages"][value="${code}"]`, form);
+        if (!revert || revert.checked) return;
+        revert.checked = true;
+        revert.dispatchEvent(new Event("change", { bubbles: true }));
+      });
+      note.hidden = true;
+    });
+    note.append(make("span", "stale-names"), " ", follow);
+    return note;
+  }
+
   /** A translation is the machine's unless it was overridden and not sent back to it. */
   function isMachineTranslated(code) {
     const element = languagePanel(code);
@@ -604,7 +644,10 @@
     const target = event.target;
     // The preview's own controls are not the notification; the dialog applies on Update.
     if (!(target instanceof Element) || panel.contains(target) || target.closest("dialog")) return;
-    if (event.type === "input") noteTranslationEdit(target);
+    if (event.type === "input") {
+      noteTranslationEdit(target);
+      noteStaleOverrides(target);
+    }
     if (target.name === "revert_languages" && target.checked) edited.delete(target.value);
     if (target.id === "id_default_language") buildLanguageTabs();
     updateRows();
