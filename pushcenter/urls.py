@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from campaigns import api as campaigns_api
-from pushcenter import api_errors, login
+from pushcenter import api_errors, login, time_zones
 
 
 class SchemaView(api_errors.JsonErrors, SpectacularAPIView):
@@ -50,6 +50,7 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("reset/done/", login.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("time-zone/", admin.site.admin_view(time_zones.time_zone_view), name="time_zone"),
     path("", admin.site.urls),
 ]
 

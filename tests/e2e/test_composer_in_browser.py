@@ -82,9 +82,7 @@ def test_marketer_schedules_a_two_language_toast_for_six_pm_local(
     assert notification.title_fr == "[fr] Half price this weekend"
 
 
-def test_enter_in_a_text_field_saves_a_draft_and_never_sends(
-    page: Page, live_server, bob, retail
-):
+def test_enter_in_a_text_field_saves_a_draft_and_never_sends(page: Page, live_server, bob, retail):
     login(page, live_server, bob)
     page.goto(f"{live_server.url}/campaigns/notification/add/?app={retail.pk}&template=standard")
     page.fill("#id_name", "Not yet")
