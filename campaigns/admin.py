@@ -325,11 +325,12 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
             raise PermissionDenied
         stored = self.get_queryset(request).filter(pk=request.POST.get("notification_id") or 0)
         instance = stored.first() or Notification()
+        preview_as = request.POST.get("preview_as", "")[:256]
         if not instance.is_editable:
-            return JsonResponse(preview.stored_preview(instance))
+            return JsonResponse(preview.stored_preview(instance, preview_as))
         form = NotificationForm(request.POST, instance=instance)
         form.fields["app"].queryset = self._apps(request)
-        return JsonResponse(preview.preview(form))
+        return JsonResponse(preview.preview(form, preview_as))
 
     def review_view(self, request: HttpRequest) -> JsonResponse:
         """Describe what confirming the form as typed would queue, with its digest to confirm."""
