@@ -87,6 +87,10 @@ def part_of(notification: Notification | None) -> extensions.PartOf | None:
     return extensions.part_of(notification)
 
 
+def _author_as_text(field: str) -> str:
+    return "author_name" if field == "author" else field
+
+
 @admin.register(Notification)
 class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
     form = NotificationForm
@@ -95,7 +99,14 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
     added_columns_before = "updated_at"
     list_filter = [ViewFilter, "purpose", "template", ("app", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name"]
-    readonly_fields = ["status", "delivery_progress", "author", "created_at", "updated_at"]
+    readonly_fields = [
+        "status",
+        "delivery_progress",
+        "author",
+        "author_name",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (None, {"fields": ["app", "template", "name", "kind", "platforms", "status"]}),
         (
@@ -177,6 +188,30 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
     @admin.display(description="Sends")
     def sends(self, obj: Notification) -> str:
         return services.send_time_label(obj)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Notification | None = None):
+        # The author links to their page (Django's way for a read-only user field) only for
+        # whoever may open it; anyone else reads the name.
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self._may_open_author(request, obj):
+            return fieldsets
+        return [
+            (title, {**options, "fields": [_author_as_text(f) for f in options["fields"]]})
+            for title, options in fieldsets
+        ]
+
+    def _may_open_author(self, request: HttpRequest, obj: Notification) -> bool:
+        author = obj.author
+        people = self.admin_site._registry.get(type(author)) if author else None
+        return bool(
+            people
+            and people.has_view_or_change_permission(request, author)
+            and people.get_queryset(request).filter(pk=author.pk).exists()
+        )
+
+    @admin.display(description="Author")
+    def author_name(self, obj: Notification) -> str:
+        return obj.author.get_username() if obj.author else "-"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:
         apps = self._apps(request)

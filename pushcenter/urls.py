@@ -54,6 +54,9 @@ urlpatterns = [
     path("", admin.site.urls),
 ]
 
+# Outside /api/ the dashboard's own pages (pushcenter/templates/403.html, 404.html, 500.html),
+# with its header and a way back.
 handler400 = "pushcenter.api_errors.bad_request"
-handler404 = "pushcenter.api_errors.not_found"
+handler403 = "pushcenter.error_pages.permission_denied"
+handler404 = "pushcenter.error_pages.page_not_found"
 handler500 = "pushcenter.api_errors.server_error"
