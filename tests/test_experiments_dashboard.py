@@ -10,7 +10,7 @@ from django.utils import timezone
 from campaigns.models import Notification, Status
 from experiments import assignment, services
 from experiments.admin import compared
-from experiments.models import Arm, Experiment, ExperimentStatus
+from experiments.models import Experiment, ExperimentStatus
 from experiments.results import Rate
 from metrics import rollup
 from tests.conftest import logged_in
@@ -143,16 +143,61 @@ def test_add_and_remove_variants_and_split_evenly(bob, retail):
         f"/experiments/experiment/{experiment.pk}/variants/{first.pk}/remove/", follow=True
     )
     assert "Variant A is the test&#x27;s base" in response.content.decode()
-
-    Arm.objects.filter(experiment=experiment).update(percent=10)
-    client.post(action(experiment.pk, "split-evenly"))
-    assert splits(experiment) == {"A": 50, "B": 50}
     messages = set(
         LogEntry.objects.filter(object_id=str(experiment.pk)).values_list(
             "change_message", flat=True
         )
     )
-    assert {"Added variant C; split evenly.", "Split evenly."} <= messages
+    assert {"Added variant C; split evenly.", "Removed variant C; split evenly."} <= messages
+
+
+def test_split_evenly_keeps_what_was_typed(bob, retail):
+    client = logged_in(bob)
+    experiment = ready(retail)
+    client.post(action(experiment.pk, "add-variant"))
+    form = settings_form(client, experiment)
+    form.update(name="Wording", holdout_percent="10", split_A="5", split_B="5", split_C="5")
+    form.update(winner_metric="delivery_rate", _split_evenly="1")
+
+    response = client.post(page(experiment.pk), form, follow=True)
+
+    assert "the variants share what the holdout leaves equally" in response.content.decode()
+    experiment.refresh_from_db()
+    assert (experiment.name, experiment.holdout_percent) == ("Wording", 10)
+    assert experiment.winner_metric == "delivery_rate"
+    assert splits(experiment) == {"A": 30, "B": 30, "C": 30}
+    assert services.variants(experiment)[1].bucket_from == 3000
+    assert LogEntry.objects.filter(
+        object_id=str(experiment.pk), change_message__startswith="Split evenly. Changed name"
+    ).exists()
+
+
+def test_split_evenly_refused_names_the_field_and_keeps_what_was_typed(bob, retail):
+    client = logged_in(bob)
+    experiment = ready(retail)
+    form = settings_form(client, experiment)
+    form.update(name="Wording", holdout_percent="60", split_A="7", _split_evenly="1")
+
+    content = client.post(page(experiment.pk), form).content.decode()
+
+    assert "Holdout: at most 50% of the audience, not 60%." in content
+    typed = read_form(content, "experiment_form")
+    assert (typed["name"], typed["holdout_percent"], typed["split_A"]) == ("Wording", "60", "7")
+    experiment.refresh_from_db()
+    assert experiment.name == "Sale wording"
+    assert splits(experiment) == {"A": 50, "B": 50}
+
+
+def test_a_started_test_is_not_split(bob, retail):
+    client = logged_in(bob)
+    experiment = ready(retail)
+    form = settings_form(client, experiment)
+    services.start(experiment)
+
+    response = client.post(page(experiment.pk), {**form, "_split_evenly": "1"}, follow=True)
+
+    assert "its split can no longer change" in response.content.decode()
+    assert splits(experiment) == {"A": 50, "B": 50}
 
 
 def test_a_test_with_a_problem_is_not_started(bob, retail):

@@ -10,9 +10,11 @@ from playwright.sync_api import Page, expect
 from campaigns import delivery
 from campaigns.models import Notification
 from devices.registration import register_device
+from experiments import services
 from experiments.models import Experiment
 from metrics import rollup
 from tests.e2e.conftest import login
+from tests.test_experiments import draft
 
 pytest_plugins = ["tests.sandbox"]
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -58,3 +60,43 @@ def test_a_marketer_tests_two_wordings(page: Page, live_server, sandbox, bob, re
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("Variant A")
     expect(rows.nth(1)).to_contain_text("too few to tell")
+
+
+def test_split_evenly_keeps_what_the_marketer_typed(page: Page, live_server, bob, retail):
+    experiment = services.create("Sale wording", draft(retail), None, variants=3)
+    login(page, live_server, bob)
+    page.goto(f"{live_server.url}/experiments/experiment/{experiment.pk}/change/")
+    page.fill("#id_name", "Spring wording")
+    page.fill("#id_holdout_percent", "10")
+    page.fill("input[name=split_A]", "5")
+    page.select_option("#id_winner_metric", "delivery_rate")
+
+    page.click("#split-evenly-button")
+
+    expect(page.locator("#split-evenly-status")).to_contain_text("A 30%, B 30%, C 30%")
+    expect(page.locator("#id_name")).to_have_value("Spring wording")
+    expect(page.locator("#id_winner_metric")).to_have_value("delivery_rate")
+    for label in "ABC":
+        expect(page.locator(f"input[name=split_{label}]")).to_have_value("30")
+    experiment.refresh_from_db()
+    assert experiment.name == "Sale wording"  # nothing is saved until the marketer saves
+    page.press("#id_name", "Enter")  # Enter saves, as on any page; it does not split
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    experiment.refresh_from_db()
+    assert (experiment.name, experiment.holdout_percent) == ("Spring wording", 10)
+    assert [arm.percent for arm in services.variants(experiment)] == [30, 30, 30]
+
+
+def test_split_evenly_with_a_refused_holdout_names_the_field(page: Page, live_server, bob, retail):
+    experiment = services.create("Sale wording", draft(retail), None)
+    login(page, live_server, bob)
+    page.goto(f"{live_server.url}/experiments/experiment/{experiment.pk}/change/")
+    page.fill("#id_name", "Spring wording")
+    page.fill("#id_holdout_percent", "60")
+
+    page.click("#split-evenly-button")
+
+    expect(page.locator(".errorlist")).to_contain_text("Holdout: at most 50% of the audience")
+    expect(page.locator("#id_name")).to_have_value("Spring wording")
+    experiment.refresh_from_db()
+    assert experiment.name == "Sale wording"
