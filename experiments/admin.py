@@ -69,7 +69,9 @@ def result_rows(experiment: Experiment) -> list[dict]:
                 "arm": result.arm,
                 "best": best is not None and result.arm.pk == best.pk,
                 "targeted": result.targeted,
-                "sent": rates[WinnerMetric.LAUNCH_RATE].trials,
+                "sent": result.sent,
+                "skipped": skipped_note(result),
+                "unsent": unsent_note(result),
                 "delivery_rate": _rate(rates[WinnerMetric.DELIVERY_RATE]),
                 "delivery_vs": _versus(result, versus_a, WinnerMetric.DELIVERY_RATE, "A"),
                 "launches": rates[WinnerMetric.LAUNCH_RATE].successes,
@@ -89,6 +91,32 @@ def result_rows(experiment: Experiment) -> list[dict]:
             }
         )
     return rows
+
+
+def skipped_note(result: results.ArmResult) -> str:
+    """Name the arm's skipped deliveries by reason, most first ("" when none were skipped)."""
+    if not result.skipped:
+        return ""
+    return "Skipped: " + "; ".join(f"{n:,} — {reason}" for reason, n in result.skipped.items())
+
+
+def unsent_note(result: results.ArmResult) -> str:
+    """Say why an arm whose send is over reached no device ("" for the rest and the holdout)."""
+    started = result.arm.notification.started_at is not None
+    if result.arm.kind == ArmKind.HOLDOUT or not started or result.sending or result.sent:
+        return ""
+    targeted, skipped = result.targeted, sum(result.skipped.values())
+    if not targeted:
+        return "Sent to no one: no device was in this arm's share of the audience."
+    if skipped < targeted:
+        return (
+            f"Sent to no one: of its {targeted:,} devices, {skipped:,} were skipped and "
+            f"{targeted - skipped:,} were not delivered."
+        )
+    devices = f"all {targeted:,} devices were" if targeted > 1 else "its one device was"
+    if len(result.skipped) > 1:
+        return f"Sent to no one: {devices} skipped, for the reasons below."
+    return f"Sent to no one: {devices} skipped ({next(iter(result.skipped))})."
 
 
 def _versus(result, reference, metric: str, name: str) -> str:

@@ -3,11 +3,13 @@ reads each arm's rates; an administrator only reads; nobody sees another organiz
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from campaigns.models import Notification, Status
+from campaigns.models import Delivery, DeliveryStatus, Notification, Status
 from experiments import assignment, services
 from experiments.admin import compared
 from experiments.models import Experiment, ExperimentStatus
@@ -252,6 +254,69 @@ def test_the_results_show_each_arms_rates_and_significance(bob, retail):
     assert "vs the holdout" in content and "Conversion rate" in content
     assert f"/campaigns/notification/{arms['B'].pk}/metrics/" in content
     assert "No winner send" in content
+
+
+CAPPED = "Frequency cap: a notification less than 30 min ago"
+QUIET = "Quiet hours (22:00–08:00)"
+
+
+def skip(notification, reason: str, count: int | None = None) -> int:
+    """Record some of the arm's deliveries (all by default) as skipped for this reason."""
+    waiting = Delivery.objects.filter(notification=notification, status=DeliveryStatus.QUEUED)
+    ids = list(waiting.values_list("pk", flat=True)[:count])
+    return Delivery.objects.filter(pk__in=ids).update(status=DeliveryStatus.SKIPPED, reason=reason)
+
+
+def test_the_results_show_each_arms_skips_by_reason_and_an_arm_that_sent_nothing(bob, retail):
+    devices(retail, 300)
+    experiment = experiment_of(retail, holdout=10)
+    services.start(experiment)
+    fan_out_all(experiment)
+    arms = {arm.label: arm.notification for arm in experiment.arms.all()}
+    skip(arms["A"], QUIET, 4)
+    Delivery.objects.filter(notification=arms["A"], status=DeliveryStatus.QUEUED).update(
+        status=DeliveryStatus.SENT
+    )
+    capped = skip(arms["B"], CAPPED)
+    client = logged_in(bob)
+
+    live = client.get(page(experiment.pk)).content.decode()
+    for notification in arms.values():
+        rollup.refresh(notification)
+    rolled_up = client.get(page(experiment.pk)).content.decode()
+
+    for content in (live, rolled_up):
+        rows = {row["label"]: row["text"] for row in result_cells(content)}
+        assert f"Skipped: 4 — {QUIET}" in rows["A"] and "Sent to no one" not in rows["A"]
+        assert f"Sent to no one: all {capped} devices were skipped ({CAPPED})." in rows["B"]
+        assert f"Skipped: {capped} — {CAPPED}" in rows["B"]
+        assert "Sent to no one" not in rows["Holdout"]
+        assert "In the A/B test&#x27;s holdout group" in rows["Holdout"]
+
+
+def test_an_arm_skipped_for_several_reasons_names_each_most_first(bob, retail):
+    devices(retail, 300)
+    experiment = experiment_of(retail)
+    services.start(experiment)
+    fan_out_all(experiment)
+    arms = {arm.label: arm.notification for arm in experiment.arms.all()}
+    quiet = skip(arms["B"], QUIET, 3)
+    capped = skip(arms["B"], CAPPED)
+    rollup.refresh(arms["B"])
+
+    content = logged_in(bob).get(page(experiment.pk)).content.decode()
+
+    rows = {row["label"]: row["text"] for row in result_cells(content)}
+    total = quiet + capped
+    assert f"Sent to no one: all {total} devices were skipped, for the reasons below." in rows["B"]
+    assert f"Skipped: {capped} — {CAPPED}; {quiet} — {QUIET}" in rows["B"]
+    assert "Sent to no one" not in rows["A"]  # still sending: nothing to say yet
+
+
+def result_cells(content: str) -> list[dict]:
+    """Each results row's arm label and its text, from the page's HTML."""
+    rows = re.findall(r'<tr class="experiment-arm" data-label="([^"]+)">(.*?)</tr>', content, re.S)
+    return [{"label": label, "text": re.sub(r"<[^>]+>", "", html)} for label, html in rows]
 
 
 def test_a_comparison_names_the_difference_and_its_p_value():
