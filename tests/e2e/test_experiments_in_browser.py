@@ -53,8 +53,11 @@ def test_a_marketer_tests_two_wordings(page: Page, live_server, sandbox, bob, re
     page.fill("input[name=split_B]", "60")
     page.click("input[name=_continue]")
     expect(page.locator("input[name=split_B]")).to_have_value("60")
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.click("#start-button")
     expect(page.locator(".messagelist")).to_contain_text("has started")
+    assert asked and asked[0].startswith("Start ")
 
     send_every_arm(experiment)
     page.reload()
