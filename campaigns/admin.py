@@ -26,6 +26,7 @@ from campaigns import (
     notification_templates,
     preview,
     progress,
+    read_only_words,
     review,
     services,
     trial_sends,
@@ -193,12 +194,12 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
         # The author links to their page (Django's way for a read-only user field) only for
         # whoever may open it; anyone else reads the name.
         fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not obj.is_editable:
+            # A record reads in words: "iOS, Android", not ["ios", "android"].
+            fieldsets = _renamed(fieldsets, lambda name: read_only_words.SHOWN_AS.get(name, name))
         if obj is None or self._may_open_author(request, obj):
             return fieldsets
-        return [
-            (title, {**options, "fields": [_author_as_text(f) for f in options["fields"]]})
-            for title, options in fieldsets
-        ]
+        return _renamed(fieldsets, _author_as_text)
 
     def _may_open_author(self, request: HttpRequest, obj: Notification) -> bool:
         author = obj.author
@@ -208,6 +209,24 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
             and people.has_view_or_change_permission(request, author)
             and people.get_queryset(request).filter(pk=author.pk).exists()
         )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Notification | None = None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not obj.is_editable:
+            fields += list(read_only_words.SHOWN_AS.values())
+        return fields
+
+    # The read-only page's words for lists and structures (SHOWN_AS names them).
+    platforms_in_words = read_only_words.platforms
+    install_ids_in_words = read_only_words.install_ids
+    user_ids_in_words = read_only_words.user_ids
+    account_ids_in_words = read_only_words.account_ids
+    filter_languages_in_words = read_only_words.filter_languages
+    filter_time_zones_in_words = read_only_words.filter_time_zones
+    custom_data_in_words = read_only_words.custom_data
+    inputs_in_words = read_only_words.inputs
+    actions_in_words = read_only_words.actions
+    tile_bindings_in_words = read_only_words.tile_bindings
 
     @admin.display(description="Author")
     def author_name(self, obj: Notification) -> str:
@@ -284,7 +303,10 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
             "opts": self.model._meta,
             "apps": apps,
             "app": app,
-            "templates": notification_templates.catalogue(app),
+            "templates": [
+                (template, notification_templates.unavailable(template, app))
+                for template in notification_templates.catalogue(app)
+            ],
         }
         return TemplateResponse(request, "admin/campaigns/notification/pick_template.html", context)
 
@@ -460,6 +482,13 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
 
     def _apps(self, request: HttpRequest) -> QuerySet[MobileApp]:
         return membership.apps_of(request.user)
+
+
+def _renamed(fieldsets: list, rename: Callable[[str], str]) -> list:
+    return [
+        (title, {**options, "fields": [rename(name) for name in options["fields"]]})
+        for title, options in fieldsets
+    ]
 
 
 def _confirm_label(summary: dict) -> str:
