@@ -582,7 +582,7 @@ def test_a_sent_notifications_page_shows_its_lists_in_words(bob, retail):
     )
     page = logged_in(bob).get(change_url(sent.pk)).content.decode()
 
-    assert "iOS, Android" in page and '[&quot;ios&quot;, &quot;android&quot;]' not in page
+    assert "iOS, Android" in page and "[&quot;ios&quot;, &quot;android&quot;]" not in page
     assert "ada, bo" in page and "screen = offers" in page
 
 
