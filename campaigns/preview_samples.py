@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -67,7 +68,8 @@ def pool_of(notification: Notification, segments: Iterable[Segment] | None) -> Q
 
 def _most_recent(pool: QuerySet[Device], platform: str) -> Device | None:
     try:
-        return pool.filter(platform=platform).order_by("-last_seen").first()
+        with transaction.atomic():  # a failed query rolls back to here, not the request's
+            return pool.filter(platform=platform).order_by("-last_seen").first()
     except segment_services.EVALUATION_ERRORS:
         return None  # a segment that cannot be evaluated: its page says why
 

@@ -673,7 +673,15 @@
     );
     $$(".preview-image", panel).forEach((image) => image.addEventListener("error", () => { image.hidden = true; }));
     const previewAs = $("#preview-as");
-    if (previewAs) previewAs.addEventListener("change", requestPreview);
+    if (previewAs) {
+      previewAs.addEventListener("change", requestPreview);
+      // Enter here asks for the preview; it must not submit the notification's form.
+      previewAs.addEventListener("keydown", (event) => {
+        if (event.key !== "Enter") return;
+        event.preventDefault();
+        requestPreview();
+      });
+    }
   }
 
   function start() {
