@@ -26,6 +26,7 @@ from campaigns import (
     notification_templates,
     preview,
     progress,
+    read_only_words,
     review,
     services,
     trial_sends,
@@ -87,6 +88,10 @@ def part_of(notification: Notification | None) -> extensions.PartOf | None:
     return extensions.part_of(notification)
 
 
+def _author_as_text(field: str) -> str:
+    return "author_name" if field == "author" else field
+
+
 @admin.register(Notification)
 class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
     form = NotificationForm
@@ -95,7 +100,14 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
     added_columns_before = "updated_at"
     list_filter = [ViewFilter, "purpose", "template", ("app", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name"]
-    readonly_fields = ["status", "delivery_progress", "author", "created_at", "updated_at"]
+    readonly_fields = [
+        "status",
+        "delivery_progress",
+        "author",
+        "author_name",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (None, {"fields": ["app", "template", "name", "kind", "platforms", "status"]}),
         (
@@ -178,6 +190,48 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
     def sends(self, obj: Notification) -> str:
         return services.send_time_label(obj)
 
+    def get_fieldsets(self, request: HttpRequest, obj: Notification | None = None):
+        # The author links to their page (Django's way for a read-only user field) only for
+        # whoever may open it; anyone else reads the name.
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not obj.is_editable:
+            # A record reads in words: "iOS, Android", not ["ios", "android"].
+            fieldsets = _renamed(fieldsets, lambda name: read_only_words.SHOWN_AS.get(name, name))
+        if obj is None or self._may_open_author(request, obj):
+            return fieldsets
+        return _renamed(fieldsets, _author_as_text)
+
+    def _may_open_author(self, request: HttpRequest, obj: Notification) -> bool:
+        author = obj.author
+        people = self.admin_site._registry.get(type(author)) if author else None
+        return bool(
+            people
+            and people.has_view_or_change_permission(request, author)
+            and people.get_queryset(request).filter(pk=author.pk).exists()
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Notification | None = None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not obj.is_editable:
+            fields += list(read_only_words.SHOWN_AS.values())
+        return fields
+
+    # The read-only page's words for lists and structures (SHOWN_AS names them).
+    platforms_in_words = read_only_words.platforms
+    install_ids_in_words = read_only_words.install_ids
+    user_ids_in_words = read_only_words.user_ids
+    account_ids_in_words = read_only_words.account_ids
+    filter_languages_in_words = read_only_words.filter_languages
+    filter_time_zones_in_words = read_only_words.filter_time_zones
+    custom_data_in_words = read_only_words.custom_data
+    inputs_in_words = read_only_words.inputs
+    actions_in_words = read_only_words.actions
+    tile_bindings_in_words = read_only_words.tile_bindings
+
+    @admin.display(description="Author")
+    def author_name(self, obj: Notification) -> str:
+        return obj.author.get_username() if obj.author else "-"
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:
         apps = self._apps(request)
         notifications = super().get_queryset(request).filter(app__in=apps)
@@ -249,7 +303,10 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
             "opts": self.model._meta,
             "apps": apps,
             "app": app,
-            "templates": notification_templates.catalogue(app),
+            "templates": [
+                (template, notification_templates.unavailable(template, app))
+                for template in notification_templates.catalogue(app)
+            ],
         }
         return TemplateResponse(request, "admin/campaigns/notification/pick_template.html", context)
 
@@ -325,11 +382,12 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
             raise PermissionDenied
         stored = self.get_queryset(request).filter(pk=request.POST.get("notification_id") or 0)
         instance = stored.first() or Notification()
+        preview_as = request.POST.get("preview_as", "")[:256]
         if not instance.is_editable:
-            return JsonResponse(preview.stored_preview(instance))
+            return JsonResponse(preview.stored_preview(instance, preview_as))
         form = NotificationForm(request.POST, instance=instance)
         form.fields["app"].queryset = self._apps(request)
-        return JsonResponse(preview.preview(form))
+        return JsonResponse(preview.preview(form, preview_as))
 
     def review_view(self, request: HttpRequest) -> JsonResponse:
         """Describe what confirming the form as typed would queue, with its digest to confirm."""
@@ -424,6 +482,13 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
 
     def _apps(self, request: HttpRequest) -> QuerySet[MobileApp]:
         return membership.apps_of(request.user)
+
+
+def _renamed(fieldsets: list, rename: Callable[[str], str]) -> list:
+    return [
+        (title, {**options, "fields": [rename(name) for name in options["fields"]]})
+        for title, options in fieldsets
+    ]
 
 
 def _confirm_label(summary: dict) -> str:

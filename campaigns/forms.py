@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django import forms
 from django.conf import settings
@@ -38,6 +38,22 @@ JSON_HELP = {
     "tile_bindings": '[{"size": "medium", "texts": ["Sale"], "image": "https://..."}]; '
     "sizes small, medium, wide, large.",
 }
+
+
+class WallClockField(forms.DateTimeField):
+    """A local time in each recipient's zone: stored as if it were UTC, never moved into the
+    zone of the marketer who types it."""
+
+    def prepare_value(self, value: object) -> object:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def to_python(self, value: object) -> datetime | None:
+        parsed = forms.DateTimeField.to_python(self, value)  # read in the current zone
+        if parsed is None:
+            return None
+        return timezone.localtime(parsed).replace(tzinfo=UTC)
 
 
 class NotificationForm(forms.ModelForm):
@@ -81,14 +97,14 @@ class NotificationForm(forms.ModelForm):
         required=False,
         help_text="IANA names such as Europe/Paris, America/New_York.",
     )
-    send_at = forms.DateTimeField(label="Send at (UTC)", required=False, widget=DATE_TIME)
-    local_send_at = forms.DateTimeField(
+    send_at = forms.DateTimeField(label="Send at", required=False, widget=DATE_TIME)
+    local_send_at = WallClockField(
         label="Local time",
         required=False,
         widget=DATE_TIME,
         help_text="Each recipient gets it at this time in their own time zone.",
     )
-    expires_at = forms.DateTimeField(label="Expires at (UTC)", required=False, widget=DATE_TIME)
+    expires_at = forms.DateTimeField(label="Expires at", required=False, widget=DATE_TIME)
     never_expires = forms.BooleanField(label="Notification never expires", required=False)
 
     class Meta:
@@ -172,6 +188,11 @@ class NotificationForm(forms.ModelForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.warnings: list[str] = []
+        zone = timezone.get_current_timezone_name()
+        for name, label in (("send_at", "Send at"), ("expires_at", "Expires at")):
+            if name in self.fields:
+                self.fields[name].label = f"{label} ({zone})"
+                self.fields[name].help_text = "Stored in UTC; the review shows both."
         self.translation_state: composition.TranslationState | None = None
         self.windows_slots: list[windows_texts.Slot] = []
         for code, _name in settings.LANGUAGES:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from campaigns.models import SendingRules
 from devices.models import MobileApp
@@ -44,6 +45,20 @@ def check_schedulable(value: datetime | None) -> datetime | None:
             f"Choose a date from the year {EARLIEST_SCHEDULE.year} to {LATEST_SCHEDULE.year - 1}."
         )
     return value
+
+
+def with_utc(moment: datetime) -> str:
+    """Show a moment in the reader's zone with UTC beside it.
+
+    '2026-12-05 18:00 Europe/Paris (17:00 UTC)'; for a reader in UTC, '2026-12-05 17:00 UTC'.
+    """
+    zone = timezone.get_current_timezone()
+    utc = moment.astimezone(UTC)
+    if str(zone) == "UTC":
+        return f"{utc:%Y-%m-%d %H:%M} UTC"
+    local = moment.astimezone(zone)
+    day = "" if local.date() == utc.date() else f"{utc:%Y-%m-%d} "
+    return f"{local:%Y-%m-%d %H:%M} {zone} ({day}{utc:%H:%M} UTC)"
 
 
 def _as_utc(value: datetime) -> datetime:

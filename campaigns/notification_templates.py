@@ -170,6 +170,15 @@ def catalogue(app: MobileApp | None = None) -> list[NotificationTemplate]:
     ]
 
 
+def unavailable(template: NotificationTemplate, app: MobileApp | None) -> str:
+    """Say why the app cannot use a template ("" when it can): it has none of its platforms."""
+    if app is None or set(template.platforms) & set(app.platforms()):
+        return ""
+    names = {"ios": "iOS", "android": "Android", "windows": "Windows"}
+    needed = " or ".join(names[p] for p in template.platforms)
+    return f"Needs {needed} credentials: add them on the app's page."
+
+
 def find(key: str, app: MobileApp | None = None) -> NotificationTemplate | None:
     """Return the template with that key, or None."""
     return next((t for t in catalogue(app) if t.key == key), None)

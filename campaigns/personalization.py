@@ -223,14 +223,17 @@ def sample_context(app: MobileApp) -> dict[str, dict[str, object]]:
     )
     if device is not None:
         return device_context(device, app)
-    # We know no user's name or properties: leaving them out shows the text's defaults.
-    return {"user": {}, "device": _sample_device(app), "app": _app_values(app)}
-
-
-def _sample_device(app: MobileApp) -> dict[str, object]:
     platforms = app.platforms()
-    platform = platforms[0] if platforms else "ios"
-    return {"install_id": SAMPLE_INSTALL_ID, **_SAMPLE_PLACE, **_SAMPLE_DEVICES[platform]}
+    return made_up_context(app, platforms[0] if platforms else "ios")
+
+
+def made_up_context(app: MobileApp, platform: str) -> dict[str, dict[str, object]]:
+    """Give the preview a made-up device of one platform, for an app none has registered with.
+
+    We know no user's name or properties: leaving them out shows the text's defaults.
+    """
+    device = {"install_id": SAMPLE_INSTALL_ID, **_SAMPLE_PLACE, **_SAMPLE_DEVICES[platform]}
+    return {"user": {}, "device": device, "app": _app_values(app)}
 
 
 def _app_values(app: MobileApp) -> dict[str, object]:

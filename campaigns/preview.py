@@ -6,7 +6,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns import audience, composition, personalization, send_rules, windows_texts
+from campaigns import (
+    audience,
+    composition,
+    personalization,
+    preview_samples,
+    send_rules,
+    windows_texts,
+)
 from campaigns.content import personalize, platform_url, texts
 from campaigns.forms import NotificationForm, language_field
 from campaigns.models import TEXT_FIELDS, Notification, Template
@@ -105,17 +112,20 @@ def _slot_fields(form: NotificationForm, slots: list[windows_texts.Slot], code: 
     ]
 
 
-def preview(form: NotificationForm) -> dict:
+def preview(form: NotificationForm, preview_as: str = "") -> dict:
     """Validate the submitted form and describe the notification it would save."""
     valid = form.is_valid()
     notification = form.instance
     result: dict = {"errors": errors(form), "warnings": form.warnings, "valid": valid}
     if notification.app_id is None:
         return {**result, "languages": [], "previews": {}, "estimate": None}
-    return {**result, **describe(notification), "estimate": _estimate(form)}
+    target_known = not any(form.has_error(name) for name in TARGET_FIELDS)
+    segments = (form.cleaned_data.get("segments") or []) if target_known else None
+    pool = preview_samples.pool_of(notification, segments)
+    return {**result, **describe(notification, pool, preview_as), "estimate": _estimate(form)}
 
 
-def stored_preview(notification: Notification) -> dict:
+def stored_preview(notification: Notification, preview_as: str = "") -> dict:
     """Describe a notification as stored (one that can no longer change)."""
     status = notification.get_status_display().lower()
     estimate = {
@@ -126,26 +136,32 @@ def stored_preview(notification: Notification) -> dict:
         "errors": {},
         "warnings": [],
         "valid": True,
-        **describe(notification),
+        **describe(notification, _stored_pool(notification), preview_as),
         "estimate": estimate,
     }
 
 
-def describe(notification: Notification) -> dict:
-    """Return each language's content and payloads, personalized for a sample device."""
-    context = personalization.sample_context(notification.app)
+def _stored_pool(notification: Notification) -> object:
+    return preview_samples.pool_of(notification, notification.segments.all())
+
+
+def describe(notification: Notification, pool: object, preview_as: str = "") -> dict:
+    """Return each language's content and payloads, personalized per platform for a sample
+    device (preview_samples)."""
+    samples = preview_samples.samples(notification, pool, preview_as)
+    contexts = {platform: context for platform, (context, _) in samples.items()}
     languages = [lang for lang in notification.content_languages() if lang in LANGUAGE_NAMES]
     return {
         "app_name": notification.app.display_name,
         "languages": [_language(notification, code) for code in languages],
-        "previews": {code: _content(notification, code, context) for code in languages},
+        "previews": {code: _content(notification, code, contexts) for code in languages},
         "translations": {
             code: {**texts(notification, code), **windows_texts.own_texts(notification, code)}
             for code in notification.languages
             if code not in notification.overridden_languages
         },
         "segment_ids": list(notification.app.segments.values_list("pk", flat=True)),
-        "sample": _sample_label(context),
+        "samples": {platform: label for platform, (_, label) in samples.items()},
     }
 
 
@@ -162,14 +178,14 @@ def _language(notification: Notification, code: str) -> dict:
     }
 
 
-def _content(notification: Notification, language: str, context: dict) -> dict:
-    try:
-        shown = personalize(texts(notification, language), context)
-    except personalization.PersonalizationError:
-        shown = texts(notification, language)
-    windows = _windows_parts(notification, language, context)
+def _content(notification: Notification, language: str, contexts: dict[str, dict]) -> dict:
+    """Return one language's texts per platform (each for its sample), links and payloads."""
+    shown = {p: _shown_texts(notification, language, c) for p, c in contexts.items()}
+    first = next(iter(shown.values()), texts(notification, language))
+    windows = _windows_parts(notification, language, contexts.get("windows", {}))
     return {
-        **shown,
+        **first,
+        "texts": shown,
         "unseen": _unseen_note(notification),
         "image_url": notification.image_url,
         "url": {p: platform_url(notification, p) for p in ("ios", "android")},
@@ -183,9 +199,16 @@ def _content(notification: Notification, language: str, context: dict) -> dict:
             "tiles": windows["tile_bindings"],
         },
         "payloads": {
-            p: _payload(notification, p, language, context) for p in notification.platforms
+            p: _payload(notification, p, language, contexts[p]) for p in notification.platforms
         },
     }
+
+
+def _shown_texts(notification: Notification, language: str, context: dict) -> dict[str, str]:
+    try:
+        return personalize(texts(notification, language), context)
+    except personalization.PersonalizationError:
+        return texts(notification, language)  # the errors list says what is wrong
 
 
 def _unseen_note(notification: Notification) -> str:
@@ -242,11 +265,3 @@ def _estimate(form: NotificationForm) -> dict:
     except segment_services.EVALUATION_ERRORS:
         # A segment stored before a rule it breaks: its page says why.
         return {"count": None, "message": "A chosen segment cannot be evaluated; open it."}
-
-
-def _sample_label(context: dict) -> str:
-    device = context.get("device", {})
-    if device.get("install_id") == personalization.SAMPLE_INSTALL_ID:
-        return "Personalized for a made-up device; no device has registered yet."
-    where = f"{device.get('platform')}, {device.get('locale') or 'no locale'}"
-    return f"Personalized for the most recently seen device ({where})."

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import Count
 from django.http import QueryDict
 
-from campaigns import audience, send_rules, services
+from campaigns import audience, local_time, send_rules, services
 from campaigns.composition import LANGUAGE_NAMES
 from campaigns.content import SHOWS_NOTHING, texts
 from campaigns.models import Notification, ScheduleKind, TargetKind, Template
@@ -61,7 +61,7 @@ def summary(notification: Notification, segments: Iterable[Segment], now: dateti
         "held_back": send_rules.held_back(notification, reached, now),
         "kind": notification.get_kind_display(),
         "schedule": schedule_words(notification),
-        "expiry": f"{notification.expires_at:%Y-%m-%d %H:%M} UTC"
+        "expiry": local_time.with_utc(notification.expires_at)
         if notification.expires_at
         else "never",
         "languages": _content(notification),
@@ -91,12 +91,12 @@ def target_words(notification: Notification, segments: Iterable[Segment]) -> str
 def schedule_words(notification: Notification) -> str:
     """Say when it goes out, in UTC (a local-time send in each recipient's zone)."""
     if notification.schedule_kind == ScheduleKind.AT and notification.send_at:
-        return f"At {notification.send_at:%Y-%m-%d %H:%M} UTC"
+        return f"At {local_time.with_utc(notification.send_at)}"
     if notification.schedule_kind == ScheduleKind.LOCAL and notification.local_send_at:
         first = services.first_local_send(notification.local_send_at)
         return (
             f"At {notification.local_send_at:%Y-%m-%d %H:%M} in each recipient's time zone "
-            f"(the first at {first:%Y-%m-%d %H:%M} UTC)"
+            f"(the first at {local_time.with_utc(first)})"
         )
     return "Now, as soon as you confirm"
 

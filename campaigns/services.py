@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns import extensions, scheduling, tasks
+from campaigns import extensions, local_time, scheduling, tasks
 from campaigns.models import EDITABLE_STATUSES, Notification, Purpose, ScheduleKind, Status
 
 COPY_SUFFIX = " (copy)"
@@ -45,7 +45,7 @@ def send_time_label(notification: Notification) -> str:
     """Describe when it sends, as the list of notifications shows it."""
     kind = notification.schedule_kind
     if kind == ScheduleKind.AT and notification.send_at:
-        return f"{notification.send_at:%Y-%m-%d %H:%M} UTC"
+        return local_time.with_utc(notification.send_at)
     if kind == ScheduleKind.LOCAL and notification.local_send_at:
         return f"{notification.local_send_at:%Y-%m-%d %H:%M} local time"
     return "Immediately"

@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 
-from devices import credentials
+from devices import credentials, encryption
 from devices.models import (
     ApnsCredential,
     FcmCredential,
@@ -57,17 +58,38 @@ class MobileAppForm(forms.ModelForm):
 
 
 class WriteOnlySecretForm(forms.ModelForm):
-    """A credential form whose secret fields never show a stored value, only when it was set."""
+    """A credential form whose secret fields never show a stored value, only when it was set.
 
-    secret_fields: tuple[str, ...] = ()
+    Each secret field names the part of the stored secret it sets, so its note says "set" only
+    for what is stored. A browser never sends a file or a password back, so after a refused
+    save each one that was given asks to be given again.
+    """
+
+    # Field name: the key of the stored secret it sets.
+    secret_fields: dict[str, str] = {}
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        note = _stored_note(self.instance)
-        for name in self.secret_fields:
+        stored = stored_parts(self.instance)
+        for name, part in self.secret_fields.items():
             field = self.fields[name]
             field.required = False
-            field.help_text = f"{note} {field.help_text}".strip()
+            note = _stored_note(self.instance, stored, part)
+            field.help_text = format_html("{} {}", note, field.help_text)
+            if self._was_given(name):
+                field.help_text = format_html(
+                    '<strong class="give-again">{}</strong> {}',
+                    _give_again(field),
+                    field.help_text,
+                )
+
+    def _was_given(self, name: str) -> bool:
+        """Tell whether this submission carried a file or a password for the field."""
+        if not self.is_bound:
+            return False
+        key = self.add_prefix(name)
+        given = self.files.get(key) if isinstance(self.fields[name], forms.FileField) else None
+        return bool(given or self.data.get(key))
 
     def has_stored_secret(self) -> bool:
         return bool(self.instance.pk and self.instance.encrypted_secret)
@@ -82,10 +104,29 @@ class WriteOnlySecretForm(forms.ModelForm):
             self.cleaned_data[name] = value
 
 
-def _stored_note(instance: ProviderCredential) -> str:
-    if instance.pk and instance.secret_set_at:
-        return f"Set on {instance.secret_set_at:%Y-%m-%d %H:%M} UTC; leave empty to keep it."
+def stored_parts(instance: ProviderCredential) -> set[str] | None:
+    """The non-empty parts of a credential's stored secret; None when it cannot be decrypted."""
+    if not (instance.pk and instance.encrypted_secret):
+        return set()
+    try:
+        secret = instance.read_secret()
+    except (encryption.DecryptionError, ValueError):
+        return None
+    return {key for key, value in secret.items() if value} if isinstance(secret, dict) else None
+
+
+def _stored_note(instance: ProviderCredential, stored: set[str] | None, part: str) -> str:
+    when = f"{instance.secret_set_at:%Y-%m-%d %H:%M} UTC" if instance.secret_set_at else ""
+    if stored is None:
+        return f"Stored on {when} but unreadable with the current encryption keys; set it again."
+    if part in stored:
+        return f"Set on {when}; leave empty to keep it."
     return "Not set yet."
+
+
+def _give_again(field: forms.Field) -> str:
+    again = "Choose the file again" if isinstance(field, forms.FileField) else "Enter it again"
+    return f"{again}: it was not saved because the page had errors."
 
 
 def _read_upload(upload: object) -> bytes:
@@ -93,7 +134,11 @@ def _read_upload(upload: object) -> bytes:
 
 
 class ApnsCredentialForm(WriteOnlySecretForm):
-    secret_fields = ("signing_key", "certificate", "certificate_password")
+    secret_fields = {
+        "signing_key": "signing_key",
+        "certificate": "certificate_p12",
+        "certificate_password": "certificate_password",
+    }
 
     signing_key = forms.FileField(
         label="Signing key (.p8)", help_text="The AuthKey_XXXXXXXXXX.p8 file from Apple."
@@ -182,7 +227,7 @@ class ApnsCredentialForm(WriteOnlySecretForm):
 
 
 class FcmCredentialForm(WriteOnlySecretForm):
-    secret_fields = ("service_account",)
+    secret_fields = {"service_account": "service_account"}
 
     service_account = forms.FileField(
         label="Service account (JSON)",
@@ -218,7 +263,7 @@ class FcmCredentialForm(WriteOnlySecretForm):
 class WnsCredentialForm(WriteOnlySecretForm):
     """Either flow's fields; the model's clean says which the chosen flow needs, by field."""
 
-    secret_fields = ("client_secret",)
+    secret_fields = {"client_secret": "client_secret"}
 
     client_secret = forms.CharField(
         label="Client secret",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -19,7 +20,7 @@ from campaigns.models import Notification, Purpose, Status
 from devices import membership
 from devices.models import MobileApp
 from experiments import results, services
-from experiments.forms import ExperimentForm, NewExperimentForm
+from experiments.forms import SPLIT_EVENLY, ExperimentForm, NewExperimentForm, split_evenly
 from experiments.models import (
     MAX_VARIANTS,
     ArmKind,
@@ -30,6 +31,7 @@ from experiments.models import (
 from pushcenter.admin_deletion import CountedDeletion
 from pushcenter.page_extensions import Action
 
+STARTED = "This A/B test has started; its split can no longer change."
 SETTINGS = ["name", "holdout_percent", "winner_after_hours", "winner_metric", "conversion_event"]
 
 
@@ -67,7 +69,9 @@ def result_rows(experiment: Experiment) -> list[dict]:
                 "arm": result.arm,
                 "best": best is not None and result.arm.pk == best.pk,
                 "targeted": result.targeted,
-                "sent": rates[WinnerMetric.LAUNCH_RATE].trials,
+                "sent": result.sent,
+                "skipped": skipped_note(result),
+                "unsent": unsent_note(result),
                 "delivery_rate": _rate(rates[WinnerMetric.DELIVERY_RATE]),
                 "delivery_vs": _versus(result, versus_a, WinnerMetric.DELIVERY_RATE, "A"),
                 "launches": rates[WinnerMetric.LAUNCH_RATE].successes,
@@ -87,6 +91,32 @@ def result_rows(experiment: Experiment) -> list[dict]:
             }
         )
     return rows
+
+
+def skipped_note(result: results.ArmResult) -> str:
+    """Name the arm's skipped deliveries by reason, most first ("" when none were skipped)."""
+    if not result.skipped:
+        return ""
+    return "Skipped: " + "; ".join(f"{n:,} — {reason}" for reason, n in result.skipped.items())
+
+
+def unsent_note(result: results.ArmResult) -> str:
+    """Say why an arm whose send is over reached no device ("" for the rest and the holdout)."""
+    started = result.arm.notification.started_at is not None
+    if result.arm.kind == ArmKind.HOLDOUT or not started or result.sending or result.sent:
+        return ""
+    targeted, skipped = result.targeted, sum(result.skipped.values())
+    if not targeted:
+        return "Sent to no one: no device was in this arm's share of the audience."
+    if skipped < targeted:
+        return (
+            f"Sent to no one: of its {targeted:,} devices, {skipped:,} were skipped and "
+            f"{targeted - skipped:,} were not delivered."
+        )
+    devices = f"all {targeted:,} devices were" if targeted > 1 else "its one device was"
+    if len(result.skipped) > 1:
+        return f"Sent to no one: {devices} skipped, for the reasons below."
+    return f"Sent to no one: {devices} skipped ({next(iter(result.skipped))})."
 
 
 def _versus(result, reference, metric: str, name: str) -> str:
@@ -164,10 +194,32 @@ class ExperimentAdmin(CountedDeletion, admin.ModelAdmin):
         if form.arms:
             services.assign_buckets(obj)
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Split evenly, pressed where the page's script did not run, splits what was typed.
+
+        The variants' shares are made even from the holdout as submitted, and everything else
+        the marketer typed is saved with them, or shown back with the reasons it was refused.
+        """
+        if request.method == "POST" and SPLIT_EVENLY in request.POST and object_id:
+            experiment = self.get_object(request, unquote(object_id))
+            if experiment is not None and experiment.status != ExperimentStatus.DRAFT:
+                return self._refused(request, experiment, ValidationError(STARTED))
+            if experiment is not None:
+                request.POST = split_evenly(request.POST, services.variants(experiment))
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def response_change(self, request: HttpRequest, obj: Experiment) -> HttpResponse:
+        if SPLIT_EVENLY not in request.POST:
+            return super().response_change(request, obj)
+        self.message_user(request, "Saved: the variants share what the holdout leaves equally.")
+        return self._back(obj)
+
     def construct_change_message(self, request, form, formsets, add=False):
         changed = [name for name in form.changed_data if name in SETTINGS]
         splits = ", ".join(f"{label} {pct}%" for label, pct in form.splits().items())
         message = f"Changed {', '.join(changed) or 'nothing'}; split {splits}."
+        if SPLIT_EVENLY in request.POST:
+            message = f"Split evenly. {message}"
         return message if form.arms else super().construct_change_message(request, form, formsets)
 
     def deletion_roots(self, obj: Experiment) -> list:
@@ -194,6 +246,7 @@ class ExperimentAdmin(CountedDeletion, admin.ModelAdmin):
                 for arm in services.variants(experiment)
             ]
             context["max_variants"] = MAX_VARIANTS
+            context["max_holdout"] = services.MAX_HOLDOUT
             context["winner_note"] = winner_note(experiment)
             if experiment.status == ExperimentStatus.DRAFT:
                 context["problems"] = services.problems(experiment)
@@ -205,7 +258,6 @@ class ExperimentAdmin(CountedDeletion, admin.ModelAdmin):
         view = self.admin_site.admin_view
         actions = {
             "add_variant": self.add_variant_view,
-            "split_evenly": self.split_evenly_view,
             "start": self.start_view,
             "cancel": self.cancel_view,
         }
@@ -263,19 +315,6 @@ class ExperimentAdmin(CountedDeletion, admin.ModelAdmin):
         services.split_evenly(experiment)
         self.log_change(request, experiment, f"Removed variant {arm.label}; split evenly.")
         self.message_user(request, f"Removed variant {arm.label}.")
-        return self._back(experiment)
-
-    def split_evenly_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        experiment = self._changeable(request, pk)
-        if experiment.status != ExperimentStatus.DRAFT:
-            return self._refused(
-                request,
-                experiment,
-                ValidationError("This A/B test has started; its split can no longer change."),
-            )
-        services.split_evenly(experiment)
-        self.log_change(request, experiment, "Split evenly.")
-        self.message_user(request, "The variants share what the holdout leaves equally.")
         return self._back(experiment)
 
     def start_view(self, request: HttpRequest, pk: int) -> HttpResponse:

@@ -4,12 +4,32 @@ from __future__ import annotations
 
 from django import forms
 from django.db.models import QuerySet
+from django.http import QueryDict
 
 from campaigns.models import Notification, Purpose, Status
 from experiments import services
-from experiments.models import Experiment, ExperimentStatus, WinnerMetric
+from experiments.models import Arm, Experiment, ExperimentStatus, WinnerMetric
 
 SPLIT_PREFIX = "split_"
+# The name of the Split evenly button, which submits the settings form.
+SPLIT_EVENLY = "_split_evenly"
+
+
+def split_evenly(data: QueryDict, arms: list[Arm]) -> QueryDict:
+    """Return the submitted settings with the variants' shares made even.
+
+    The split is taken from the holdout as typed; a holdout that is not a whole number the
+    test allows leaves the shares as typed, and the form then says what is wrong with it.
+    """
+    data = data.copy()
+    try:
+        holdout = int(data.get("holdout_percent", ""))
+    except ValueError:
+        return data
+    if 0 <= holdout <= services.MAX_HOLDOUT:
+        for label, percent in services.even_split([arm.label for arm in arms], holdout).items():
+            data[SPLIT_PREFIX + label] = str(percent)
+    return data
 
 
 class ExperimentForm(forms.ModelForm):

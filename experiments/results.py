@@ -40,9 +40,17 @@ class Rate:
 
 @dataclass
 class ArmResult:
+    """An arm's audience, rates, deliveries still under way and skipped ones by reason."""
+
     arm: Arm
     targeted: int
     rates: dict[str, Rate] = field(default_factory=dict)
+    sending: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def sent(self) -> int:
+        return self.rates[WinnerMetric.LAUNCH_RATE].trials
 
 
 def results(experiment: Experiment) -> list[ArmResult]:
@@ -98,14 +106,22 @@ def _measured(experiment: Experiment, arm: Arm) -> ArmResult:
     totals = (
         {
             "targeted": summary.targeted,
+            "sending": summary.sending,
             "sent": summary.sent,
             "attempted": summary.attempted,
             "launches": summary.launches,
+            "skipped_reasons": summary.skipped_reasons,
         }
         if summary
         else _live_totals(notification)
     )
-    result = ArmResult(arm=arm, targeted=totals["targeted"])
+    result = ArmResult(
+        arm=arm,
+        targeted=totals["targeted"],
+        sending=totals["sending"],
+        # The rollup keeps them as JSON, whose keys need not keep their order: most first.
+        skipped=dict(sorted(totals["skipped_reasons"].items(), key=lambda item: -item[1])),
+    )
     result.rates[WinnerMetric.DELIVERY_RATE] = Rate(totals["sent"], totals["attempted"])
     result.rates[WinnerMetric.LAUNCH_RATE] = Rate(totals["launches"], totals["sent"])
     result.rates[WinnerMetric.CONVERSION_RATE] = Rate(

@@ -96,13 +96,21 @@ def remove_variant(arm: Arm) -> None:
     arm.notification.delete()
 
 
+def even_split(labels: list[str], holdout_percent: int) -> dict[str, int]:
+    """Share what the holdout leaves equally among the labels; the first takes the remainder.
+
+    pushcenter/static/experiments/split_evenly.js does the same in the page.
+    """
+    share, remainder = divmod(100 - holdout_percent, len(labels))
+    return {label: share + (remainder if index == 0 else 0) for index, label in enumerate(labels)}
+
+
 def split_evenly(experiment: Experiment) -> None:
     """Share what the holdout leaves equally among the variants (A takes the remainder)."""
     arms = variants(experiment)
-    share = (100 - experiment.holdout_percent) // len(arms)
-    for index, arm in enumerate(arms):
-        extra = (100 - experiment.holdout_percent) % len(arms) if index == 0 else 0
-        arm.percent = share + extra
+    split = even_split([arm.label for arm in arms], experiment.holdout_percent)
+    for arm in arms:
+        arm.percent = split[arm.label]
         arm.save(update_fields=["percent"])
     assign_buckets(experiment)
 

@@ -28,6 +28,13 @@ MEMBERSHIPS = (
     },
 )
 
+ROLE_ON_ADDING = ("Roles", {"fields": ["groups"]})
+ROLES_HELP = (
+    "A role lets the person log in and says what they may do there; "
+    "a person with no role cannot log in."
+)
+STAFF_HELP = "Lets the person log in without a role (then they see nothing); a role is enough."
+
 
 class MembershipFields(forms.Form):
     """A user form's organizations and apps; the page narrows them to the editor's own."""
@@ -84,11 +91,15 @@ class PushCenterUserAdmin(UserAdmin):
         return super().get_queryset(request).filter(pk__in=people).prefetch_related("groups")
 
     def get_fieldsets(self, request: HttpRequest, obj: User | None = None):
+        if obj is None:
+            # A new person is given their role on the page that adds them: it lets them log in.
+            return [*super().get_fieldsets(request, obj), ROLE_ON_ADDING, MEMBERSHIPS]
         fieldsets = [*super().get_fieldsets(request, obj), MEMBERSHIPS]
-        if request.user.is_superuser or obj is None:
+        if request.user.is_superuser:
             return fieldsets
-        # Others cannot grant what no role holds: superuser status or loose permissions.
-        hidden = {"is_superuser", "user_permissions"}
+        # Others cannot grant what no role holds: superuser status or loose permissions. Staff
+        # status is not needed either: a role lets a person log in.
+        hidden = {"is_superuser", "user_permissions", "is_staff"}
         return [
             (title, {**options, "fields": [f for f in options["fields"] if f not in hidden]})
             for title, options in fieldsets
@@ -101,6 +112,11 @@ class PushCenterUserAdmin(UserAdmin):
         )
         form.base_fields["member_apps"].queryset = membership.apps_of(request.user)
         form.membership_required = not request.user.is_superuser
+        if "groups" in form.base_fields:
+            form.base_fields["groups"].label = "Roles"
+            form.base_fields["groups"].help_text = ROLES_HELP
+        if "is_staff" in form.base_fields:
+            form.base_fields["is_staff"].help_text = STAFF_HELP
         return form
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:

@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from campaigns import api as campaigns_api
-from pushcenter import api_errors, login
+from pushcenter import api_errors, login, time_zones
 
 
 class SchemaView(api_errors.JsonErrors, SpectacularAPIView):
@@ -50,9 +50,13 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("reset/done/", login.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("time-zone/", admin.site.admin_view(time_zones.time_zone_view), name="time_zone"),
     path("", admin.site.urls),
 ]
 
+# Outside /api/ the dashboard's own pages (pushcenter/templates/403.html, 404.html, 500.html),
+# with its header and a way back.
 handler400 = "pushcenter.api_errors.bad_request"
-handler404 = "pushcenter.api_errors.not_found"
+handler403 = "pushcenter.error_pages.permission_denied"
+handler404 = "pushcenter.error_pages.page_not_found"
 handler500 = "pushcenter.api_errors.server_error"

@@ -3,14 +3,16 @@ reads each arm's rates; an administrator only reads; nobody sees another organiz
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from campaigns.models import Notification, Status
+from campaigns.models import Delivery, DeliveryStatus, Notification, Status
 from experiments import assignment, services
 from experiments.admin import compared
-from experiments.models import Arm, Experiment, ExperimentStatus
+from experiments.models import Experiment, ExperimentStatus
 from experiments.results import Rate
 from metrics import rollup
 from tests.conftest import logged_in
@@ -143,16 +145,61 @@ def test_add_and_remove_variants_and_split_evenly(bob, retail):
         f"/experiments/experiment/{experiment.pk}/variants/{first.pk}/remove/", follow=True
     )
     assert "Variant A is the test&#x27;s base" in response.content.decode()
-
-    Arm.objects.filter(experiment=experiment).update(percent=10)
-    client.post(action(experiment.pk, "split-evenly"))
-    assert splits(experiment) == {"A": 50, "B": 50}
     messages = set(
         LogEntry.objects.filter(object_id=str(experiment.pk)).values_list(
             "change_message", flat=True
         )
     )
-    assert {"Added variant C; split evenly.", "Split evenly."} <= messages
+    assert {"Added variant C; split evenly.", "Removed variant C; split evenly."} <= messages
+
+
+def test_split_evenly_keeps_what_was_typed(bob, retail):
+    client = logged_in(bob)
+    experiment = ready(retail)
+    client.post(action(experiment.pk, "add-variant"))
+    form = settings_form(client, experiment)
+    form.update(name="Wording", holdout_percent="10", split_A="5", split_B="5", split_C="5")
+    form.update(winner_metric="delivery_rate", _split_evenly="1")
+
+    response = client.post(page(experiment.pk), form, follow=True)
+
+    assert "the variants share what the holdout leaves equally" in response.content.decode()
+    experiment.refresh_from_db()
+    assert (experiment.name, experiment.holdout_percent) == ("Wording", 10)
+    assert experiment.winner_metric == "delivery_rate"
+    assert splits(experiment) == {"A": 30, "B": 30, "C": 30}
+    assert services.variants(experiment)[1].bucket_from == 3000
+    assert LogEntry.objects.filter(
+        object_id=str(experiment.pk), change_message__startswith="Split evenly. Changed name"
+    ).exists()
+
+
+def test_split_evenly_refused_names_the_field_and_keeps_what_was_typed(bob, retail):
+    client = logged_in(bob)
+    experiment = ready(retail)
+    form = settings_form(client, experiment)
+    form.update(name="Wording", holdout_percent="60", split_A="7", _split_evenly="1")
+
+    content = client.post(page(experiment.pk), form).content.decode()
+
+    assert "Holdout: at most 50% of the audience, not 60%." in content
+    typed = read_form(content, "experiment_form")
+    assert (typed["name"], typed["holdout_percent"], typed["split_A"]) == ("Wording", "60", "7")
+    experiment.refresh_from_db()
+    assert experiment.name == "Sale wording"
+    assert splits(experiment) == {"A": 50, "B": 50}
+
+
+def test_a_started_test_is_not_split(bob, retail):
+    client = logged_in(bob)
+    experiment = ready(retail)
+    form = settings_form(client, experiment)
+    services.start(experiment)
+
+    response = client.post(page(experiment.pk), {**form, "_split_evenly": "1"}, follow=True)
+
+    assert "its split can no longer change" in response.content.decode()
+    assert splits(experiment) == {"A": 50, "B": 50}
 
 
 def test_a_test_with_a_problem_is_not_started(bob, retail):
@@ -207,6 +254,69 @@ def test_the_results_show_each_arms_rates_and_significance(bob, retail):
     assert "vs the holdout" in content and "Conversion rate" in content
     assert f"/campaigns/notification/{arms['B'].pk}/metrics/" in content
     assert "No winner send" in content
+
+
+CAPPED = "Frequency cap: a notification less than 30 min ago"
+QUIET = "Quiet hours (22:00–08:00)"
+
+
+def skip(notification, reason: str, count: int | None = None) -> int:
+    """Record some of the arm's deliveries (all by default) as skipped for this reason."""
+    waiting = Delivery.objects.filter(notification=notification, status=DeliveryStatus.QUEUED)
+    ids = list(waiting.values_list("pk", flat=True)[:count])
+    return Delivery.objects.filter(pk__in=ids).update(status=DeliveryStatus.SKIPPED, reason=reason)
+
+
+def test_the_results_show_each_arms_skips_by_reason_and_an_arm_that_sent_nothing(bob, retail):
+    devices(retail, 300)
+    experiment = experiment_of(retail, holdout=10)
+    services.start(experiment)
+    fan_out_all(experiment)
+    arms = {arm.label: arm.notification for arm in experiment.arms.all()}
+    skip(arms["A"], QUIET, 4)
+    Delivery.objects.filter(notification=arms["A"], status=DeliveryStatus.QUEUED).update(
+        status=DeliveryStatus.SENT
+    )
+    capped = skip(arms["B"], CAPPED)
+    client = logged_in(bob)
+
+    live = client.get(page(experiment.pk)).content.decode()
+    for notification in arms.values():
+        rollup.refresh(notification)
+    rolled_up = client.get(page(experiment.pk)).content.decode()
+
+    for content in (live, rolled_up):
+        rows = {row["label"]: row["text"] for row in result_cells(content)}
+        assert f"Skipped: 4 — {QUIET}" in rows["A"] and "Sent to no one" not in rows["A"]
+        assert f"Sent to no one: all {capped} devices were skipped ({CAPPED})." in rows["B"]
+        assert f"Skipped: {capped} — {CAPPED}" in rows["B"]
+        assert "Sent to no one" not in rows["Holdout"]
+        assert "In the A/B test&#x27;s holdout group" in rows["Holdout"]
+
+
+def test_an_arm_skipped_for_several_reasons_names_each_most_first(bob, retail):
+    devices(retail, 300)
+    experiment = experiment_of(retail)
+    services.start(experiment)
+    fan_out_all(experiment)
+    arms = {arm.label: arm.notification for arm in experiment.arms.all()}
+    quiet = skip(arms["B"], QUIET, 3)
+    capped = skip(arms["B"], CAPPED)
+    rollup.refresh(arms["B"])
+
+    content = logged_in(bob).get(page(experiment.pk)).content.decode()
+
+    rows = {row["label"]: row["text"] for row in result_cells(content)}
+    total = quiet + capped
+    assert f"Sent to no one: all {total} devices were skipped, for the reasons below." in rows["B"]
+    assert f"Skipped: {capped} — {CAPPED}; {quiet} — {QUIET}" in rows["B"]
+    assert "Sent to no one" not in rows["A"]  # still sending: nothing to say yet
+
+
+def result_cells(content: str) -> list[dict]:
+    """Each results row's arm label and its text, from the page's HTML."""
+    rows = re.findall(r'<tr class="experiment-arm" data-label="([^"]+)">(.*?)</tr>', content, re.S)
+    return [{"label": label, "text": re.sub(r"<[^>]+>", "", html)} for label, html in rows]
 
 
 def test_a_comparison_names_the_difference_and_its_p_value():

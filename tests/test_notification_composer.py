@@ -567,3 +567,27 @@ def test_a_collapse_id_with_spaces_is_refused_at_its_field(bob, retail):
 
     assert "letters, digits" in errors(response)["collapse_id"][0]
     assert not Notification.objects.exists()
+
+
+def test_a_sent_notifications_page_shows_its_lists_in_words(bob, retail):
+    sent = Notification.objects.create(
+        app=retail,
+        name="Sent",
+        status=Status.COMPLETED,
+        platforms=["ios", "android"],
+        target_kind="user_ids",
+        user_ids=["ada", "bo"],
+        custom_data={"screen": "offers"},
+        title_en="Hi",
+    )
+    page = logged_in(bob).get(change_url(sent.pk)).content.decode()
+
+    assert "iOS, Android" in page and "[&quot;ios&quot;, &quot;android&quot;]" not in page
+    assert "ada, bo" in page and "screen = offers" in page
+
+
+def test_the_picker_says_why_an_app_cannot_use_a_windows_template(bob, retail):
+    page = logged_in(bob).get(f"{ADD}?app={retail.pk}").content.decode()
+
+    assert "Needs Windows credentials: add them on the app&#x27;s page." in page
+    assert "template=toast" not in page and "template=standard" in page

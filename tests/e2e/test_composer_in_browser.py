@@ -82,9 +82,7 @@ def test_marketer_schedules_a_two_language_toast_for_six_pm_local(
     assert notification.title_fr == "[fr] Half price this weekend"
 
 
-def test_enter_in_a_text_field_saves_a_draft_and_never_sends(
-    page: Page, live_server, bob, retail
-):
+def test_enter_in_a_text_field_saves_a_draft_and_never_sends(page: Page, live_server, bob, retail):
     login(page, live_server, bob)
     page.goto(f"{live_server.url}/campaigns/notification/add/?app={retail.pk}&template=standard")
     page.fill("#id_name", "Not yet")
@@ -190,3 +188,24 @@ def test_changing_the_default_text_names_the_translations_that_will_not_follow(
     notification.refresh_from_db()
     assert notification.title_fr == "[fr] Summer is here"
     assert notification.overridden_languages == []
+
+
+def test_the_preview_is_personalized_for_the_device_or_user_picked(
+    page: Page, live_server, bob, retail
+):
+    for user, token in (("ada", "aa"), ("bo", "bb")):
+        register_device(
+            retail, uuid.uuid4(), {"platform": "ios", "push_token": token * 32, "user_id": user}
+        )
+    login(page, live_server, bob)
+    page.goto(f"{live_server.url}/campaigns/notification/add/?app={retail.pk}&template=standard")
+    page.fill("#id_title_en", "Hi {{ user.id }}")
+    title = page.locator("#preview-ios .preview-title")
+    expect(title).to_have_text("Hi bo")
+    expect(page.locator(".preview-sample")).to_contain_text("recently seen iOS device")
+
+    page.fill("#preview-as", "ada")
+    page.press("#preview-as", "Enter")
+    expect(title).to_have_text("Hi ada")
+    expect(page.locator(".preview-sample")).to_contain_text("the device you picked")
+    assert not Notification.objects.exists()

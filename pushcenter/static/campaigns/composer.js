@@ -385,6 +385,8 @@
     // A read-only notification is previewed as stored: the server reads it by its id alone.
     const body = isReadOnly() ? csrfOnly() : new FormData(form);
     body.set("notification_id", composer.dataset.notificationId || "");
+    const previewAs = $("#preview-as");
+    body.set("preview_as", previewAs ? previewAs.value : "");
     let result;
     try {
       result = await fetchPreview(body);
@@ -428,7 +430,6 @@
     showList($("#preview-warnings"), Array.isArray(result.warnings) ? result.warnings : []);
     filterSegments(result.segment_ids);
     fillTranslations(result.translations);
-    setText(panel, ".preview-sample", result.sample);
     showPreview();
   }
 
@@ -475,13 +476,19 @@
     if (!shown.includes(state.platform) && shown.length) state.platform = shown[0];
     showPlatformTabs(shown);
     PLATFORMS.forEach((platform) => showPayload(platform, payloads[platform]));
+    setText(panel, ".preview-sample", (state.answer && state.answer.samples || {})[state.platform]);
     if (!content) return;
     // A silent or badge-only notification shows no alert: a sentence says what it does instead.
     setText(panel, "#preview-unseen", content.unseen);
     if (content.unseen) $$(".preview-mockup", panel).forEach((mockup) => (mockup.hidden = true));
-    showMockup($("#preview-ios"), content, content.image_url);
-    showMockup($("#preview-android"), content, content.image_url);
+    showMockup($("#preview-ios"), textsFor(content, "ios"), content.image_url);
+    showMockup($("#preview-android"), textsFor(content, "android"), content.image_url);
     showWindows(content);
+  }
+
+  /** Each platform's texts are personalized for its own sample device. */
+  function textsFor(content, platform) {
+    return (content.texts && content.texts[platform]) || content;
   }
 
   function showPlatformTabs(shown) {
@@ -531,7 +538,8 @@
 
   function showToast(toast, content, windows) {
     if (!toast) return;
-    showMockup(toast, { title: content.title, body: content.body }, windows.image);
+    const texts = textsFor(content, "windows");
+    showMockup(toast, { title: texts.title, body: texts.body }, windows.image);
     const fields = $(".preview-inputs", toast);
     const buttons = $(".preview-actions", toast);
     if (fields) fields.replaceChildren(...listOf(windows.inputs).map(toastInput));
@@ -667,6 +675,16 @@
       })
     );
     $$(".preview-image", panel).forEach((image) => image.addEventListener("error", () => { image.hidden = true; }));
+    const previewAs = $("#preview-as");
+    if (previewAs) {
+      previewAs.addEventListener("change", requestPreview);
+      // Enter here asks for the preview; it must not submit the notification's form.
+      previewAs.addEventListener("keydown", (event) => {
+        if (event.key !== "Enter") return;
+        event.preventDefault();
+        requestPreview();
+      });
+    }
   }
 
   // The WAI-ARIA tabs pattern: one tab in the Tab order; Left, Right, Home and End move to
