@@ -49,7 +49,6 @@ def test_a_marketers_pages_have_no_serious_violation(page: Page, live_server, sa
     assert not found, "\n".join(found)
 
 
-@pytest.mark.xfail(reason="the split boxes #id_split_A, #id_split_B have no label", strict=False)
 def test_an_ab_test_page_has_no_serious_violation(page: Page, live_server, sandbox, bob, retail):
     paths = [path for path in marketer_pages(retail) if is_ab_test_page(path)]
     login(page, live_server, bob)
