@@ -52,7 +52,12 @@ class ExperimentForm(forms.ModelForm):
             self.arms = services.variants(self.instance)
         for arm in self.arms:
             self.fields[SPLIT_PREFIX + arm.label] = forms.IntegerField(
-                label=f"Variant {arm.label} (%)", min_value=0, max_value=100, initial=arm.percent
+                label=f"Variant {arm.label} (%)",
+                min_value=0,
+                max_value=100,
+                initial=arm.percent,
+                # The results table shows the box without its label: the box names itself.
+                widget=forms.NumberInput(attrs={"aria-label": f"Variant {arm.label}'s share, %"}),
             )
 
     def clean_holdout_percent(self) -> int:

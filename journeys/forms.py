@@ -51,8 +51,18 @@ class JourneyForm(forms.ModelForm):
 class StepForm(forms.ModelForm):
     """A step's wait, as an amount and a unit rather than a raw duration."""
 
-    wait_amount = forms.IntegerField(label="Wait", min_value=0, max_value=MAX_WAIT.days * 24 * 60)
-    wait_unit = forms.ChoiceField(label="Unit", choices=[(u, u) for u in UNITS])
+    # A tabular inline shows labels as column heads only, so each box names itself too.
+    wait_amount = forms.IntegerField(
+        label="Wait",
+        min_value=0,
+        max_value=MAX_WAIT.days * 24 * 60,
+        widget=forms.NumberInput(attrs={"aria-label": "Wait"}),
+    )
+    wait_unit = forms.ChoiceField(
+        label="Unit",
+        choices=[(u, u) for u in UNITS],
+        widget=forms.Select(attrs={"aria-label": "Wait unit"}),
+    )
 
     class Meta:
         model = Step

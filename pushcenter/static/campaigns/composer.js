@@ -212,6 +212,7 @@
     button.type = "button";
     button.setAttribute("role", "tab");
     button.dataset.language = code;
+    button.setAttribute("aria-controls", languagePanel(code)?.id || "");
     button.addEventListener("click", () => showLanguage(code));
     return button;
   }
@@ -239,6 +240,7 @@
       const active = tab.dataset.language === code;
       tab.classList.toggle("active", active);
       tab.setAttribute("aria-selected", String(active));
+      tab.tabIndex = active ? 0 : -1;
     });
     const select = $("#preview-language");
     if (select && select.value !== code) select.value = code;
@@ -495,6 +497,7 @@
       tab.hidden = !shown.includes(tab.dataset.platform);
       tab.classList.toggle("active", active);
       tab.setAttribute("aria-selected", String(active));
+      tab.tabIndex = active ? 0 : -1;
     });
     PLATFORMS.forEach((platform) => {
       const mockup = $(`#preview-${platform}`);
@@ -684,9 +687,44 @@
     }
   }
 
+  // The WAI-ARIA tabs pattern: one tab in the Tab order; Left, Right, Home and End move to
+  // and select the previous, next, first and last shown tab.
+  const TAB_KEYS = { ArrowLeft: -1, ArrowRight: 1, Home: "first", End: "last" };
+
+  function answerArrowKeys(tablist) {
+    if (!tablist) return;
+    tablist.addEventListener("keydown", (event) => {
+      const move = TAB_KEYS[event.key];
+      const tabs = $$("[role=tab]", tablist).filter((tab) => !tab.hidden);
+      const at = tabs.indexOf(event.target);
+      if (move === undefined || at < 0) return;
+      event.preventDefault();
+      const to = move === "first" ? 0 : move === "last" ? tabs.length - 1 : (at + move + tabs.length) % tabs.length;
+      tabs[to].click();
+      tabs[to].focus();
+    });
+  }
+
+  // Narrow screens stack the preview above the form, folded until asked for (composer.css).
+  function setUpPreviewToggle() {
+    const toggle = $("#preview-toggle");
+    if (!toggle) return;
+    const composer = $("#composer");
+    composer.classList.add("preview-foldable");
+    toggle.hidden = false;
+    toggle.addEventListener("click", () => {
+      const open = composer.classList.toggle("preview-open");
+      toggle.setAttribute("aria-expanded", String(open));
+      toggle.textContent = open ? "Hide preview" : "Show preview";
+    });
+  }
+
   function start() {
     setUpLanguageDialog();
     setUpPreviewControls();
+    setUpPreviewToggle();
+    answerArrowKeys($("#language-tabs"));
+    answerArrowKeys($("#preview-platform-tabs"));
     buildLanguageTabs();
     updateRows();
     form.addEventListener("input", onFormEdit);
