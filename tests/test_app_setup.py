@@ -169,12 +169,13 @@ def test_a_sent_notification_and_a_reported_launch_finish_the_checklist(sandbox,
     assert found.ready and found.summary() == "Ready"
 
 
-def send_one_notification(app: MobileApp) -> Delivery:
+def send_one_notification(app: MobileApp, platforms: tuple[str, ...] = ("ios",)) -> Delivery:
+    """Send one notification to the app's devices, as a worker does; return a sent delivery."""
     set_sending_rules(app, min_interval_minutes=0)
     sale = Notification.objects.create(
         app=app,
         name="Sale",
-        platforms=["ios"],
+        platforms=list(platforms),
         status=Status.SCHEDULED,
         send_at=timezone.now(),
         title_en="Half price",
