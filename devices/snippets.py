@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from devices.models import MobileApp
+from devices.models import MobileApp, Platform
 
 # What a snippet says where the app's client key goes when the page does not know it (curl
 # reads it from $CLIENT_KEY).
@@ -51,10 +51,12 @@ CURL_ADDRESSES = {
 }
 
 CURL_USER = """curl -X PUT -H "X-API-Token: $CLIENT_KEY" -H "Content-Type: application/json" \\
-  @BASE@/api/v1/apps/@APP@/devices/$INSTALL_ID/user -d '{"user_id": "crm-42"}'"""
+  @BASE@/api/v1/apps/@APP@/devices/$INSTALL_ID/user \
+  -d '{"user_id": "crm-42"}'"""
 
 CURL_LAUNCH = """curl -X POST -H "X-API-Token: $CLIENT_KEY" -H "Content-Type: application/json" \\
-  @BASE@/api/v1/apps/@APP@/launches -d '{"tracking_id": "<the notification's tracking_id>"}'"""
+  @BASE@/api/v1/apps/@APP@/launches \
+  -d '{"tracking_id": "<the notification's tracking_id>"}'"""
 
 CURL_D365 = """curl -X POST -H "Content-Type: application/json" \\
   @BASE@/api/v1.0/orgs/@ORG@/pushchannel/apps/@APP@/devices/$USER_ID \\
@@ -233,14 +235,19 @@ def curl(app: MobileApp, filled: dict[str, str], client_key: str | None) -> list
     for platform in platforms_of(app):
         address = {**filled, "PLATFORM": platform, "ADDRESS": CURL_ADDRESSES[platform]}
         found.append(
-            Snippet(f"Register a device ({platform})", head + fill(CURL_REGISTER, address))
+            Snippet(
+                f"Register a device ({Platform(platform).label})",
+                head + fill(CURL_REGISTER, address),
+            )
         )
     found.append(Snippet("Set the device's user", head + fill(CURL_USER, filled)))
     found.append(Snippet("Report a launch", head + fill(CURL_LAUNCH, filled)))
     for platform in platforms_of(app):
         contract, field, what = D365_CONTRACTS[platform]
         door = {**filled, "CONTRACT": contract, "FIELD": field, "WHAT": what}
-        found.append(Snippet(f"Dynamics 365 door ({platform})", head + fill(CURL_D365, door)))
+        found.append(
+            Snippet(f"Dynamics 365 door ({Platform(platform).label})", head + fill(CURL_D365, door))
+        )
     return found
 
 
