@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
@@ -18,7 +20,17 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from devices import encryption, forms, membership, provider_health, sending, services
+from devices import (
+    encryption,
+    forms,
+    membership,
+    provider_health,
+    sending,
+    services,
+    setup_status,
+    snippets,
+    tasks,
+)
 from devices.models import (
     ApiToken,
     ApnsCredential,
@@ -213,19 +225,28 @@ class AppSettingsInline(admin.StackedInline):
         return fields
 
 
+# The platform of each credential model, for the checks queued when one is saved.
+CREDENTIAL_PLATFORMS = {ApnsCredential: "ios", FcmCredential: "android", WnsCredential: "windows"}
+# Where the app's page is told a client key was just made, so its snippets can carry it.
+NEW_CLIENT_KEY = "new-client-key-of-app-{}"
+
+
 @admin.register(MobileApp)
 class MobileAppAdmin(Extensible, MembersField, CountedDeletion, admin.ModelAdmin):
-    list_display = ["display_name", "owner_and_name", "platform_list", "application_id"]
+    list_display = ["display_name", "owner_and_name", "platform_list", "application_id", "setup"]
     change_form_template = "admin/devices/mobileapp/change_form.html"
     list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "display_name", "organization__name"]
-    readonly_fields = ["organization_id", "application_id_shown"]
+    readonly_fields = ["organization_id", "application_id_shown", "public_endpoint"]
     filter_horizontal = ["members"]
     form = forms.MobileAppForm
     inlines = [ApnsCredentialInline, FcmCredentialInline, WnsCredentialInline]
     fieldsets = [
         (None, {"fields": ["organization", "name", "display_name", "description"]}),
-        ("API identity", {"fields": ["organization_id", "application_id_shown"]}),
+        (
+            "API identity",
+            {"fields": ["public_endpoint", "organization_id", "application_id_shown"]},
+        ),
         (
             "Stores and links",
             {
@@ -275,8 +296,10 @@ class MobileAppAdmin(Extensible, MembersField, CountedDeletion, admin.ModelAdmin
     def get_urls(self) -> list:
         validate = self.admin_site.admin_view(require_POST(self.validate_view))
         trust = self.admin_site.admin_view(require_POST(self.trust_view))
+        setup = self.admin_site.admin_view(self.setup_status_view)
         return [
             path("<int:pk>/validate/", validate, name="devices_mobileapp_validate"),
+            path("<int:pk>/setup-status/", setup, name="devices_mobileapp_setup_status"),
             path("<int:pk>/trust/<str:platform>/", trust, name="devices_mobileapp_trust"),
             *super().get_urls(),
         ]
@@ -308,6 +331,68 @@ class MobileAppAdmin(Extensible, MembersField, CountedDeletion, admin.ModelAdmin
             messages.SUCCESS,
         )
         return HttpResponseRedirect(reverse("admin:devices_mobileapp_change", args=[app.pk]))
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        """Save the inlines; a credential saved new or changed is proved in the background."""
+        super().save_formset(request, form, formset, change)
+        platform = CREDENTIAL_PLATFORMS.get(formset.model)
+        if platform is None:
+            return
+        for credential in [*formset.new_objects, *(obj for obj, _ in formset.changed_objects)]:
+            tasks.queue_check(credential, platform)
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict,
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: MobileApp | None = None,
+    ):
+        if obj is not None and obj.pk:
+            context.update(self._setup_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _setup_context(self, request: HttpRequest, app: MobileApp) -> dict:
+        """The checklist and the snippets; a client key made just before fills them once."""
+        session = getattr(request, "session", {})
+        new_key = session.pop(NEW_CLIENT_KEY.format(app.pk), None)
+        client_key = encryption.decrypt(new_key) if new_key else None
+        return {
+            "setup": setup_status.status(app),
+            "setup_url": reverse("admin:devices_mobileapp_setup_status", args=[app.pk]),
+            "snippet_languages": snippets.languages(app, client_key),
+            "snippet_client_key": client_key,
+            "make_client_key_url": setup_status.make_client_key_url(app),
+            "public_url": settings.PUBLIC_URL,
+        }
+
+    def setup_status_view(self, request: HttpRequest, pk: int) -> JsonResponse:
+        """The checklist now, for the page's poll: counts, and the panel rendered anew."""
+        app = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_view_permission(request, app):
+            raise PermissionDenied
+        found = setup_status.status(app)
+        html = render_to_string(
+            "admin/devices/mobileapp/setup_status.html", {"setup": found}, request=request
+        )
+        return JsonResponse(
+            {
+                "ready": found.ready,
+                "checking": found.checking,
+                "summary": found.summary(),
+                "html": html,
+            }
+        )
+
+    @admin.display(description="Setup")
+    def setup(self, app: MobileApp) -> str:
+        return setup_status.status(app).summary()
+
+    @admin.display(description="Public endpoint")
+    def public_endpoint(self, app: MobileApp) -> str:
+        return settings.PUBLIC_URL
 
     @admin.display(description="owner_name/app_name", ordering="name")
     def owner_and_name(self, app: MobileApp) -> str:
@@ -434,12 +519,17 @@ class ApiTokenAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
             return redirect("admin:devices_apitoken_changelist")
+        is_client_key = token.kind == TokenKind.CLIENT
+        if is_client_key:
+            # The app's page puts it in its snippets once, the next time it is shown.
+            request.session[NEW_CLIENT_KEY.format(token.app_id)] = ciphertext
         context = {
             **self.admin_site.each_context(request),
             "title": "API token created",
             "token": token,
             "plaintext": encryption.decrypt(ciphertext),
-            "is_client_key": token.kind == TokenKind.CLIENT,
+            "is_client_key": is_client_key,
+            "public_url": settings.PUBLIC_URL,
             "opts": self.opts,
         }
         return TemplateResponse(request, "admin/devices/apitoken/created.html", context)

@@ -67,14 +67,17 @@ class Validation:
     message: str
 
 
-def validate_credentials(app: MobileApp) -> list[Validation]:
-    """Prove each of the app's credentials against its provider and store what it answered.
+def validate_credentials(app: MobileApp, platforms: Sequence[str] = ()) -> list[Validation]:
+    """Prove each of the app's credentials (or those of `platforms`) against its provider and
+    store what it answered.
 
     Where the provider has a silent check and the app has registered devices, a few of them are
     tried too: a wrong environment, topic or project shows before a campaign does.
     """
     results = []
     for platform in app.platforms():
+        if platforms and platform not in platforms:
+            continue
         stored = credential(app, platform)
         try:
             # Its own connections, closed after: a credential being checked may be new or

@@ -77,6 +77,32 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def env_public_url(name: str, default: str) -> str:
+    """Return an absolute http(s) URL without query or fragment, and without a trailing slash.
+
+    It is where apps reach the server from outside: the dashboard builds every API URL and
+    snippet on it, so a wrong one is refused at startup rather than shown to developers.
+    """
+    raw = env_str(name, default).strip()
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ImproperlyConfigured(
+            f"{name} must be an absolute http:// or https:// URL with a host, such as "
+            f"https://push.example.com; got {raw!r}"
+        )
+    if parts.query or parts.fragment or "?" in raw or "#" in raw:
+        raise ImproperlyConfigured(f"{name} must have no query (?…) or fragment (#…); got {raw!r}")
+    if parts.username or parts.password:
+        raise ImproperlyConfigured(f"{name} must not hold a user or password; got {raw!r}")
+    try:
+        port_ok = parts.port != 0
+    except ValueError:
+        port_ok = False
+    if not port_ok:
+        raise ImproperlyConfigured(f"{name}: the port must be a number from 1 to 65535")
+    return raw.rstrip("/")
+
+
 @dataclass(frozen=True)
 class EmailSettings:
     """Django's EMAIL_* settings, as read from one URL."""

@@ -15,6 +15,7 @@ from pushcenter.env import (
     env_email_url,
     env_int,
     env_list,
+    env_public_url,
     env_rate,
     env_str,
     is_set,
@@ -64,6 +65,9 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "pushcenter.error_reports.UrlPasswordFilter"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# Where apps reach this server: every API URL and snippet the dashboard shows starts with it.
+# The default is the demo's own address (`make demo`, PORT 8000), which sets it for its port.
+PUBLIC_URL = env_public_url("PUSHCENTER_PUBLIC_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
     "modeltranslation",

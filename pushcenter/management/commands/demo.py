@@ -41,6 +41,8 @@ class Command(BaseCommand):
         ensure_certificates(settings.SANDBOX_DIR)
         environment = {**os.environ}
         environment.setdefault("PUSHCENTER_SANDBOX", "1")
+        # The snippets on the apps' pages name the server the demo runs on.
+        environment.setdefault("PUSHCENTER_PUBLIC_URL", f"http://{host}:{port}")
         # `-m pushcenter`, not manage.py: the same from a checkout and from an installed wheel.
         # The gateways take their ports from the settings (PUSHCENTER_SANDBOX_PORTS), as do
         # the providers' URLs in the web server and the worker.
