@@ -30,7 +30,23 @@ SAME_NAME = (
     "relevance_score",
     "android_channel",
     "android_tag",
+    "ios_url",
+    "android_url",
 )
+# The body's windows object, by the composer's field names (the form's "windows_image").
+WINDOWS = {
+    "activation_type": "activation_type",
+    "launch": "launch",
+    "duration": "duration",
+    "scenario": "scenario",
+    "windows_image": "image",
+    "audio": "audio",
+    "audio_loop": "audio_loop",
+    "audio_silent": "audio_silent",
+    "inputs": "inputs",
+    "actions": "actions",
+    "tile_bindings": "tile_bindings",
+}
 # The body's field for each form field whose name differs from it.
 RENAMED = {
     "name": "name",
@@ -52,6 +68,7 @@ API_FIELDS = {
         for name in TEXT_FIELDS
     },
     "languages": f"{CONTENT}.languages",
+    **{form: f"{CONTENT}.windows.{body}" for form, body in WINDOWS.items()},
 }
 # What a request that names no template starts from: a standard message that opens the app.
 DEFAULTS = {
@@ -78,8 +95,12 @@ def form_content(app: MobileApp, content: dict) -> dict:
     values["custom_data"] = content.get("custom_data") or {}
     if "category" in content:
         values["ios_category"] = content["category"]
-    if content.get("url"):
-        values["url"], values["on_click"] = content["url"], OnClick.URL
+    if "url" in content:
+        values["url"] = content["url"]
+    if any(content.get(link) for link in ("url", "ios_url", "android_url")):
+        values["on_click"] = OnClick.URL
+    windows = content.get("windows") or {}
+    values.update({form: windows[body] for form, body in WINDOWS.items() if body in windows})
     values.update(_language_values(content.get("languages") or {}))
     return values
 
@@ -120,6 +141,7 @@ def content_json(notification: Notification) -> dict:
         "category": notification.ios_category,
         "silent": notification.template == Template.SILENT,
         **{name: getattr(notification, name) for name in SAME_NAME},
+        "windows": _windows_json(notification),
         "languages": {
             code: {name: notification.text(name, code) for name in TEXT_FIELDS}
             for code in notification.languages
@@ -127,3 +149,12 @@ def content_json(notification: Notification) -> dict:
     }
     always = {"name", "title", "body", "custom_data"}
     return {k: v for k, v in found.items() if k in always or v not in ("", None, {}, [])}
+
+
+def _windows_json(notification: Notification) -> dict:
+    """Return the Windows options that differ from a plain toast's."""
+    if "windows" not in notification.platforms:
+        return {}
+    plain = {"activation_type": "foreground", "duration": "short", "scenario": "default"}
+    found = {body: getattr(notification, form) for form, body in WINDOWS.items()}
+    return {k: v for k, v in found.items() if v not in ("", False, [], None) and plain.get(k) != v}

@@ -5,7 +5,16 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
-from campaigns.models import InterruptionLevel, Kind, Priority, Template
+from campaigns.forms import JSON_HELP
+from campaigns.models import (
+    ActivationType,
+    Duration,
+    InterruptionLevel,
+    Kind,
+    Priority,
+    Scenario,
+    Template,
+)
 from devices.providers.message import BADGE_GLYPHS
 from devices.serializers import StrictBooleanField, StrictSerializer, TextField
 
@@ -38,6 +47,28 @@ class LanguageContentSerializer(StrictSerializer):
     body = optional_text(2000)
 
 
+class WindowsContentSerializer(StrictSerializer):
+    """What only a Windows toast or tile shows, as the composer's Windows options set it."""
+
+    activation_type = serializers.ChoiceField(choices=ActivationType.choices, required=False)
+    launch = optional_text(2048, "The toast's launch arguments, or a URI for protocol.")
+    duration = serializers.ChoiceField(choices=Duration.choices, required=False)
+    scenario = serializers.ChoiceField(choices=Scenario.choices, required=False)
+    image = optional_text(2048)
+    audio = optional_text(256, "ms-winsoundevent:Notification.Default or ms-appx:///… .")
+    audio_loop = StrictBooleanField(required=False)
+    audio_silent = StrictBooleanField(required=False)
+    inputs = serializers.ListField(
+        child=serializers.DictField(), required=False, help_text=JSON_HELP["inputs"]
+    )
+    actions = serializers.ListField(
+        child=serializers.DictField(), required=False, help_text=JSON_HELP["actions"]
+    )
+    tile_bindings = serializers.ListField(
+        child=serializers.DictField(), required=False, help_text=JSON_HELP["tile_bindings"]
+    )
+
+
 class NotificationContentSerializer(StrictSerializer):
     name = TextField(max_length=128)
     title = optional_text(200)
@@ -55,6 +86,8 @@ class NotificationContentSerializer(StrictSerializer):
     subtitle = optional_text(200)
     image_url = optional_text(2048, "Push Center: an https image (iOS needs a service extension).")
     url = optional_text(2048, "Push Center: what a tap opens: https, a store or your app's scheme.")
+    ios_url = optional_text(2048, "Push Center: what a tap opens on iOS, instead of url.")
+    android_url = optional_text(2048, "Push Center: what a tap opens on Android, instead of url.")
     sound = optional_text(64, "Push Center: 'default' or a sound file bundled with the app.")
     badge = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, help_text="Push Center: 0 clears the badge."
@@ -78,6 +111,7 @@ class NotificationContentSerializer(StrictSerializer):
     relevance_score = serializers.FloatField(required=False, min_value=0, max_value=1)
     android_channel = optional_text(100)
     android_tag = optional_text(64)
+    windows = WindowsContentSerializer(required=False)
     languages = serializers.DictField(
         child=LanguageContentSerializer(),
         required=False,

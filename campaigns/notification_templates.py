@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from campaigns.models import ActivationType, OnClick, TargetKind, Template
-from devices.models import MobileApp
+from devices.models import MobileApp, Platform
 
 # A single-brace placeholder such as {PACKAGE_FAMILY_NAME}; {{ tokens }} are personalization.
 PLACEHOLDER_RE = re.compile(r"(?<!\{)\{(?!\{)[^{}]+\}(?!\})")
@@ -174,8 +174,7 @@ def unavailable(template: NotificationTemplate, app: MobileApp | None) -> str:
     """Say why the app cannot use a template ("" when it can): it has none of its platforms."""
     if app is None or set(template.platforms) & set(app.platforms()):
         return ""
-    names = {"ios": "iOS", "android": "Android", "windows": "Windows"}
-    needed = " or ".join(names[p] for p in template.platforms)
+    needed = " or ".join(Platform(p).label for p in template.platforms)
     return f"Needs {needed} credentials: add them on the app's page."
 
 

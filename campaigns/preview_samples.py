@@ -16,11 +16,11 @@ from django.utils.timesince import timesince
 
 from campaigns import audience, personalization
 from campaigns.models import Notification
-from devices.models import Device, DeviceStatus
+from devices.models import Device, DeviceStatus, Platform
 from segments import services as segment_services
 from segments.models import Segment
 
-PLATFORM_NAMES = {"ios": "iOS", "android": "Android", "windows": "Windows"}
+PLATFORM_NAMES = dict(Platform.choices)
 
 
 def samples(

@@ -9,8 +9,9 @@ from __future__ import annotations
 from django.contrib import admin
 
 from campaigns.models import Notification
+from devices.models import Platform
 
-PLATFORM_NAMES = {"ios": "iOS", "android": "Android", "windows": "Windows"}
+PLATFORM_NAMES = dict(Platform.choices)
 SHOWN_AS = {
     "platforms": "platforms_in_words",
     "install_ids": "install_ids_in_words",

@@ -19,6 +19,7 @@ from campaigns import audience, local_time, send_rules, services
 from campaigns.composition import LANGUAGE_NAMES
 from campaigns.content import SHOWS_NOTHING, texts
 from campaigns.models import Notification, ScheduleKind, TargetKind, Template
+from devices.models import Platform
 from segments.models import Segment
 
 CONFIRM_BUTTON = "_confirm"
@@ -28,7 +29,7 @@ UNREVIEWED = frozenset(
     {"csrfmiddlewaretoken", "notification_id", "_schedule", "_draft", CONFIRM_BUTTON, DIGEST_FIELD}
 )
 TEXT_LABELS = {"title": "Title", "subtitle": "Subtitle", "body": "Message"}
-PLATFORM_NAMES = {"ios": "iOS", "android": "Android", "windows": "Windows"}
+PLATFORM_NAMES = dict(Platform.choices)
 
 
 def digest(data: QueryDict) -> str:

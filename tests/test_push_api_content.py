@@ -160,3 +160,52 @@ def test_a_device_registers_its_account_and_clears_it_with_null(retail, retail_t
         api(retail_token).patch(url, {"account_id": None}, format="json").json()["account_id"]
         is None
     )
+
+
+def test_a_windows_toast_with_an_input_and_a_button(news, news_token):
+    windows = {
+        "activation_type": "foreground",
+        "launch": "screen=replies",
+        "scenario": "reminder",
+        "inputs": [{"id": "reply", "type": "text", "placeholder": "Type a reply"}],
+        "actions": [{"content": "Send", "arguments": "action=send", "input_id": "reply"}],
+    }
+    body = {"notification_content": {**CONTENT, "template": "toast", "windows": windows}}
+
+    notification = sent(send(news_token, news, body))
+
+    assert (notification.template, notification.scenario) == (Template.TOAST, "reminder")
+    assert notification.inputs[0]["placeholder"] == "Type a reply"
+    assert notification.actions[0]["input_id"] == "reply"
+    shown = api(news_token).get(push_url(news, notification.pk)).json()["notification_content"]
+    assert shown["windows"]["launch"] == "screen=replies"
+    assert shown["windows"]["actions"][0]["content"] == "Send"
+
+
+@pytest.mark.parametrize(
+    ("windows", "field"),
+    [
+        ({"scenario": "party"}, "notification_content.windows.scenario"),
+        ({"actions": [{"content": "Send"}]}, "notification_content.windows.actions"),
+        ({"image": "ftp://x"}, "notification_content.windows.image"),
+    ],
+)
+def test_a_bad_windows_option_is_named(news, news_token, windows, field):
+    body = {"notification_content": {**CONTENT, "template": "toast", "windows": windows}}
+
+    response = send(news_token, news, body)
+
+    assert response.status_code == 400, response.json()
+    assert response.json()["error"]["field"] == field
+    assert not news.notifications.exists()
+
+
+def test_each_platform_may_open_its_own_link(retail, retail_token):
+    content = {
+        **CONTENT,
+        "ios_url": "https://apps.apple.com/app/id1",
+        "android_url": "https://play.google.com/store/apps/details?id=x",
+    }
+    notification = sent(send(retail_token, retail, {"notification_content": content}))
+
+    assert notification.on_click == OnClick.URL and notification.ios_url.endswith("id1")
