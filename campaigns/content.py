@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from campaigns import personalization, windows_texts
@@ -14,6 +15,7 @@ from devices.providers.message import (
     WindowsOptions,
 )
 
+NO_WINDOWS_PARTS: dict[str, tuple] = {"inputs": (), "actions": (), "tile_bindings": ()}
 # Templates whose messages show no alert: their text, links and launch tracking are not sent.
 SHOWS_NOTHING = (Template.SILENT, Template.BADGE)
 # Chinese locales name a region more often than a script; these regions read Traditional.
@@ -78,8 +80,7 @@ def windows_options(
 ) -> WindowsOptions:
     """Return the Windows toast and tile options in one language (the default one unless told),
     their texts personalized for one device's context, as the payload renderer takes them."""
-    shown = personalize(windows_texts.texts(notification, language), context)
-    parts = windows_texts.localized(notification, shown)
+    parts = _windows_parts(notification, language, context)
     return WindowsOptions(
         activation_type=notification.activation_type,
         launch=notification.launch,
@@ -95,6 +96,14 @@ def windows_options(
         actions=tuple(_toast_action(a) for a in parts["actions"]),
         tiles=tuple(_tile(t) for t in parts["tile_bindings"]),
     )
+
+
+def _windows_parts(notification: Notification, language: str, context: dict | None) -> Mapping:
+    """Return the inputs, actions and tile bindings in one language, personalized."""
+    if not (notification.inputs or notification.actions or notification.tile_bindings):
+        return NO_WINDOWS_PARTS  # most toasts have none: nothing to look up per device
+    shown = personalize(windows_texts.texts(notification, language), context)
+    return windows_texts.localized(notification, shown)
 
 
 def message(

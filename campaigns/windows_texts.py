@@ -10,7 +10,6 @@ added after its translation was overridden) keeps the default language's text.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -86,12 +85,27 @@ def texts(notification: Notification, language: str) -> dict[str, str]:
 
 
 def localized(notification: Notification, values: Mapping[str, str]) -> dict[str, list]:
-    """Return copies of the inputs, actions and tile bindings with each slot's text replaced."""
-    copies = {name: copy.deepcopy(_list(getattr(notification, name))) for name in PARTS}
+    """Return the inputs, actions and tile bindings with each slot's text replaced: copies where
+    a text changes, the notification's own lists where none does (the common case, rendered
+    once per device, so it must not copy)."""
+    originals = {name: _list(getattr(notification, name)) for name in PARTS}
+    places = _places(*originals.values())
+    if all(values.get(key) in (None, "", container[index]) for key, _, container, index in places):
+        return originals
+    copies = {name: _copied(value) for name, value in originals.items()}
     for key, _label, container, index in _places(*copies.values()):
         if values.get(key):
             container[index] = values[key]
     return copies
+
+
+def _copied(value: object) -> object:
+    """Copy JSON-like lists and dicts (much faster than copy.deepcopy for them)."""
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    return value
 
 
 def _places(inputs: list, actions: list, tile_bindings: list) -> Iterator[tuple]:
