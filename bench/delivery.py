@@ -13,6 +13,10 @@ claim, render, send and record. The clock starts just before that save. Reported
 - fan-out: until the notification's deliveries are committed (the start's transaction);
 - last status: until the last delivery's status was written (max ``updated_at``);
 - deliveries/s: deliveries / last status;
+- worker CPU: seconds the workers spent from the moment they were ready (their start-up left
+  out) to the end of the send, and that per delivery, in µs;
+- machine busy: core-seconds every process on the machine spent in the same span (PostgreSQL,
+  Redis and the sink included), against the cores × seconds there were: the ceiling;
 - VmHWM of each worker process (the main process and its prefork children).
 
 Prints a table, then one JSON object per size. ``--devices 100000`` for a quick run.
@@ -133,6 +137,7 @@ def run(size: int, sink: Sink, args: argparse.Namespace) -> dict[str, object]:
     workers = _start_workers(args, logs)
     try:
         _wait_ready(workers, args.workers)
+        cpu_at_ready, machine_at_ready, ready_at = _cpu(workers), _machine_busy(), time.time()
         notification = Notification(
             app=app,
             name=f"Bench broadcast to {size:,}",
@@ -148,7 +153,9 @@ def run(size: int, sink: Sink, args: argparse.Namespace) -> dict[str, object]:
         with transaction.atomic():
             services.save(notification, schedule=True)
         fan_out, done = _wait(notification.pk, started, args.timeout)
-        memory, cpu = _memory(workers), _cpu(workers)
+        memory = _memory(workers)
+        cpu, machine = _cpu(workers) - cpu_at_ready, _machine_busy() - machine_at_ready
+        span = time.time() - ready_at
     finally:
         _stop(workers)
     counts = dict(
@@ -182,7 +189,10 @@ def run(size: int, sink: Sink, args: argparse.Namespace) -> dict[str, object]:
         "pool": args.pool,
         "concurrency": args.concurrency,
         "vmhwm_mb": memory,
-        "worker_cpu_s": cpu,
+        "worker_cpu_s": round(cpu, 1),
+        "worker_cpu_us_per_delivery": round(cpu * 1e6 / finished) if finished else None,
+        "machine_busy_core_s": round(machine, 1),
+        "machine_core_s": round((os.cpu_count() or 1) * span, 1),
         # Other processes on the machine compete for its cores: the load when the send ended.
         "load_average": [round(load, 2) for load in os.getloadavg()],
         "logs": str(logs),
@@ -362,7 +372,14 @@ def _cpu(workers: list[subprocess.Popen]) -> float:
         for pid in [worker.pid, *_children(worker.pid)]:
             fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
             total += int(fields[11]) + int(fields[12])
-    return round(total / ticks, 1)
+    return total / ticks
+
+
+def _machine_busy() -> float:
+    """Return the core-seconds the whole machine has spent busy since boot (/proc/stat)."""
+    fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int) -> list[int]:
@@ -389,14 +406,14 @@ def _stop(workers: list[subprocess.Popen]) -> None:
 def _print_table(rows: list[dict[str, object]]) -> None:
     print(
         f"{'devices':>10} {'deliveries/s':>13} {'last status s':>14} {'fan-out s':>10} "
-        f"{'worker CPU s':>13} {'done':>5}  statuses",
+        f"{'worker CPU s':>13} {'µs/d':>6} {'done':>5}  statuses",
         flush=True,
     )
     for row in rows:
         print(
             f"{row['devices']:>10,} {row['deliveries_per_s'] or '-':>13} "
             f"{row['last_status_s'] or '-':>14} {row['fan_out_s'] or '-':>10} "
-            f"{row['worker_cpu_s']:>13} "
+            f"{row['worker_cpu_s']:>13} {row['worker_cpu_us_per_delivery'] or '-':>6} "
             f"{'yes' if row['completed'] else 'no':>5}  {row['statuses']}",
             flush=True,
         )

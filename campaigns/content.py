@@ -67,6 +67,15 @@ def personalize(values: dict[str, str], context: dict | None) -> dict[str, str]:
     }
 
 
+def is_personal(notification: Notification) -> bool:
+    """Tell whether any text it shows, in any language, reads a device's or an event's values."""
+    shown = []
+    for language in notification.content_languages():
+        shown.extend(texts(notification, language).values())
+        shown.extend(windows_texts.texts(notification, language).values())
+    return any(personalization.has_tokens(text) for text in shown)
+
+
 def platform_url(notification: Notification, platform: str) -> str:
     """Return what a tap opens on iOS or Android: '' opens the app."""
     if notification.on_click == OnClick.APP:

@@ -361,8 +361,10 @@ class Delivery(models.Model):
     """One notification to one device: at most one per pair, claimed by one worker at a time."""
 
     id = models.BigAutoField(primary_key=True)
+    # No index of its own: delivery_progress leads with it, and every index is written again
+    # for each of the three status changes a delivery goes through.
     notification = models.ForeignKey(
-        Notification, on_delete=models.CASCADE, related_name="deliveries"
+        Notification, on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )
     device = models.ForeignKey("devices.Device", on_delete=models.CASCADE, related_name="+")
     platform = models.CharField(max_length=10, blank=True)
