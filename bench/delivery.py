@@ -15,6 +15,8 @@ claim, render, send and record. The clock starts just before that save. Reported
 - deliveries/s: deliveries / last status;
 - worker CPU: seconds the workers spent from the moment they were ready (their start-up left
   out) to the end of the send, and that per delivery, in µs;
+- PostgreSQL CPU: seconds its processes spent in the same span: the bench database's
+  backends and the server's own (checkpointer, WAL writer, autovacuum), and that per delivery;
 - machine busy: core-seconds every process on the machine spent in the same span (PostgreSQL,
   Redis and the sink included), against the cores × seconds there were: the ceiling;
 - VmHWM of each worker process (the main process and its prefork children).
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,6 +141,7 @@ def run(size: int, sink: Sink, args: argparse.Namespace) -> dict[str, object]:
     try:
         _wait_ready(workers, args.workers)
         cpu_at_ready, machine_at_ready, ready_at = _cpu(workers), _machine_busy(), time.time()
+        postgres = PostgresMeter(args.database)
         notification = Notification(
             app=app,
             name=f"Bench broadcast to {size:,}",
@@ -152,10 +156,11 @@ def run(size: int, sink: Sink, args: argparse.Namespace) -> dict[str, object]:
         started = time.time()
         with transaction.atomic():
             services.save(notification, schedule=True)
-        fan_out, done = _wait(notification.pk, started, args.timeout)
+        fan_out, done = _wait(notification.pk, started, args.timeout, postgres.read)
         memory = _memory(workers)
         cpu, machine = _cpu(workers) - cpu_at_ready, _machine_busy() - machine_at_ready
         span = time.time() - ready_at
+        postgres.read()
     finally:
         _stop(workers)
     counts = dict(
@@ -191,6 +196,10 @@ def run(size: int, sink: Sink, args: argparse.Namespace) -> dict[str, object]:
         "vmhwm_mb": memory,
         "worker_cpu_s": round(cpu, 1),
         "worker_cpu_us_per_delivery": round(cpu * 1e6 / finished) if finished else None,
+        "postgres_cpu_s": round(postgres.seconds, 1),
+        "postgres_cpu_us_per_delivery": round(postgres.seconds * 1e6 / finished)
+        if finished
+        else None,
         "machine_busy_core_s": round(machine, 1),
         "machine_core_s": round((os.cpu_count() or 1) * span, 1),
         # Other processes on the machine compete for its cores: the load when the send ended.
@@ -338,7 +347,9 @@ def _wait_ready(workers: list[subprocess.Popen], count: int) -> None:
     raise SystemExit(f"{count} workers did not answer a ping within 60 s")
 
 
-def _wait(notification_id: int, started: float, timeout: float) -> tuple[float | None, bool]:
+def _wait(
+    notification_id: int, started: float, timeout: float, tick: Callable[[], None]
+) -> tuple[float | None, bool]:
     """Return when the fan-out was committed (seconds from start) and whether it completed."""
     from campaigns.models import Notification, Status
 
@@ -349,6 +360,7 @@ def _wait(notification_id: int, started: float, timeout: float) -> tuple[float |
             fan_out = time.time() - started
         if status == Status.COMPLETED:
             return fan_out, True
+        tick()
         time.sleep(0.1 if fan_out is None else 0.5)
     print(f"timed out after {timeout:.0f} s", file=sys.stderr, flush=True)
     return fan_out, False
@@ -366,13 +378,58 @@ def _memory(workers: list[subprocess.Popen]) -> dict[str, float]:
 
 def _cpu(workers: list[subprocess.Popen]) -> float:
     """Return the CPU seconds (user + system) the workers and their children used."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for worker in workers:
-        for pid in [worker.pid, *_children(worker.pid)]:
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+    return sum(
+        _process_cpu(pid) for worker in workers for pid in [worker.pid, *_children(worker.pid)]
+    )
+
+
+def _process_cpu(pid: int) -> float:
+    """Return the CPU seconds (user + system) one process has used (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# PostgreSQL's own processes, by their titles; a backend's title names its database.
+POSTGRES_SERVER_PROCESSES = ("checkpointer", "background writer", "walwriter", "autovacuum")
+
+
+class PostgresMeter:
+    """The CPU seconds PostgreSQL spent for the bench database since the meter was made.
+
+    Read while the send runs: Celery closes a task's connections when the task ends, and an
+    ended backend's time can no longer be read. A backend is counted as last read (up to half
+    a second short of its end); one that began meanwhile counts whole.
+    """
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.start = self._now()
+        self.last: dict[int, float] = dict(self.start)
+
+    def read(self) -> None:
+        self.last.update(self._now())
+
+    @property
+    def seconds(self) -> float:
+        return sum(seconds - self.start.get(pid, 0.0) for pid, seconds in self.last.items())
+
+    def _now(self) -> dict[int, float]:
+        found = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                title = (stat.parent / "cmdline").read_bytes().decode(errors="replace")
+                if self._works_for_bench(title):
+                    found[int(stat.parent.name)] = _process_cpu(int(stat.parent.name))
+            except OSError:  # the process ended meanwhile
+                continue
+        return found
+
+    def _works_for_bench(self, title: str) -> bool:
+        if not title.startswith("postgres:"):
+            return False
+        return f" {self.database} " in title or any(
+            name in title for name in POSTGRES_SERVER_PROCESSES
+        )
 
 
 def _machine_busy() -> float:

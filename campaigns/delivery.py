@@ -21,7 +21,8 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from campaigns import audience, local_time, personalization, rendering, send_rules
+from campaigns import audience, claimed, local_time, personalization, rendering, send_rules
+from campaigns.claimed import ClaimedDelivery
 from campaigns.models import (
     ATTEMPTED_DELIVERY_STATUSES,
     Delivery,
@@ -242,7 +243,7 @@ def send_batch(ids: list[int]) -> None:
 
     Quiet hours and frequency caps are judged first; a paused provider's deliveries wait.
     """
-    deliveries = _claimed(ids)
+    deliveries = claimed.load(ids)
     if not deliveries:
         return
     # A batch is one notification's: loaded once, not joined into every row (it has columns for
@@ -261,7 +262,7 @@ def send_batch(ids: list[int]) -> None:
         _finish_unsent(skipped, DeliveryStatus.SKIPPED, reason)
     for until, deferred in verdict.defer.items():
         _defer(deferred, until, "Quiet hours")
-    by_platform: dict[str, list[Delivery]] = defaultdict(list)
+    by_platform: dict[str, list[ClaimedDelivery]] = defaultdict(list)
     for delivery in verdict.send:
         by_platform[delivery.device.platform].append(delivery)
     lease = Lease(ids)
@@ -273,35 +274,7 @@ def send_batch(ids: list[int]) -> None:
             _send_platform(renderer, platform, group, lease)
 
 
-# What sending reads of a claimed delivery and of its device, and no more: a batch loaded whole
-# spent a tenth of a worker's time making timestamps and JSON it never read.
-_DELIVERY_FIELDS = (
-    "notification_id",
-    "device_id",
-    "attempts",
-    "properties",
-    "language",
-    "not_before",
-    "retrying_since",
-)
-_DEVICE_FIELDS = (
-    "platform",
-    "push_token",
-    "channel_uri",
-    "channel_expires_at",
-    "locale",
-    "time_zone",
-    "status",
-)
-
-
-def _claimed(ids: list[int]) -> list[Delivery]:
-    claimed = sql.with_ids(Delivery.objects.filter(status=DeliveryStatus.CLAIMED), ids)
-    fields = (*_DELIVERY_FIELDS, *(f"device__{name}" for name in _DEVICE_FIELDS))
-    return list(claimed.select_related("device").only(*fields))
-
-
-def _load_whole_devices(deliveries: list[Delivery]) -> None:
+def _load_whole_devices(deliveries: list[ClaimedDelivery]) -> None:
     """Give each delivery its whole device: a personalized text may read any of its values."""
     devices = sql.with_ids(Device.objects.all(), [d.device_id for d in deliveries])
     by_id = {device.pk: device for device in devices}
@@ -332,7 +305,7 @@ def _with_status(ids: list[int], *statuses: str) -> QuerySet[Delivery]:
 
 
 def _send_platform(
-    renderer: rendering.BatchRenderer, platform: str, group: list[Delivery], lease: Lease
+    renderer: rendering.BatchRenderer, platform: str, group: list[ClaimedDelivery], lease: Lease
 ) -> None:
     """Hand the pushes over in chunks, each marked sending just before it leaves.
 
@@ -448,7 +421,7 @@ def _persistently(write: Callable[..., None], *args: object) -> None:
 
 
 def _pushes(
-    renderer: rendering.BatchRenderer, group: list[Delivery]
+    renderer: rendering.BatchRenderer, group: list[ClaimedDelivery]
 ) -> tuple[list[Push], list[Result]]:
     """Render each delivery's push; a delivery that cannot be rendered fails with the reason."""
     pushes, refused = [], []
@@ -465,7 +438,7 @@ def _pushes(
     return pushes, refused
 
 
-def _expired_address(delivery: Delivery, now: datetime) -> Result | None:
+def _expired_address(delivery: ClaimedDelivery, now: datetime) -> Result | None:
     """Refuse an address its service no longer takes (a WNS channel past its 30 days).
 
     The device is retired, as a gone one is, and waits for its app to register again.
@@ -476,22 +449,24 @@ def _expired_address(delivery: Delivery, now: datetime) -> Result | None:
     return Result(str(delivery.pk), Outcome.DEVICE_GONE, reason="ChannelExpired", detail=expired)
 
 
-def _record(results: list[Result], deliveries: dict[str, Delivery]) -> None:
+def _record(results: list[Result], deliveries: dict[str, ClaimedDelivery]) -> None:
     now = timezone.now()
     _write_sent([r for r in results if r.outcome == Outcome.SENT], deliveries, now)
     others = [r for r in results if r.outcome != Outcome.SENT]
     for result in others:
-        delivery = deliveries[result.key]
-        _apply(delivery, result, now)
-        if result.outcome == Outcome.DEVICE_GONE:
-            sending.apply_result(delivery.device, result)
+        _apply(deliveries[result.key], result, now)
+    gone = [deliveries[r.key].device for r in others if r.outcome == Outcome.DEVICE_GONE]
+    for platform in {device.platform for device in gone}:
+        sending.retire_gone(platform, [d.pk for d in gone if d.platform == platform])
     _write_statuses([deliveries[r.key] for r in others])
     retried = [r for r in others if deliveries[r.key].status == DeliveryStatus.QUEUED]
     if retried:
         _keep_tries([deliveries[r.key] for r in retried], retried, None)
 
 
-def _write_sent(results: list[Result], deliveries: dict[str, Delivery], now: datetime) -> None:
+def _write_sent(
+    results: list[Result], deliveries: dict[str, ClaimedDelivery], now: datetime
+) -> None:
     """Write the sent answers, most of every batch, in one statement without touching the
     deliveries in memory: only the provider's id, the language and any remark differ."""
     rows = [(int(r.key), r.provider_id, deliveries[r.key].language, _said(r)) for r in results]
@@ -501,7 +476,7 @@ def _write_sent(results: list[Result], deliveries: dict[str, Delivery], now: dat
 
 
 def _keep_tries(
-    deliveries: list[Delivery], results: list[Result], retry_at: datetime | None
+    deliveries: list[ClaimedDelivery], results: list[Result], retry_at: datetime | None
 ) -> None:
     """Keep each answer that left its delivery waiting to try again (its final one it keeps)."""
     now = timezone.now()
@@ -533,7 +508,7 @@ STATUS_COLUMNS = {
 }
 
 
-def _write_statuses(rows: list[Delivery]) -> None:
+def _write_statuses(rows: list[ClaimedDelivery]) -> None:
     """Write the rows' answers in one statement (sql.update_rows).
 
     Django's bulk_update builds a CASE WHEN per field and row in Python, which cost more than
@@ -547,7 +522,7 @@ def _said(result: Result) -> str:
     return " ".join(filter(None, [result.reason, result.detail]))[:300]
 
 
-def _apply(delivery: Delivery, result: Result, now: datetime) -> None:
+def _apply(delivery: ClaimedDelivery, result: Result, now: datetime) -> None:
     delivery.reason = _said(result)
     delivery.provider_id, delivery.lease_until, delivery.updated_at = result.provider_id, None, now
     if result.outcome == Outcome.SENT:
@@ -560,13 +535,12 @@ def _apply(delivery: Delivery, result: Result, now: datetime) -> None:
         delivery.status = DeliveryStatus.FAILED
 
 
-def _channel_expires(delivery: Delivery) -> bool:
+def _channel_expires(delivery: ClaimedDelivery) -> bool:
     """Tell whether the device's service retires it as an expired channel (WNS)."""
-    retired_as = registry.provider(delivery.device.platform).retired_as
-    return sending.RETIRED_AS[retired_as] == DeviceStatus.CHANNEL_EXPIRED
+    return sending.retired_as(delivery.device.platform) == DeviceStatus.CHANNEL_EXPIRED
 
 
-def _retry_or_give_up(delivery: Delivery, result: Result, now: datetime) -> None:
+def _retry_or_give_up(delivery: ClaimedDelivery, result: Result, now: datetime) -> None:
     """Queue the delivery for its next try, unless that would fall after its retry window.
 
     The window is the notification's lifetime, capped at RETRY_WINDOW_HOURS after the first
@@ -598,7 +572,7 @@ def _expired(notification: Notification) -> bool:
     return notification.expires_at is not None and notification.expires_at <= timezone.now()
 
 
-def _finish_unsent(deliveries: list[Delivery], status: str, reason: str) -> None:
+def _finish_unsent(deliveries: list[ClaimedDelivery], status: str, reason: str) -> None:
     """Give claimed deliveries a final status without sending them."""
     ids = [d.pk for d in deliveries]
     _with_status(ids, DeliveryStatus.CLAIMED).update(
@@ -607,7 +581,7 @@ def _finish_unsent(deliveries: list[Delivery], status: str, reason: str) -> None
 
 
 def _defer(
-    deliveries: list[Delivery],
+    deliveries: list[ClaimedDelivery],
     until: datetime,
     reason: str,
     statuses: tuple[str, ...] = (DeliveryStatus.CLAIMED,),

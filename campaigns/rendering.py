@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from campaigns import content, launches, personalization
-from campaigns.models import Delivery, Notification
+from campaigns.claimed import ClaimedDelivery
+from campaigns.models import Notification
 from devices import sending
 from devices.providers import registry
 from devices.providers.base import Push
@@ -56,7 +57,7 @@ class BatchRenderer:
         self._languages: dict[str, str] = {}
         self._shared: dict[tuple[str, str], _Shared] = {}
 
-    def push(self, delivery: Delivery) -> Push:
+    def push(self, delivery: ClaimedDelivery) -> Push:
         """Return the delivery's push, and set the language its device gets on it.
 
         Raises ValueError (a payload too large, a text its provider refuses) or
@@ -91,7 +92,9 @@ class BatchRenderer:
             self._shared[key] = _Shared(payload, tracking_marker.encode(), token_marker.encode())
         return self._shared[key]
 
-    def _own_push(self, delivery: Delivery, language: str, tracking_id: str, target: str) -> Push:
+    def _own_push(
+        self, delivery: ClaimedDelivery, language: str, tracking_id: str, target: str
+    ) -> Push:
         device, notification = delivery.device, self.notification
         context = personalization.device_context(device, notification.app, delivery.properties)
         message = content.message(

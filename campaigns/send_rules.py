@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q, QuerySet
 
 from campaigns import local_time
+from campaigns.claimed import ClaimedDelivery
 from campaigns.models import (
     Delivery,
     Kind,
@@ -29,12 +30,12 @@ from pushcenter import sql
 class Verdict:
     """What to do with a batch: send these, skip those (by reason), defer the rest (by time)."""
 
-    send: list[Delivery] = field(default_factory=list)
-    skip: dict[str, list[Delivery]] = field(default_factory=lambda: defaultdict(list))
-    defer: dict[datetime, list[Delivery]] = field(default_factory=lambda: defaultdict(list))
+    send: list[ClaimedDelivery] = field(default_factory=list)
+    skip: dict[str, list[ClaimedDelivery]] = field(default_factory=lambda: defaultdict(list))
+    defer: dict[datetime, list[ClaimedDelivery]] = field(default_factory=lambda: defaultdict(list))
 
 
-def judge(notification: Notification, deliveries: list[Delivery], now: datetime) -> Verdict:
+def judge(notification: Notification, deliveries: list[ClaimedDelivery], now: datetime) -> Verdict:
     """Sort claimed deliveries into those sent now, skipped and deferred."""
     if notification.kind == Kind.TRANSACTIONAL:
         return Verdict(send=list(deliveries))

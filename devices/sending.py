@@ -133,9 +133,21 @@ def apply_result(device: Device, result: Result) -> None:
     """Retire a device whose token or channel the provider says is gone for good."""
     if result.outcome != Outcome.DEVICE_GONE or device.status != DeviceStatus.ACTIVE:
         return
-    gone = RETIRED_AS[registry.provider(device.platform).retired_as]
-    device.status, device.retired_at = gone, timezone.now()
+    device.status, device.retired_at = retired_as(device.platform), timezone.now()
     device.save(update_fields=["status", "retired_at"])
+
+
+def retire_gone(platform: str, device_ids: Sequence[int]) -> None:
+    """Retire the active devices of one platform whose addresses its provider said are gone."""
+    if device_ids:
+        Device.objects.filter(pk__in=device_ids, status=DeviceStatus.ACTIVE).update(
+            status=retired_as(platform), retired_at=timezone.now()
+        )
+
+
+def retired_as(platform: str) -> str:
+    """Return what a device of the platform becomes when its address is gone for good."""
+    return RETIRED_AS[registry.provider(platform).retired_as]
 
 
 def describe(result: Result) -> str:

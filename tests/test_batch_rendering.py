@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 
 from campaigns import content, launches
-from campaigns.models import Delivery, Notification
+from campaigns.claimed import ClaimedDelivery
+from campaigns.models import Notification
 from campaigns.rendering import BatchRenderer
 from devices.models import Device, MobileApp
 from devices.providers import registry
@@ -66,7 +67,11 @@ def device(pk: int, platform: str, locale: str = "en-US", **fields: object) -> D
     return Device(pk=pk, **{**values, **fields})
 
 
-def deliveries(notification: Notification) -> list[Delivery]:
+def claimed(pk: int, device: Device) -> ClaimedDelivery:
+    return ClaimedDelivery(pk, 1, device.pk, 1, None, "", None, None, device)
+
+
+def deliveries(notification: Notification) -> list[ClaimedDelivery]:
     devices = [
         device(n, platform, locale)
         for n, (platform, locale) in enumerate(
@@ -74,10 +79,10 @@ def deliveries(notification: Notification) -> list[Delivery]:
             start=1,
         )
     ]
-    return [Delivery(pk=1000 + d.pk, device=d, notification=notification) for d in devices]
+    return [claimed(1000 + d.pk, d) for d in devices]
 
 
-def own_rendering(notification: Notification, delivery: Delivery) -> tuple[bytes, dict]:
+def own_rendering(notification: Notification, delivery: ClaimedDelivery) -> tuple[bytes, dict]:
     """What one device's own rendering gives, without the batch's sharing."""
     device = delivery.device
     language = content.language_for(notification, device.locale)
@@ -109,7 +114,7 @@ def test_each_push_is_the_bytes_its_own_rendering_gives(app, name):
 def test_a_token_a_marker_could_not_stand_for_is_rendered_on_its_own(app):
     notification = Notification(app=app, name="Sale", title_en="Half price")
     renderer = BatchRenderer(notification, NOW)
-    odd = Delivery(pk=7, device=device(7, "android", push_token='odd"token\\é'))
+    odd = claimed(7, device(7, "android", push_token='odd"token\\é'))
 
     push = renderer.push(odd)
 
@@ -122,8 +127,8 @@ def test_personalized_texts_are_rendered_for_each_device(app):
         app=app, name="Hi", title_en="Hello {{ user.id | default('there') }}"
     )
     renderer = BatchRenderer(notification, NOW)
-    ann = Delivery(pk=1, device=device(1, "ios", user_id="ann"))
-    nobody = Delivery(pk=2, device=device(2, "ios"))
+    ann = claimed(1, device(1, "ios", user_id="ann"))
+    nobody = claimed(2, device(2, "ios"))
 
     assert renderer.personal
     assert b'"title":"Hello ann"' in renderer.push(ann).body
@@ -135,4 +140,4 @@ def test_a_payload_over_the_limit_is_refused_with_the_services_words(app):
     renderer = BatchRenderer(notification, NOW)
 
     with pytest.raises(PayloadTooLarge, match="APNs accepts at most 4,096 bytes"):
-        renderer.push(Delivery(pk=1, device=device(1, "ios")))
+        renderer.push(claimed(1, device(1, "ios")))
