@@ -48,12 +48,12 @@ SERVER = "postgres://postgres@127.0.0.1:5432"
 BROKER = "redis://127.0.0.1:6379/7"
 # The bench database's own keys: its credentials are encrypted with this and reused between runs.
 ENCRYPTION_KEY = base64.urlsafe_b64encode(b"push-center-bench-delivery-key!!").decode()
-SIZES = (100_000, 1_000_000)
+SIZES = (100_000, 1_000_000, 2_000_000)  # 2,000,000 shows the slope
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--devices", type=int, action="append", help="repeatable; default both")
+    parser.add_argument("--devices", type=int, action="append", help="repeatable; default: SIZES")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (serve: 2)")
     parser.add_argument("--concurrency", type=int, default=2, help="per worker (serve: 2)")
     parser.add_argument("--pool", default="prefork")
