@@ -24,6 +24,7 @@ NOT, so every comparison compiles with an explicit presence condition that is ne
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -765,6 +766,24 @@ class _JsonArrayHasText(Func):
         )
 
 
+class _JsonbPathExists(Func):
+    """PostgreSQL's `jsonb @? jsonpath`, the path a parameter; false where it would be NULL.
+
+    @? answers NULL where a strict path raises, as it does for a missing key
+    (https://www.postgresql.org/docs/current/functions-json.html#STRICT-AND-LAX-MODES):
+    NOT NULL is NULL, so the language's two-valued logic needs the false.
+    """
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler: object, connection: object, **extra_context: object) -> tuple:
+        document, path = (compiler.compile(source) for source in self.get_source_expressions())
+        return (
+            f"COALESCE(({document[0]} @? ({path[0]})::jsonpath), false)",
+            (*document[1], *path[1]),
+        )
+
+
 class _Operand:
     """A property as SQL sees it: when a device has it, and its value then (never NULL).
 
@@ -830,6 +849,34 @@ class _ContainedOperand(_Operand):
         return Q(custom_properties__contains={self.name: _json_scalar(literal)})
 
 
+class _NumberOperand(_ContainedOperand):
+    """A PostgreSQL custom number: lt, gt, le and ge as one JSON path test.
+
+    The path reads the key once, where jsonb_typeof, ->> and a cast to numeric read it three
+    times: about a fifth of a count's time over a million devices.
+    """
+
+    def matches(self, operator: str, values: list[object]) -> Q:
+        if operator in _PATH_OPERATORS:
+            path = _number_path(self.name, _PATH_OPERATORS[operator], values[0])
+            return Q(_JsonbPathExists(F("custom_properties"), Value(path)))
+        return super().matches(operator, values)
+
+
+_PATH_OPERATORS = {"lt": "<", "gt": ">", "le": "<=", "ge": ">="}
+
+
+def _number_path(name: str, operator: str, number: Decimal) -> str:
+    """Return a strict JSON path that finds the key when it holds a number in that order.
+
+    Strict, because lax mode unwraps arrays ([60] would pass for 60); in strict mode a string,
+    boolean, null, array or object compares as unknown, so only a JSON number passes, as
+    jsonb_typeof(...) = 'number' asks. Numbers compare as numeric, exactly.
+    """
+    # json.dumps quotes the key as a JSON path string literal is quoted; 'f' keeps out exponents.
+    return f"strict $.{json.dumps(name)} ? (@ {operator} {number:f})"
+
+
 def _json_scalar(literal: object) -> object:
     if isinstance(literal, Decimal):
         return int(literal) if literal == literal.to_integral_value() else float(literal)
@@ -858,9 +905,10 @@ class _Compiler:
         if isinstance(tree, _All | _Any):
             operands = sorted(tree.operands, key=_depth, reverse=True)
             connector = Q.AND if isinstance(tree, _All) != negated else Q.OR
-            return Q(
-                *(self.compile(operand, negated) for operand in operands), _connector=connector
-            )
+            conditions = [self.compile(operand, negated) for operand in operands]
+            if connector == Q.AND:
+                conditions = _merge_containments(conditions)
+            return Q(*conditions, _connector=connector)
         if isinstance(tree, _Has):
             condition = self.operand(tree.property).present()
         else:
@@ -950,7 +998,7 @@ class _Compiler:
         if prop.type == "number":
             # CASE, because AND does not promise to test the type before the cast runs.
             value = Case(When(is_typed, then=_NumericText(text)), output_field=DecimalField())
-            return _ContainedOperand(prop.name, is_typed, value)
+            return _NumberOperand(prop.name, is_typed, value)
         return _ContainedOperand(
             prop.name, is_typed, text, ordered=self.in_code_point_order(prop, text)
         )
@@ -971,6 +1019,36 @@ class _Compiler:
         if self.postgres:
             return Q(categories__contains=[category])
         return Q(_JsonArrayHasText(F("categories"), Value(category)))
+
+
+def _merge_containments(conditions: list[Q]) -> list[Q]:
+    """Fold the custom equalities of one AND into one containment, last (it is no deeper).
+
+    custom_properties @> '{"a": 1}' AND custom_properties @> '{"b": 2}' selects what
+    @> '{"a": 1, "b": 2}' does, but PostgreSQL multiplies the two estimates: two equalities
+    of a third of a million devices each, all the same third, were estimated at a tenth, and
+    planned without parallel workers at twice the time. A key already taken stays apart, so no
+    equality replaces another.
+    """
+    merged: dict[str, object] = {}
+    others = []
+    for condition in conditions:
+        pairs = _containment(condition)
+        if pairs is None or pairs.keys() & merged.keys():
+            others.append(condition)
+        else:
+            merged.update(pairs)
+    return [*others, Q(custom_properties__contains=merged)] if merged else others
+
+
+def _containment(condition: Q) -> dict[str, object] | None:
+    """Return the pairs of a plain `custom_properties @> {...}` condition, else None."""
+    if condition.negated or len(condition.children) != 1:
+        return None
+    child = condition.children[0]
+    if isinstance(child, tuple) and child[0] == "custom_properties__contains":
+        return child[1]
+    return None
 
 
 def _depth(tree: object) -> int:

@@ -224,10 +224,11 @@ def maybe_wrong(right: st.SearchStrategy, *wrong: object) -> st.SearchStrategy:
 
 
 CUSTOM_VALUES = {
-    "dog-lover": maybe_wrong(st.booleans(), "true", 1),
+    "dog-lover": maybe_wrong(st.booleans(), "true", 1, [True]),
     "dog-breed": maybe_wrong(st.one_of(st.just(""), strings(20)), 5, True),
     "tier_2": maybe_wrong(strings(20), 1.5, False),
-    "score": maybe_wrong(NUMBERS, "5", True),
+    # A list or an object holding a number is no number (a lax JSON path would unwrap [5]).
+    "score": maybe_wrong(NUMBERS, "5", True, [5], {"n": 5}),
     "signup.at": maybe_wrong(
         WHOLE_SECONDS.map(lambda moment: moment.strftime("%Y-%m-%dT%H:%M:%SZ")), 5, True
     ),

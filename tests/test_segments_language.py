@@ -321,6 +321,40 @@ def test_on_postgresql_custom_equality_is_a_jsonb_containment():
     assert ("custom_properties__contains", {"dog-lover": True}) in condition.children
 
 
+def test_on_postgresql_custom_equalities_joined_by_and_are_one_containment():
+    # One containment is estimated as such; apart, PostgreSQL multiplies their estimates.
+    condition = compile_definition(
+        "dog-lover eq true and carrierCountry eq 'US' and dog-breed eq 'Beagle'",
+        DOGS,
+        now=NOW,
+        vendor="postgresql",
+    )
+    merged = ("custom_properties__contains", {"dog-lover": True, "dog-breed": "Beagle"})
+    assert merged in condition.children[-1].children
+
+
+def test_the_same_custom_key_twice_keeps_both_equalities(retail):
+    device(retail, "beagle", custom_properties={"dog-breed": "Beagle"})
+    assert selected(retail, "dog-breed eq 'Beagle' and dog-breed eq 'Poodle'") == set()
+    assert selected(retail, "dog-breed eq 'Beagle' and dog-breed eq 'Beagle'") == {"beagle"}
+    assert selected(retail, "not (dog-breed eq 'Beagle' or dog-lover eq true)") == set()
+
+
+def test_on_postgresql_a_custom_number_is_ordered_by_a_strict_json_path():
+    condition = compile_definition("score ge 50.50", CUSTOM, now=NOW, vendor="postgresql")
+    path = condition.children[0].get_source_expressions()[1].value
+    assert path == 'strict $."score" ? (@ >= 50.50)'
+
+
+def test_only_a_json_number_is_ordered_not_one_in_a_list_or_a_string(retail):
+    for label, score in [("sixty", 60), ("list", [60]), ("text", "60"), ("object", {"n": 60})]:
+        device(retail, label, custom_properties={"score": score})
+    device(retail, "none", custom_properties={})
+    assert selected(retail, "score ge 50") == {"sixty"}
+    assert selected(retail, "not score ge 50") == {"list", "text", "object", "none"}
+    assert selected(retail, "score lt -0.5 or score le 60.0") == {"sixty"}
+
+
 def test_it_refuses_a_database_it_cannot_query():
     with pytest.raises(NotSupportedError):
         compile_definition("carrierCountry eq 'US'", {}, vendor="mysql")
