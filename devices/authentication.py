@@ -12,7 +12,7 @@ from rest_framework.request import Request
 
 from devices import throttling
 from devices.models import ApiToken, MobileApp, TokenKind
-from devices.services import authenticate_token
+from devices.services import authenticate_token, token_cache_key
 from pushcenter.client_address import client_address
 
 HEADER = "X-API-Token"
@@ -49,12 +49,13 @@ class ApiTokenAuthentication(BaseAuthentication):
         if not plaintext:
             return None
         failures = throttling.FailedAuthentications(client_address(request))
+        cached = failures.read_with(token_cache_key(plaintext))
         wait = failures.wait()
         if wait is not None:
             raise exceptions.Throttled(
                 wait, "Too many unknown or revoked API tokens from this address."
             )
-        token = authenticate_token(plaintext)
+        token = authenticate_token(plaintext, cached)
         if token is None:
             failures.note()
             raise exceptions.AuthenticationFailed("The API token is unknown or revoked.")
