@@ -84,6 +84,14 @@ def authenticate_token(plaintext: str, cached: ApiToken | None = None) -> ApiTok
     return token
 
 
+def kind_named_by(plaintext: str) -> str | None:
+    """Return the kind a token's text starts with, or None for text that names none."""
+    for kind, start in KIND_PREFIXES.items():
+        if plaintext.startswith(start):
+            return kind
+    return None
+
+
 def token_cache_key(plaintext: str) -> str:
     """Name the cache entry of the token with this text."""
     return _cache_key(hash_token(plaintext))
