@@ -114,10 +114,11 @@ def count_together(windows: list[Window]) -> list[int]:
     if not isinstance(cache, RedisCache):
         return [window.count() for window in windows]
     # Django's RedisCache offers no pipeline; its _cache hands out the redis-py client it uses,
-    # and make_and_validate_key gives the names cache.get() reads.
+    # and make_key gives the names cache.get() reads (without memcached's checks on names,
+    # which Redis does not need).
     pipeline = cache._cache.get_client(write=True).pipeline(transaction=False)
     for window in windows:
-        key = cache.make_and_validate_key(window.key)
+        key = cache.make_key(window.key)
         pipeline.set(key, 0, ex=window.length + 1, nx=True)
         pipeline.incr(key)
     return pipeline.execute()[1::2]
@@ -173,8 +174,8 @@ class FailedAuthentications:
         self, key: str, windows: list[Window]
     ) -> tuple[object | None, list[int] | None]:
         redis_cache = caches["default"]
-        keys = [redis_cache.make_and_validate_key(k) for k in (self.window.key, key)]
-        keys += [redis_cache.make_and_validate_key(window.key) for window in windows]
+        names = [self.window.key, key, *(window.key for window in windows)]
+        keys = [redis_cache.make_key(name) for name in names]
         lifetimes = [window.length + 1 for window in windows]
         client = redis_cache._cache.get_client(write=True)
         answer = _READ_AND_COUNT_SCRIPT(keys, [self.window.limit, *lifetimes], client=client)
