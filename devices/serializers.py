@@ -210,8 +210,8 @@ def validated_registration(app: object, body: object) -> dict:
     return serializer.validated_data
 
 
-# The rules of DeviceRegistrationSerializer for plain bodies: each string has the most
-# characters its field takes; `None` marks one that may be null.
+# DeviceRegistrationSerializer's rules for plain bodies: each text field's most characters and
+# whether it may be blank; those in _NULLABLE may also be null.
 _PLAIN_TEXT = {
     "push_token": (1024, False),
     "channel_uri": (addresses.MAX_CHANNEL_URI, False),
