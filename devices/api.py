@@ -26,6 +26,7 @@ from devices.serializers import (
     TextField,
     device_json,
     normalize_locale,
+    validated_registration,
 )
 
 REGISTRATION_EXAMPLE = OpenApiExample(
@@ -130,12 +131,6 @@ def find_device(app: MobileApp, install_id: str) -> Device:
     if device is None:
         raise exceptions.NotFound("No device with this install_id in this app.")
     return device
-
-
-def validated_registration(app: MobileApp, body: object) -> dict:
-    serializer = DeviceRegistrationSerializer(data=body, context={"app": app})
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def registered(device: Device, created: bool) -> Response:

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 
 from devices import throttling
 from devices.models import ApiToken, MobileApp, TokenKind
-from devices.services import authenticate_token
+from devices.services import authenticate_token, hash_token, kind_named_by, token_cache_key
 from pushcenter.client_address import client_address
 
 HEADER = "X-API-Token"
@@ -48,13 +48,21 @@ class ApiTokenAuthentication(BaseAuthentication):
         plaintext = request.headers.get(HEADER) or _token_in_body(request)
         if not plaintext:
             return None
-        failures = throttling.FailedAuthentications(client_address(request))
+        address = client_address(request)
+        failures = throttling.FailedAuthentications(address)
+        # The request is counted with the token's lookup, in the windows of the kind its text
+        # names; the throttle counts again only if the token turns out to be of another kind.
+        kind = kind_named_by(plaintext)
+        windows = throttling.token_windows(kind, hash_token(plaintext), address) if kind else []
+        cached, counts = failures.read_with(token_cache_key(plaintext), windows)
         wait = failures.wait()
         if wait is not None:
             raise exceptions.Throttled(
                 wait, "Too many unknown or revoked API tokens from this address."
             )
-        token = authenticate_token(plaintext)
+        token = authenticate_token(plaintext, cached)
+        if counts is not None:
+            request.counted_for = throttling.Counted(kind, windows, counts)
         if token is None:
             failures.note()
             raise exceptions.AuthenticationFailed("The API token is unknown or revoked.")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -85,7 +87,7 @@ def _upsert_taking_address(
     one round trip; elsewhere they run as two statements in a transaction.
     """
     values = {"app_id": app.pk, "install_id": install_id, "first_seen": now, **columns}
-    fields = [Device._meta.get_field(name) for name in values]
+    fields = _fields(tuple(values))
     params = [field.get_db_prep_save(values[field.attname], connection) for field in fields]
     address = "push_token" if columns["push_token"] else "channel_uri"
     release_params = [
@@ -93,22 +95,52 @@ def _upsert_taking_address(
         now,
         app.pk,
         values[address],
-        Device._meta.get_field("install_id").get_db_prep_save(install_id, connection),
+        fields[1].get_db_prep_save(install_id, connection),
     ]
-    upsert = _upsert_sql([field.column for field in fields])
+    release, upsert = _statements(connection.vendor, address, tuple(f.column for f in fields))
     if connection.vendor == "postgresql":
-        sql = f"WITH released AS ({_release_sql(address)}) {upsert}"
-        return _device(app, sql, release_params + params)
+        sql = f"WITH released AS ({release}) {upsert}"
+        return _upserted(app, values, sql, release_params + params)
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_release_sql(address), release_params)
-        return _device(app, upsert, params)
+            cursor.execute(release, release_params)
+        return _upserted(app, values, upsert, params)
 
 
-def _device(app: MobileApp, sql: str, params: list) -> Device:
-    device = next(iter(Device.objects.raw(sql, params)))
+def _upserted(app: MobileApp, values: dict, sql: str, params: list) -> Device:
+    """Run the upsert and return the device as stored.
+
+    Every column but the id and first_seen holds the value just written, so only those two come
+    back (a row kept by a conflict keeps its first_seen) and the device is built from the values:
+    reading the whole row back and building it through a raw queryset cost more than the upsert.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        pk, first_seen = cursor.fetchone()
+    stored = {**values, "id": pk, "first_seen": _from_db("first_seen", first_seen)}
+    device = Device(**stored)
     device.app = app
     return device
+
+
+def _from_db(name: str, value: object) -> object:
+    """Convert a value read with a raw cursor as a queryset would (SQLite returns text)."""
+    column = Device._meta.get_field(name).get_col(Device._meta.db_table)
+    converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+    for converter in converters:
+        value = converter(value, column, connection)
+    return value
+
+
+@cache
+def _fields(names: tuple[str, ...]) -> list[Field]:
+    return [Device._meta.get_field(name) for name in names]
+
+
+@cache
+def _statements(vendor: str, address: str, columns: tuple[str, ...]) -> tuple[str, str]:
+    """Build the release and upsert statements once per database kind and address column."""
+    return _release_sql(address), _upsert_sql(list(columns))
 
 
 # Only names from the model's metadata enter these statements; every value is a parameter.
@@ -122,7 +154,7 @@ def _upsert_sql(columns: list[str]) -> str:
         f"INSERT INTO {quote(Device._meta.db_table)} ({', '.join(map(quote, columns))}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(columns))}) "
         f"ON CONFLICT ({', '.join(map(quote, _KEY_COLUMNS))}) DO UPDATE SET {updates} "
-        "RETURNING *"
+        "RETURNING id, first_seen"
     )
 
 

@@ -165,32 +165,179 @@ class DeviceRegistrationSerializer(StrictSerializer):
         }
 
     def validate(self, data: dict) -> dict:
-        platform = data["platform"]
-        if platform == Platform.WINDOWS:
-            _require(
-                data, "channel_uri", "push_token", "Windows devices register a WNS channel_uri"
-            )
-            data["channel_uri"] = _address(
-                "channel_uri", addresses.check_channel_uri, data["channel_uri"], settings.WNS_HOSTS
-            )
-        else:
-            _require(
-                data,
-                "push_token",
-                "channel_uri",
-                f"{Platform(platform).label} devices register a push_token",
-            )
-            check = (
-                addresses.check_apns_token
-                if platform == Platform.IOS
-                else addresses.check_fcm_token
-            )
-            data["push_token"] = _address("push_token", check, data["push_token"])
-        if len(data.get("custom_properties", {})) > MAX_CUSTOM_PROPERTIES:
-            raise serializers.ValidationError(
-                {"custom_properties": [f"At most {MAX_CUSTOM_PROPERTIES} custom properties."]}
-            )
-        return data
+        return check_registration(data)
+
+
+def check_registration(data: dict) -> dict:
+    """Check what one field cannot check alone: the address the platform needs, the count."""
+    platform = data["platform"]
+    if platform == Platform.WINDOWS:
+        _require(data, "channel_uri", "push_token", "Windows devices register a WNS channel_uri")
+        data["channel_uri"] = _address(
+            "channel_uri", addresses.check_channel_uri, data["channel_uri"], settings.WNS_HOSTS
+        )
+    else:
+        _require(
+            data,
+            "push_token",
+            "channel_uri",
+            f"{Platform(platform).label} devices register a push_token",
+        )
+        check = (
+            addresses.check_apns_token if platform == Platform.IOS else addresses.check_fcm_token
+        )
+        data["push_token"] = _address("push_token", check, data["push_token"])
+    if len(data.get("custom_properties", {})) > MAX_CUSTOM_PROPERTIES:
+        raise serializers.ValidationError(
+            {"custom_properties": [f"At most {MAX_CUSTOM_PROPERTIES} custom properties."]}
+        )
+    return data
+
+
+def validated_registration(app: object, body: object) -> dict:
+    """Validate a registration body for this app and return its data, or raise the first error.
+
+    Registration is the API's busiest call, and building the serializer's fields (DRF deep-copies
+    them for each instance) cost more than checking a body. So a plain body, the kind apps send,
+    is checked by plain_registration; anything it does not vouch for, each invalid body included,
+    goes through the serializer, which names the field and the rule.
+    """
+    plain = plain_registration(body, app.custom_property_types)
+    if plain is not None:
+        return plain
+    serializer = DeviceRegistrationSerializer(data=body, context={"app": app})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+# DeviceRegistrationSerializer's rules for plain bodies: each text field's most characters and
+# whether it may be blank; those in _NULLABLE may also be null.
+_PLAIN_TEXT = {
+    "push_token": (1024, False),
+    "channel_uri": (addresses.MAX_CHANNEL_URI, False),
+    "user_id": (256, False),
+    "account_id": (256, False),
+    "locale": (35, True),
+    "time_zone": (64, True),
+}
+_PLAIN_PROPERTIES = {
+    "appVersion": 64,
+    "carrierCountry": 2,
+    "deviceOsVersion": 64,
+    "model": 100,
+    "oemName": 100,
+    "screenSize": 20,
+}
+_NULLABLE = frozenset({"push_token", "channel_uri", "user_id", "account_id"})
+
+
+def plain_registration(body: object, types: dict[str, str]) -> dict | None:
+    """Return what DeviceRegistrationSerializer would validate from a plain body, else None.
+
+    Plain: every string already trimmed, not blank where its field refuses blanks, and free of
+    NUL and surrogates; every value of the type its field takes. None says nothing about the
+    body but that the serializer must judge it; test_registration_fast_path holds the two equal.
+    """
+    if not isinstance(body, dict) or "platform" not in body:
+        return None
+    if not body.keys() <= _REGISTRATION_FIELDS:
+        return None
+    data = {}
+    for name, value in body.items():
+        checked = _PLAIN_FIELDS[name](name, value, types)
+        if checked is _NOT_PLAIN:
+            return None
+        data[name] = checked
+    try:
+        return check_registration(data)
+    except serializers.ValidationError:
+        return None
+
+
+_NOT_PLAIN = object()
+
+
+def _plain_text(value: object, max_length: int, allow_blank: bool) -> bool:
+    if not isinstance(value, str) or len(value) > max_length or value != value.strip():
+        return False
+    return (allow_blank or value != "") and not (
+        "\x00" in value or (not value.isascii() and _SURROGATE.search(value))
+    )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _plain_platform(name: str, value: object, types: dict) -> object:
+    return value if isinstance(value, str) and value in Platform.values else _NOT_PLAIN
+
+
+def _plain_string(name: str, value: object, types: dict) -> object:
+    if value is None and name in _NULLABLE:
+        return None
+    max_length, allow_blank = _PLAIN_TEXT[name]
+    if not _plain_text(value, max_length, allow_blank):
+        return _NOT_PLAIN
+    if name == "locale":
+        return value and _or_not_plain(normalize_locale, value)
+    if name == "time_zone" and value and value not in known_time_zones():
+        return _NOT_PLAIN
+    return value
+
+
+def _plain_properties(name: str, value: object, types: dict) -> object:
+    if not isinstance(value, dict):
+        return _NOT_PLAIN
+    for key, item in value.items():
+        if key == "osApiLevel":
+            if item is not None and not (type(item) is int and 0 <= item <= 10_000):
+                return _NOT_PLAIN
+        elif key not in _PLAIN_PROPERTIES or not _plain_text(item, _PLAIN_PROPERTIES[key], True):
+            return _NOT_PLAIN
+    country, screen = value.get("carrierCountry"), value.get("screenSize")
+    if (country and not COUNTRY_RE.match(country)) or (screen and not SCREEN_SIZE_RE.match(screen)):
+        return _NOT_PLAIN
+    return {**value, "carrierCountry": country.upper()} if country else dict(value)
+
+
+def _plain_custom_properties(name: str, value: object, types: dict) -> object:
+    if not isinstance(value, dict):
+        return _NOT_PLAIN
+    try:
+        return {key: check_custom_property(key, raw, types.get(key)) for key, raw in value.items()}
+    except serializers.ValidationError:
+        return _NOT_PLAIN
+
+
+def _plain_push_enabled(name: str, value: object, types: dict) -> object:
+    return value if isinstance(value, bool) else _NOT_PLAIN
+
+
+def _plain_categories(name: str, value: object, types: dict) -> object:
+    if not isinstance(value, list) or len(value) > MAX_CATEGORIES:
+        return _NOT_PLAIN
+    for category in value:
+        if not _plain_text(category, 64, False) or not PROPERTY_NAME_RE.match(category):
+            return _NOT_PLAIN
+    return sorted(set(value))
+
+
+def _or_not_plain(check: object, value: str) -> object:
+    try:
+        return check(value)
+    except serializers.ValidationError:
+        return _NOT_PLAIN
+
+
+_PLAIN_FIELDS = {
+    "platform": _plain_platform,
+    **dict.fromkeys(_PLAIN_TEXT, _plain_string),
+    "properties": _plain_properties,
+    "custom_properties": _plain_custom_properties,
+    "push_enabled": _plain_push_enabled,
+    "categories": _plain_categories,
+}
+_REGISTRATION_FIELDS = frozenset(_PLAIN_FIELDS)
 
 
 def _require(data: dict, needed: str, refused: str, rule: str) -> None:

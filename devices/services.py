@@ -59,17 +59,18 @@ def hash_token(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
-def authenticate_token(plaintext: str) -> ApiToken | None:
+def authenticate_token(plaintext: str, cached: ApiToken | None = None) -> ApiToken | None:
     """Return the active token with this text, its app loaded, noting when it was used.
 
     Tokens are looked up in the cache first (Redis in production): every API call starts here,
     and a cache read costs a fraction of the database join. Revoking a token or changing its
-    app removes the cached entry, so neither waits for it to expire.
+    app removes the cached entry, so neither waits for it to expire. A caller that already read
+    the cache entry (token_cache_key) passes it as `cached`.
     """
     if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 100:
         return None
     digest = hash_token(plaintext)
-    token = cache.get(_cache_key(digest))
+    token = cached if isinstance(cached, ApiToken) else cache.get(_cache_key(digest))
     if token is None:
         token = (
             ApiToken.objects.select_related("app__organization")
@@ -81,6 +82,19 @@ def authenticate_token(plaintext: str) -> ApiToken | None:
         cache.set(_cache_key(digest), token, TOKEN_CACHE_SECONDS)
     _note_use(token)
     return token
+
+
+def kind_named_by(plaintext: str) -> str | None:
+    """Return the kind a token's text starts with, or None for text that names none."""
+    for kind, start in KIND_PREFIXES.items():
+        if plaintext.startswith(start):
+            return kind
+    return None
+
+
+def token_cache_key(plaintext: str) -> str:
+    """Name the cache entry of the token with this text."""
+    return _cache_key(hash_token(plaintext))
 
 
 def _cache_key(digest: str) -> str:
