@@ -32,7 +32,9 @@ org, _ = Organization.objects.get_or_create(name="bench", defaults={"display_nam
 app, _ = MobileApp.objects.get_or_create(
     organization=org, name="registration", defaults={"display_name": "Bench"}
 )
-app.devices.all().delete()
+# In slices: one delete of more than 65,535 devices would pass PostgreSQL that many parameters.
+while ids := list(app.devices.values_list("pk", flat=True)[:10000]):
+    app.devices.filter(pk__in=ids).delete()
 token = issue_api_token(app, "bench", kind=TokenKind.CLIENT)[1]
 print(json.dumps({"pk": app.pk, "app_id": str(app.application_id), "token": token}))
 """
