@@ -210,25 +210,28 @@ def validated_registration(app: object, body: object) -> dict:
     return serializer.validated_data
 
 
-# DeviceRegistrationSerializer's rules for plain bodies: each text field's most characters and
-# whether it may be blank; those in _NULLABLE may also be null.
-_PLAIN_TEXT = {
-    "push_token": (1024, False),
-    "channel_uri": (addresses.MAX_CHANNEL_URI, False),
-    "user_id": (256, False),
-    "account_id": (256, False),
-    "locale": (35, True),
-    "time_zone": (64, True),
-}
+def _text_rules(serializer: type[serializers.Serializer], names: tuple[str, ...]) -> dict:
+    """Read each text field's most characters and whether it may be blank off the serializer,
+    so the plain path and the serializer cannot come to disagree on them."""
+    fields = serializer().fields
+    return {name: (fields[name].max_length, fields[name].allow_blank) for name in names}
+
+
+# DeviceRegistrationSerializer's rules for plain bodies; those in _NULLABLE may also be null.
+_PLAIN_TEXT = _text_rules(
+    DeviceRegistrationSerializer,
+    ("push_token", "channel_uri", "user_id", "account_id", "locale", "time_zone"),
+)
 _PLAIN_PROPERTIES = {
-    "appVersion": 64,
-    "carrierCountry": 2,
-    "deviceOsVersion": 64,
-    "model": 100,
-    "oemName": 100,
-    "screenSize": 20,
+    name: max_length
+    for name, (max_length, _) in _text_rules(
+        DevicePropertiesSerializer,
+        ("appVersion", "carrierCountry", "deviceOsVersion", "model", "oemName", "screenSize"),
+    ).items()
 }
-_NULLABLE = frozenset({"push_token", "channel_uri", "user_id", "account_id"})
+_NULLABLE = frozenset(
+    name for name, field in DeviceRegistrationSerializer().fields.items() if field.allow_null
+)
 
 
 def plain_registration(body: object, types: dict[str, str]) -> dict | None:
