@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import ClockedSchedule, PeriodicTask
 
@@ -17,6 +18,7 @@ from campaigns.launches import tracking_id
 from campaigns.models import Delivery, DeliveryStatus, Notification, ScheduleKind, Status
 from devices.models import DeviceStatus, ProviderHealth
 from devices.registration import register_device
+from pushcenter import sql
 from tests.conftest import set_sending_rules
 
 pytest_plugins = ["tests.sandbox"]
@@ -58,6 +60,22 @@ def test_starting_twice_makes_one_delivery_per_device(retail, scheduled):
     assert Delivery.objects.filter(notification=scheduled).count() == 2
     scheduled.refresh_from_db()
     assert scheduled.status == Status.SENDING
+
+
+def test_a_large_fan_out_refreshes_the_planners_statistics(retail, scheduled, monkeypatch):
+    """PostgreSQL plans a send's queries on statistics: after a fan-out that adds a large share of
+    the deliveries, they are refreshed at once (pushcenter.sql.analyze_after_bulk_insert)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite plans without statistics of this kind")
+    monkeypatch.setattr(sql, "ANALYZED_INSERT_ROWS", 3)
+    for token in ("aa", "bb", "cc"):
+        ios(retail, token * 32)
+
+    assert delivery.start(scheduled.pk) == 3
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'campaigns_delivery'")
+        assert cursor.fetchone()[0] == 3
 
 
 def test_only_the_audience_gets_deliveries(retail, scheduled):
