@@ -256,7 +256,7 @@ def send_batch(ids: list[int]) -> None:
         return
     renderer = rendering.BatchRenderer(notification, timezone.now())
     if renderer.personal:
-        _load_whole_devices(deliveries)
+        claimed.load_whole_devices(deliveries)
     verdict = send_rules.judge(notification, deliveries, timezone.now())
     for reason, skipped in verdict.skip.items():
         _finish_unsent(skipped, DeliveryStatus.SKIPPED, reason)
@@ -272,14 +272,6 @@ def send_batch(ids: list[int]) -> None:
             _defer(group, *waiting)
         else:
             _send_platform(renderer, platform, group, lease)
-
-
-def _load_whole_devices(deliveries: list[ClaimedDelivery]) -> None:
-    """Give each delivery its whole device: a personalized text may read any of its values."""
-    devices = sql.with_ids(Device.objects.all(), [d.device_id for d in deliveries])
-    by_id = {device.pk: device for device in devices}
-    for delivery in deliveries:
-        delivery.device = by_id[delivery.device_id]
 
 
 class Lease:
