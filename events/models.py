@@ -6,9 +6,19 @@ conversions (experiments/results.py). Both read this model, so neither needs the
 
 from __future__ import annotations
 
+import re
+
 from django.db import models
 
 from devices.models import Device, MobileApp
+
+# An event's name, as the Events API, Segment.com's calls and conversion goals all take it.
+MAX_EVENT_NAME = 128
+EVENT_NAME_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.:\- ]{0,126}[A-Za-z0-9_.:\-])?")
+EVENT_NAME_RULE = (
+    f"An event name is 1 to {MAX_EVENT_NAME} letters, digits, '_', '.', '-', ':' or spaces, "
+    "starting with a letter or digit and not ending with a space."
+)
 
 
 class EventSource(models.TextChoices):

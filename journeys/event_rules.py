@@ -12,8 +12,11 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-MAX_NAME = 128
-NAME_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.:\- ]{0,126}[A-Za-z0-9_.:\-])?")
+from events.models import EVENT_NAME_RE, EVENT_NAME_RULE, MAX_EVENT_NAME
+
+# The name rule is events' own, shared with conversion goals.
+NAME_RE, MAX_NAME = EVENT_NAME_RE, MAX_EVENT_NAME
+
 MAX_IDS = 10_000
 MAX_USER_ID = 256
 MAX_PROPERTIES_BYTES = 4096
@@ -30,10 +33,7 @@ class RuleError(ValueError):
 def check_name(name: object) -> str:
     """An event name: 1 to 128 letters, digits, '_', '.', '-', ':' or spaces, not at the ends."""
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-        raise RuleError(
-            f"An event name is 1 to {MAX_NAME} letters, digits, '_', '.', '-', ':' or spaces, "
-            "starting with a letter or digit and not ending with a space."
-        )
+        raise RuleError(EVENT_NAME_RULE)
     return name
 
 
