@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from modeltranslation.utils import build_localized_fieldname
 from campaigns import extensions
 from devices.models import MobileApp
 from devices.providers import message
+from events.models import EVENT_NAME_RE, EVENT_NAME_RULE, MAX_EVENT_NAME
 from pushcenter.isolation import ErrorMarked
 from segments.models import Segment
 
@@ -126,6 +128,32 @@ class Kind(models.TextChoices):
     TRANSACTIONAL = "transactional", "Transactional"
 
 
+class ConversionStart(models.TextChoices):
+    """What a conversion window is counted from."""
+
+    SENT = "sent", "When it was sent"
+    LAUNCHED = "launched", "When it opened the app"
+
+
+# A conversion window runs from one minute to thirty days.
+MIN_CONVERSION_MINUTES = 1
+MAX_CONVERSION_MINUTES = 30 * 24 * 60
+# A summed property is a key of the event's properties: letters, digits, '_', '-' and '.'.
+VALUE_PROPERTY_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+
+
+def validate_conversion_event(value: str) -> None:
+    if value and not EVENT_NAME_RE.fullmatch(value):
+        raise ValidationError(EVENT_NAME_RULE)
+
+
+def validate_value_property(value: str) -> None:
+    if value and not VALUE_PROPERTY_RE.fullmatch(value):
+        raise ValidationError(
+            "A property name is 1 to 64 letters, digits, '_', '-' or '.', such as revenue."
+        )
+
+
 def _all_platforms() -> list[str]:
     return ["ios", "android", "windows"]
 
@@ -192,6 +220,38 @@ class Notification(ErrorMarked):
     ios_url = models.CharField("iOS URL", max_length=2048, blank=True)
     android_url = models.CharField("Android URL", max_length=2048, blank=True)
     track_launches = models.BooleanField("Track app launch rate", default=True)
+    # The conversion goal: a device's first such event within the window after its delivery
+    # (campaigns.conversions).
+    conversion_event = models.CharField(
+        max_length=MAX_EVENT_NAME,
+        blank=True,
+        validators=[validate_conversion_event],
+        help_text="The app event that counts as a conversion, such as purchase; empty: none.",
+    )
+    conversion_window_minutes = models.PositiveIntegerField(
+        "Conversion window (minutes)",
+        default=24 * 60,
+        validators=[
+            MinValueValidator(MIN_CONVERSION_MINUTES),
+            MaxValueValidator(MAX_CONVERSION_MINUTES),
+        ],
+        help_text="How long after the start an event still counts: 1 minute to 30 days "
+        "(43200 minutes).",
+    )
+    conversion_starts = models.CharField(
+        "Conversion window starts",
+        max_length=8,
+        choices=ConversionStart.choices,
+        default=ConversionStart.SENT,
+        help_text="When it was opened: only launched deliveries can convert.",
+    )
+    conversion_value_property = models.CharField(
+        "Conversion value property",
+        max_length=64,
+        blank=True,
+        validators=[validate_value_property],
+        help_text="A numeric property of the event to sum, such as revenue; empty: none.",
+    )
     collapse_id = models.CharField(
         "Collapse ID",
         max_length=16,
@@ -450,6 +510,54 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} try {self.attempt}"
+
+
+class Conversion(models.Model):
+    """A delivery's conversion: the first goal event of its device's person within the window.
+
+    One per delivery, and one per person and occurrence of a notification: an event reported
+    for a user is stored on each of the user's devices, but the user converted once.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    delivery = models.OneToOneField(Delivery, on_delete=models.CASCADE, related_name="conversion")
+    # No index of its own: one_conversion_per_person leads with it.
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="conversions", db_index=False
+    )
+    # The device's user id, or "#" and the device's id when it has none.
+    person = models.CharField(max_length=260)
+    # The delivery's trigger key, 0 for a one-off send: each occurrence converts on its own.
+    occurrence = models.BigIntegerField(default=0)
+    # The event that converted: not a foreign key, as events may be deleted while this stays.
+    event_id = models.BigIntegerField()
+    converted_at = models.DateTimeField()
+    # The summed property's value; null when the event had none or it was not a number.
+    value = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "occurrence", "person"], name="one_conversion_per_person"
+            )
+        ]
+        indexes = [models.Index(fields=["recorded_at"], name="conversion_recorded")]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} converted at {self.converted_at}"
+
+
+class ConversionMark(models.Model):
+    """How far the conversion task has read an app's events: the last event id it took."""
+
+    app = models.OneToOneField(
+        MobileApp, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    event_id = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.app_id}: {self.event_id}"
 
 
 class IdempotencyKey(models.Model):

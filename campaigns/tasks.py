@@ -14,8 +14,9 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from campaigns import audience, delivery
+from campaigns import audience, conversions, delivery
 from campaigns.models import Notification, Status
+from devices.models import MobileApp
 from pushcenter import isolation
 
 
@@ -79,3 +80,15 @@ def _resume(notification: Notification, now: datetime) -> None:
         delivery.expire(notification.pk)
     if not delivery.finish_if_done(notification.pk):
         send_deliveries.delay(notification.pk)
+
+
+@shared_task(name="campaigns.count_conversions", ignore_result=True)
+def count_conversions() -> int:
+    """Count the conversions of each app's new events; return how many were made."""
+    made = 0
+    for app_id in conversions.apps_with_goals():
+        # An app whose counting fails keeps its mark and is tried again next run; the others'
+        # go on. The failure is the task's, not the app's configuration, so only logged.
+        with isolation.boundary(MobileApp, app_id, mark=False):
+            made += len(conversions.count(app_id))
+    return made

@@ -335,6 +335,11 @@ CELERY_BEAT_SCHEDULE = {
     "campaigns-sweep": {"task": "campaigns.sweep", "schedule": float(SWEEP_SECONDS)},
     # Metrics pages read rollups, recomputed this often for what moved since.
     "metrics-roll-up": {"task": "metrics.roll_up", "schedule": float(SWEEP_SECONDS)},
+    # Conversions of the events reported since the last run, for the rollup to count.
+    "campaigns-count-conversions": {
+        "task": "campaigns.count_conversions",
+        "schedule": float(SWEEP_SECONDS),
+    },
     # Journeys enrol what their triggers found and send the steps now due; A/B tests send
     # their winners when the time comes.
     "journeys-run": {"task": "journeys.run", "schedule": float(SWEEP_SECONDS)},

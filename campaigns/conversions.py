@@ -1,0 +1,149 @@
+"""Conversions: a delivery's person doing the notification's goal event within its window.
+
+A periodic task (`campaigns.count_conversions`) reads each app's events newer than the app's
+mark, at most MAX_EVENTS a run, and inserts in one statement the conversions they make: for
+each event of a notification's goal, the deliveries of that notification to the event's device
+whose window (from the sending, or from the launch) holds the event's time. A person converts
+once per notification (per occurrence, for a journey step's repeated sends), on their first
+such event; an event reported late still counts if its time is inside the window.
+"""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from campaigns.models import Conversion, ConversionMark, ConversionStart, Delivery, Notification
+from events.models import Event
+from pushcenter import sql
+
+# Events read for one app in one run: a run's cost is bounded, the backlog waits for the next.
+MAX_EVENTS = 10_000
+# Ids behind the mark read again each run: an event whose transaction took its id before a
+# later one's but committed after it would otherwise be passed over. Reading twice is harmless
+# (the constraints keep one conversion), so the overlap costs only its reading.
+REREAD_IDS = 1_000
+
+
+def apps_with_goals() -> list[int]:
+    """List the apps with a notification that names a conversion event."""
+    goals = Notification.objects.exclude(conversion_event="")
+    return sorted(set(goals.values_list("app_id", flat=True)))
+
+
+@transaction.atomic
+def count(app_id: int, limit: int = MAX_EVENTS) -> list[int]:
+    """Insert the conversions the app's next `limit` new events make; return their ids."""
+    ConversionMark.objects.get_or_create(app_id=app_id)
+    # Two runs at once (Beat firing twice) take turns on the app's mark.
+    mark = ConversionMark.objects.select_for_update().get(app_id=app_id)
+    upper = _upper_bound(app_id, mark.event_id, limit)
+    if upper is None:
+        return []
+    inserted = insert(app_id, max(mark.event_id - REREAD_IDS, 0), upper)
+    mark.event_id = upper
+    mark.save(update_fields=["event_id"])
+    return inserted
+
+
+def _upper_bound(app_id: int, after: int, limit: int) -> int | None:
+    """The id of the last of the app's next `limit` events; None when none is new."""
+    newer = Event.objects.filter(app_id=app_id, id__gt=after).order_by("id")
+    last = newer.values_list("id", flat=True)[limit - 1 : limit].first()
+    return last or newer.aggregate(last=Max("id"))["last"]
+
+
+def insert(app_id: int, after: int, upper: int) -> list[int]:
+    """Insert the conversions of the app's events with ids in (after, upper]; return their ids.
+
+    The one place conversions are made: whoever must hear of new conversions starts here.
+    """
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        quote(name)
+        for name in (
+            "delivery_id",
+            "notification_id",
+            "person",
+            "occurrence",
+            "event_id",
+            "converted_at",
+            "value",
+            "recorded_at",
+        )
+    )
+    statement = (
+        f"INSERT INTO {quote(Conversion._meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT r.delivery_id, r.notification_id, r.person, r.occurrence, r.event_id, "
+        f"r.converted_at, r.value, %s FROM ({_candidates()}) AS r WHERE r.rank = 1 "
+        f"ON CONFLICT DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [sql.moment(timezone.now()), app_id, after, upper])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _candidates() -> str:
+    """SELECT each (event, delivery) pair that converts, ranked first-event-first per person.
+
+    Only table and column names from the models and our own SQL enter it; values are
+    parameters (the app's id and the range of event ids).
+    """
+    event, notification = Event._meta.db_table, Notification._meta.db_table
+    delivery, device = Delivery._meta.db_table, Delivery._meta.get_field("device").related_model
+    launched = ConversionStart.LAUNCHED.value
+    start = f"CASE n.conversion_starts WHEN '{launched}' THEN d.launched_at ELSE d.sent_at END"
+    person = "CASE WHEN v.user_id <> '' THEN v.user_id ELSE '#' || CAST(v.id AS TEXT) END"
+    occurrence = "COALESCE(d.trigger_key, 0)"
+    return (
+        f"SELECT d.id AS delivery_id, d.notification_id, {person} AS person, "  # noqa: S608
+        f"{occurrence} AS occurrence, e.id AS event_id, e.occurred_at AS converted_at, "
+        f"{_value()} AS value, ROW_NUMBER() OVER (PARTITION BY d.notification_id, "
+        f"{occurrence}, {person} ORDER BY e.occurred_at, e.id, d.id) AS rank "
+        f"FROM {event} e "
+        f"JOIN {notification} n ON n.app_id = e.app_id AND n.conversion_event = e.name "
+        f"JOIN {delivery} d ON d.device_id = e.device_id AND d.notification_id = n.id "
+        f"JOIN {device._meta.db_table} v ON v.id = d.device_id "
+        f"WHERE e.app_id = %s AND e.id > %s AND e.id <= %s "
+        f"AND e.occurred_at <= {_window_end(start)} AND e.occurred_at >= {start}"
+    )
+
+
+def _window_end(start: str) -> str:
+    """SQL for the end of the window that opens at `start`: the end is inside it."""
+    if connection.vendor == "postgresql":
+        return f"({start}) + n.conversion_window_minutes * INTERVAL '1 minute'"
+    # SQLite keeps times as text, "YYYY-MM-DD HH:MM:SS[.ffffff]"; this writes the end so that
+    # text comparison orders it among them.
+    return (
+        f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', {start}, "
+        f"'+' || n.conversion_window_minutes || ' minutes')"
+    )
+
+
+# A value must fit Conversion.value (18 digits, 4 after the point) once rounded.
+VALUE_LIMIT = "99999999999999"
+
+
+def _value() -> str:
+    """SQL for the event's number under the notification's value property, or NULL.
+
+    Nested CASEs, since SQL does not promise to evaluate AND's operands in order: the cast runs
+    only on a number.
+    """
+    if connection.vendor == "postgresql":
+        found = "e.properties -> n.conversion_value_property"
+        number = "(e.properties ->> n.conversion_value_property)::numeric"
+        is_number = f"n.conversion_value_property <> '' AND jsonb_typeof({found}) = 'number'"
+    else:
+        path = "'$.\"' || n.conversion_value_property || '\"'"
+        number = f"json_extract(e.properties, {path})"
+        is_number = (
+            f"n.conversion_value_property <> '' "
+            f"AND json_type(e.properties, {path}) IN ('integer', 'real')"
+        )
+    return (
+        f"CASE WHEN {is_number} THEN "
+        f"CASE WHEN abs({number}) < {VALUE_LIMIT} THEN round({number}, 4) END END"
+    )
