@@ -1,4 +1,4 @@
-"""A journey's numbers: who is in it, and each step's deliveries, launches and rates.
+"""A journey's numbers: who is in it, and each step's deliveries, launches, conversions, rates.
 
 Step figures come from the steps' rollups (metrics/), kept current while the journey runs.
 """
@@ -6,6 +6,7 @@ Step figures come from the steps' rollups (metrics/), kept current while the jou
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Count
 
@@ -25,6 +26,9 @@ class StepResult:
     delivery_rate: float | None
     launches: int
     launch_rate: float | None
+    conversions: int
+    conversion_rate: float | None
+    conversion_value: Decimal | None
 
 
 def enrollments(journey: Journey) -> dict[str, int]:
@@ -54,6 +58,9 @@ def _result(step: Step) -> StepResult:
             totals["delivery_rate"],
             totals["launches"],
             totals["launch_rate"],
+            totals["conversions"],
+            totals["conversion_rate"],
+            totals["conversion_value"],
         )
     return StepResult(
         step,
@@ -64,4 +71,7 @@ def _result(step: Step) -> StepResult:
         summary.delivery_rate,
         summary.launches,
         summary.launch_rate,
+        summary.conversions,
+        summary.conversion_rate,
+        summary.conversion_value,
     )

@@ -5,7 +5,8 @@ are metrics' own: `admin:metrics_notification`, `admin:metrics_notification_csv`
 `admin:metrics_app`. Each finds its object through that model's dashboard page, so it reaches
 only the apps the person may see (404 otherwise) and is refused (403) to whoever may not view
 the object there. The notification and app pages link to them, and the notification list shows
-the rates, through `pushcenter.page_extensions`; MetricsConfig.ready() calls `register()`.
+the rates and conversions, through `pushcenter.page_extensions`; MetricsConfig.ready() calls
+`register()`.
 """
 
 from __future__ import annotations
@@ -104,9 +105,25 @@ def _rate(name: str) -> Callable[[Notification], str]:
     return cell
 
 
+def conversions_cell(notification: Notification) -> str:
+    """A list cell: conversions, their rate and summed value, for a notification with a goal."""
+    if not notification.conversion_event:
+        return "—"
+    summary = _summary(notification)
+    if summary is None:
+        return "0"
+    text = f"{summary.conversions}"
+    if summary.conversion_rate is not None:
+        text += f" ({summary.conversion_rate:.1%})"
+    if summary.conversion_value is not None:
+        text += f" · {summary.conversion_value:,.2f}"
+    return text
+
+
 RATE_COLUMNS = [
     Column("delivery_rate", "Delivery rate", _rate("delivery_rate"), reads=("summary",)),
     Column("launch_rate", "App launch rate", _rate("launch_rate"), reads=("summary",)),
+    Column("conversions", "Conversions", conversions_cell, reads=("summary",)),
 ]
 
 

@@ -28,13 +28,20 @@ SPLIT_SERIES = {
     "Failed": FAILURES,
     "Launches": (Counted.LAUNCHED,),
 }
+# Charted where there is a conversion goal.
+CONVERSIONS = {"Conversions": (Counted.CONVERTED,)}
+
+
+def _with_conversions(series: dict, goal: bool) -> dict:
+    return {**series, **CONVERSIONS} if goal else series
 
 
 def timeline(notification: Notification) -> dict:
-    """Sends, deliveries and launches over time, by minute, hour or day as the span needs."""
+    """Sends, deliveries, launches (and conversions) over time, by minute, hour or day."""
+    series = _with_conversions(SERIES, bool(notification.conversion_event))
     rows = list(notification.delivery_counts.order_by("minute"))
     if not rows:
-        return {"labels": [], "series": {name: [] for name in SERIES}, "bucket": "minute"}
+        return {"labels": [], "series": {name: [] for name in series}, "bucket": "minute"}
     bucket = _bucket(rows[-1].minute - rows[0].minute)
     totals: dict[datetime, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in rows:
@@ -44,14 +51,15 @@ def timeline(notification: Notification) -> dict:
         "labels": [_label(t, bucket) for t in times],
         "series": {
             name: [sum(totals[t][o] for o in outcomes) if t in totals else 0 for t in times]
-            for name, outcomes in SERIES.items()
+            for name, outcomes in series.items()
         },
         "bucket": bucket,
     }
 
 
 def split(notification: Notification, key: str) -> dict:
-    """Sent, failed and launches by platform or by language."""
+    """Sent, failed, launches (and conversions) by platform or by language."""
+    series = _with_conversions(SPLIT_SERIES, bool(notification.conversion_event))
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in notification.delivery_counts.values(key, "outcome").annotate(n=Sum("count")):
         totals[row[key] or "—"][row["outcome"]] += row["n"]
@@ -61,13 +69,13 @@ def split(notification: Notification, key: str) -> dict:
         "labels": [names.get(label, label) for label in labels],
         "series": {
             name: [sum(totals[label][o] for o in outcomes) for label in labels]
-            for name, outcomes in SPLIT_SERIES.items()
+            for name, outcomes in series.items()
         },
     }
 
 
 def app_days(app: MobileApp, now: datetime, days: int = 30) -> dict:
-    """Sends, deliveries and launches a day over the app's last `days` days."""
+    """Sends, deliveries, launches (and conversions) a day over the app's last `days` days."""
     start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     rows = (
         DeliveryCount.objects.filter(notification__app=app, minute__gte=start)
@@ -80,21 +88,25 @@ def app_days(app: MobileApp, now: datetime, days: int = 30) -> dict:
     for row in rows:
         totals[row["day"]][row["outcome"]] += row["n"]
     times = _range(start, start + timedelta(days=days - 1), "day")
+    goals = Notification.objects.filter(app=app).exclude(conversion_event="").exists()
+    series = _with_conversions(SERIES, goals)
     return {
         "labels": [_label(t, "day") for t in times],
         "series": {
             name: [sum(totals[t][o] for o in outcomes) for t in times]
-            for name, outcomes in SERIES.items()
+            for name, outcomes in series.items()
         },
         "bucket": "day",
     }
 
 
 def csv_rows(notification: Notification) -> Iterable[list[str]]:
-    yield ["minute_utc", "platform", "language", "outcome", "count"]
+    """Each rollup row; "converted" rows carry their conversions' summed value."""
+    yield ["minute_utc", "platform", "language", "outcome", "count", "value"]
     for row in notification.delivery_counts.order_by("minute", "platform", "language", "outcome"):
         minute = f"{row.minute:%Y-%m-%dT%H:%MZ}"
-        yield [minute, row.platform, row.language, row.outcome, str(row.count)]
+        value = "" if row.value is None else f"{row.value:f}"
+        yield [minute, row.platform, row.language, row.outcome, str(row.count), value]
 
 
 def _bucket(span: timedelta) -> str:

@@ -21,6 +21,7 @@ class Counted(models.TextChoices):
     EXPIRED = "expired", "Expired"
     SKIPPED = "skipped", "Skipped"
     LAUNCHED = "launched", "Launches"
+    CONVERTED = "converted", "Conversions"
 
 
 class DeliveryCount(models.Model):
@@ -34,6 +35,8 @@ class DeliveryCount(models.Model):
     language = models.CharField(max_length=8, blank=True)
     outcome = models.CharField(max_length=16, choices=Counted.choices)
     count = models.PositiveIntegerField()
+    # The conversions' summed value (outcome "converted"); null for other outcomes, or none.
+    value = models.DecimalField(max_digits=22, decimal_places=4, null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -61,6 +64,9 @@ class NotificationSummary(models.Model):
     skipped = models.PositiveIntegerField(default=0)
     skipped_reasons = models.JSONField(default=dict)
     launches = models.PositiveIntegerField(default=0)
+    conversions = models.PositiveIntegerField(default=0)
+    # The sum of the conversions' values; null when none had one.
+    conversion_value = models.DecimalField(max_digits=22, decimal_places=4, null=True, blank=True)
     rolled_up_at = models.DateTimeField()
 
     class Meta:
@@ -81,6 +87,10 @@ class NotificationSummary(models.Model):
     @property
     def launch_rate(self) -> float | None:
         return self.launches / self.sent if self.sent else None
+
+    @property
+    def conversion_rate(self) -> float | None:
+        return self.conversions / self.sent if self.sent else None
 
 
 class Watermark(models.Model):

@@ -1,7 +1,8 @@
 """Keep each notification's rollup current: per-minute counts and its summary.
 
-A rollup is recomputed whole from the notification's deliveries (GROUP BY, one query each
-for outcomes and launches), so it can never drift; pages read only the rollup.
+A rollup is recomputed whole from the notification's deliveries and conversions (GROUP BY, one
+query each for outcomes, launches and conversions), so it can never drift; pages read only the
+rollup.
 """
 
 from __future__ import annotations
@@ -9,15 +10,22 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import CharField, Count, Expression, F, Q, QuerySet, Value
+from django.db.models import CharField, Count, Expression, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncMinute
 from django.utils import timezone
 
 from campaigns import statistics
-from campaigns.models import FINAL_DELIVERY_STATUSES, Delivery, Notification, Status
+from campaigns.models import (
+    FINAL_DELIVERY_STATUSES,
+    Conversion,
+    Delivery,
+    Notification,
+    Status,
+)
 from metrics.models import Counted, DeliveryCount, NotificationSummary, Watermark
 
 LAUNCHES = "launches"
+CONVERSIONS = "conversions"
 # A notification that ended within this long ago is rolled up again (its last answers).
 SETTLING = timedelta(minutes=10)
 OVERLAP = timedelta(minutes=1)
@@ -26,7 +34,11 @@ OVERLAP = timedelta(minutes=1)
 @transaction.atomic
 def refresh(notification: Notification) -> NotificationSummary:
     """Recompute the notification's per-minute counts and its summary."""
-    rows = [*_outcome_rows(notification), *_launch_rows(notification)]
+    rows = [
+        *_outcome_rows(notification),
+        *_launch_rows(notification),
+        *_conversion_rows(notification),
+    ]
     DeliveryCount.objects.filter(notification=notification).delete()
     DeliveryCount.objects.bulk_create(rows)
     totals = statistics.summary(notification)
@@ -38,6 +50,8 @@ def refresh(notification: Notification) -> NotificationSummary:
             "skipped": totals["skipped"],
             "skipped_reasons": totals["skipped_reasons"],
             "launches": totals["launches"],
+            "conversions": totals["conversions"],
+            "conversion_value": totals["conversion_value"],
             "rolled_up_at": timezone.now(),
         },
     )
@@ -54,6 +68,33 @@ def _launch_rows(notification: Notification) -> list[DeliveryCount]:
     return _per_minute(
         notification, launched, F("launched_at"), Value(Counted.LAUNCHED, output_field=CharField())
     )
+
+
+def _conversion_rows(notification: Notification) -> list[DeliveryCount]:
+    """Count the conversions and sum their values by minute, platform and language."""
+    grouped = (
+        Conversion.objects.filter(notification=notification)
+        .annotate(
+            minute=TruncMinute("converted_at"),
+            platform=F("delivery__platform"),
+            language=F("delivery__language"),
+        )
+        .values("minute", "platform", "language")
+        .annotate(n=Count("id"), value=Sum("value"))
+        .order_by()
+    )
+    return [
+        DeliveryCount(
+            notification=notification,
+            minute=row["minute"],
+            platform=row["platform"],
+            language=row["language"],
+            outcome=Counted.CONVERTED,
+            count=row["n"],
+            value=row["value"],
+        )
+        for row in grouped
+    ]
 
 
 def _per_minute(
@@ -83,7 +124,8 @@ def _per_minute(
 
 
 def stale(now: datetime) -> list[int]:
-    """List the notifications whose rollup is behind: sending, just ended, or newly launched."""
+    """List the notifications whose rollup is behind: sending, just ended, newly launched or
+    newly converted."""
     # Reading a little before the mark catches launches committed late.
     since = _advance(LAUNCHES, now) - OVERLAP
     launched = Delivery.objects.filter(launched_at__gt=since, launched_at__lte=now)
@@ -93,6 +135,9 @@ def stale(now: datetime) -> list[int]:
     ended = Notification.objects.filter(sending | (Q(status=Status.COMPLETED) & recent_end))
     ids = set(ended.values_list("pk", flat=True))
     ids.update(launched.values_list("notification_id", flat=True).distinct())
+    since = _advance(CONVERSIONS, now) - OVERLAP
+    converted = Conversion.objects.filter(recorded_at__gt=since, recorded_at__lte=now)
+    ids.update(converted.values_list("notification_id", flat=True).distinct())
     return sorted(ids)
 
 

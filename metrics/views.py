@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from campaigns.models import Notification
+from campaigns.models import ConversionStart, Notification
 from devices.models import MobileApp
 from metrics import charts, rollup
 from metrics.models import NotificationSummary
@@ -42,9 +42,35 @@ def outcome_table(summary: NotificationSummary) -> list[dict]:
         for label, name in OUTCOME_ROWS
     ]
     rows.insert(4, {"label": "Launches", "count": summary.launches, "whole": summary.sent})
+    if summary.notification.conversion_event:
+        converted = {"label": "Conversions", "count": summary.conversions, "whole": summary.sent}
+        rows.insert(5, converted)
     for row in rows:
         row["percent"] = 100 * row["count"] / row["whole"] if row["whole"] else None
     return rows
+
+
+def conversion_goal(notification: Notification, summary: NotificationSummary) -> dict | None:
+    """The notification's conversion goal and rate, for its page; None when it has none."""
+    if not notification.conversion_event:
+        return None
+    rate = summary.conversion_rate
+    return {
+        "event": notification.conversion_event,
+        "window": window_label(notification.conversion_window_minutes),
+        "start": "sending" if notification.conversion_starts == ConversionStart.SENT else "launch",
+        "value_property": notification.conversion_value_property,
+        "rate_percent": None if rate is None else 100 * rate,
+    }
+
+
+def window_label(minutes: int) -> str:
+    """Write a window in the largest unit that divides it: 2 days, 90 minutes, 1 hour."""
+    for unit, size in (("day", 24 * 60), ("hour", 60), ("minute", 1)):
+        if minutes % size == 0:
+            amount = minutes // size
+            return f"{amount} {unit}{'' if amount == 1 else 's'}"
+    return f"{minutes} minutes"
 
 
 def notification_page(
@@ -57,6 +83,7 @@ def notification_page(
         "notification": notification,
         "summary": summary,
         "outcomes": outcome_table(summary),
+        "conversion": conversion_goal(notification, summary),
         "charts": {
             "timeline": charts.timeline(notification),
             "platforms": charts.split(notification, "platform"),

@@ -3,7 +3,7 @@
 
 (function () {
   const data = JSON.parse(document.getElementById("metrics-data").textContent);
-  const COLOURS = { Sends: "#79aec8", Deliveries: "#417690", Sent: "#417690", Failed: "#ba2121", Launches: "#e5a50a" };
+  const COLOURS = { Sends: "#79aec8", Deliveries: "#417690", Sent: "#417690", Failed: "#ba2121", Launches: "#e5a50a", Conversions: "#5b8c3a" };
 
   for (const canvas of document.querySelectorAll("canvas[data-source]")) {
     const source = data[canvas.dataset.source];
