@@ -31,7 +31,7 @@ from campaigns import (
     services,
     trial_sends,
 )
-from campaigns.forms import TRANSLATED_FIELDS, NotificationForm
+from campaigns.forms import CONVERSION_FIELDS, TRANSLATED_FIELDS, NotificationForm
 from campaigns.models import Notification, Purpose, SendingRules, Status
 from devices import membership, sending
 from devices.admin import AppSettingsInline
@@ -144,6 +144,14 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
                     "collapse_id",
                     "priority",
                 ]
+            },
+        ),
+        (
+            "Conversion goal",
+            {
+                "description": "A recipient converts on their first such app event within "
+                "the window; the metrics pages count conversions and sum the value.",
+                "fields": CONVERSION_FIELDS,
             },
         ),
         (

@@ -26,7 +26,14 @@ from campaigns.api_serializers import (
     NotificationSendSerializer,
 )
 from campaigns.forms import NotificationForm
-from campaigns.models import Delivery, DeliveryStatus, Notification, Status, TargetKind
+from campaigns.models import (
+    ConversionStart,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    Status,
+    TargetKind,
+)
 from devices.authentication import app_named, app_of
 from devices.models import MobileApp
 from pushcenter.api_schema import ErrorSerializer
@@ -64,6 +71,10 @@ API_FIELDS = {
     "send_at": "send_time",
     "expires_at": "expires_at",
     "kind": "kind",
+    "conversion_event": "conversion.event",
+    "conversion_window_minutes": "conversion.window_minutes",
+    "conversion_starts": "conversion.starts",
+    "conversion_value_property": "conversion.value_property",
 }
 CONTENT = {
     "name": "First Push From App Center",
@@ -222,6 +233,29 @@ def form_data(app: MobileApp, data: dict) -> dict:
         "never_expires": "expires_at" not in data,
         "track_launches": data["track_launches"],
         "kind": data["kind"],
+        **conversion_fields(data.get("conversion")),
+    }
+
+
+def conversion_fields(goal: dict | None) -> dict:
+    """The composer's conversion goal fields from the API body's conversion object."""
+    goal = goal or {"event": "", "window_minutes": 24 * 60, "starts": ConversionStart.SENT}
+    return {
+        "conversion_event": goal["event"],
+        "conversion_window_minutes": goal["window_minutes"],
+        "conversion_starts": goal["starts"],
+        "conversion_value_property": goal.get("value_property", ""),
+    }
+
+
+def conversion_json(notification: Notification) -> dict | None:
+    if not notification.conversion_event:
+        return None
+    return {
+        "event": notification.conversion_event,
+        "window_minutes": notification.conversion_window_minutes,
+        "starts": notification.conversion_starts,
+        "value_property": notification.conversion_value_property,
     }
 
 
@@ -316,6 +350,7 @@ def details_json(notification: Notification) -> dict:
         "notification_content": api_content.content_json(notification),
         "track_launches": notification.track_launches,
         "kind": notification.kind,
+        "conversion": conversion_json(notification),
         "failure_outcomes": [
             {"failure_outcome": DeliveryStatus(s).label, "count": counts[s]}
             for s in OUTCOMES
@@ -392,7 +427,8 @@ class PushNotificationListView(APIView):
         "template, silent (data-only) and badge-only pushes; each is checked as the composer "
         "checks it, and a refusal names the body's field. Push Center adds send_time, "
         "expires_at and "
-        "track_launches, kind (transactional by default: past the app's frequency caps and "
+        "track_launches, conversion (a conversion goal: event, window_minutes, starts, "
+        "value_property), kind (transactional by default: past the app's frequency caps and "
         "quiet hours; marketing: held to them) and an Idempotency-Key header: a retry with the "
         "same key and body answers the first request's notification for 24 hours and sends "
         "nothing.",

@@ -7,7 +7,10 @@ from rest_framework import serializers
 
 from campaigns.forms import JSON_HELP
 from campaigns.models import (
+    MAX_CONVERSION_MINUTES,
+    MIN_CONVERSION_MINUTES,
     ActivationType,
+    ConversionStart,
     Duration,
     InterruptionLevel,
     Kind,
@@ -167,6 +170,36 @@ class NotificationTargetSerializer(StrictSerializer):
         return data
 
 
+class ConversionGoalSerializer(StrictSerializer):
+    """Push Center: what counts as a conversion, as the composer's Conversion goal sets it."""
+
+    event = TextField(
+        max_length=128,
+        help_text="The app event that converts, as the Events API names it (such as purchase): "
+        "1 to 128 letters, digits, '_', '.', '-', ':' or spaces.",
+    )
+    window_minutes = serializers.IntegerField(
+        required=False,
+        default=24 * 60,
+        min_value=MIN_CONVERSION_MINUTES,
+        max_value=MAX_CONVERSION_MINUTES,
+        help_text="How long after the start the event still counts: 1 to 43200 (30 days); "
+        "default 1440.",
+    )
+    starts = serializers.ChoiceField(
+        choices=ConversionStart.choices,
+        required=False,
+        default=ConversionStart.SENT,
+        help_text="sent (the default): the window opens when the device's message was sent; "
+        "launched: when it opened the app (needs track_launches).",
+    )
+    value_property = optional_text(
+        64,
+        "A numeric event property to sum, such as revenue; text or missing values count "
+        "the conversion without a value.",
+    )
+
+
 class NotificationSendSerializer(StrictSerializer):
     notification_content = NotificationContentSerializer()
     notification_target = NotificationTargetSerializer(
@@ -188,6 +221,9 @@ class NotificationSendSerializer(StrictSerializer):
         help_text=KIND_HELP,
         error_messages={"invalid_choice": f"Use one of {KIND_CHOICES}, not {{input!r}}."},
     )
+    conversion = ConversionGoalSerializer(
+        required=False, allow_null=True, help_text="Push Center: null or absent: no goal."
+    )
 
 
 class NotificationIdSerializer(serializers.Serializer):
@@ -207,6 +243,14 @@ class StatisticsSerializer(serializers.Serializer):
     launches = serializers.IntegerField()
     delivery_rate = serializers.FloatField(allow_null=True)
     launch_rate = serializers.FloatField(allow_null=True)
+    conversions = serializers.IntegerField(help_text="Push Center: deliveries that converted.")
+    conversion_rate = serializers.FloatField(
+        allow_null=True, help_text="Push Center: conversions / sent."
+    )
+    conversion_value = serializers.FloatField(
+        allow_null=True,
+        help_text="Push Center: the conversions' summed value property; null when none had one.",
+    )
 
 
 class NotificationOverviewSerializer(serializers.Serializer):
@@ -231,6 +275,7 @@ class NotificationDetailsSerializer(NotificationOverviewSerializer):
     notification_content = serializers.DictField()
     kind = serializers.ChoiceField(choices=Kind.choices, help_text=KIND_HELP)
     track_launches = serializers.BooleanField()
+    conversion = ConversionGoalSerializer(allow_null=True)
     failure_outcomes = FailureOutcomeSerializer(many=True)
     statistics = StatisticsSerializer()
 

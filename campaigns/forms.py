@@ -12,7 +12,10 @@ from django.utils import timezone
 from campaigns import composition, local_time, options, services, windows_texts
 from campaigns.composition import language_field
 from campaigns.models import (
+    MAX_CONVERSION_MINUTES,
+    MIN_CONVERSION_MINUTES,
     TEXT_FIELDS,
+    ConversionStart,
     Kind,
     Notification,
     Priority,
@@ -54,6 +57,67 @@ class WallClockField(forms.DateTimeField):
         if parsed is None:
             return None
         return timezone.localtime(parsed).replace(tzinfo=UTC)
+
+
+# The conversion goal's fields, in the composer and in a journey step's form.
+CONVERSION_FIELDS = [
+    "conversion_event",
+    "conversion_window_minutes",
+    "conversion_starts",
+    "conversion_value_property",
+]
+CONVERSION_WINDOW_RULE = (
+    f"A conversion window is {MIN_CONVERSION_MINUTES} minute to 30 days "
+    f"({MAX_CONVERSION_MINUTES} minutes)."
+)
+
+
+DEFAULT_CONVERSION_MINUTES = 24 * 60
+
+
+def conversion_window_field() -> forms.IntegerField:
+    """The window in minutes, its bounds said in the error; a day when left empty."""
+    errors = {"min_value": CONVERSION_WINDOW_RULE, "max_value": CONVERSION_WINDOW_RULE}
+    return forms.IntegerField(
+        label="Conversion window (minutes)",
+        required=False,
+        min_value=MIN_CONVERSION_MINUTES,
+        max_value=MAX_CONVERSION_MINUTES,
+        initial=DEFAULT_CONVERSION_MINUTES,
+        error_messages=errors,
+        help_text="How long after the start an event still counts: 1440 is a day, 10080 a week.",
+    )
+
+
+def conversion_starts_field() -> forms.ChoiceField:
+    """What the window starts at; the sending when left out."""
+    return forms.ChoiceField(
+        label="Conversion window starts",
+        required=False,
+        choices=ConversionStart.choices,
+        initial=ConversionStart.SENT,
+        help_text="When it was opened: only launched deliveries can convert.",
+    )
+
+
+def clean_conversion_goal(form: forms.Form, data: dict, track_launches: bool) -> None:
+    """Fill the goal's defaults; refuse a value without an event, a launch untracked."""
+    if "conversion_window_minutes" in data and data["conversion_window_minutes"] is None:
+        data["conversion_window_minutes"] = DEFAULT_CONVERSION_MINUTES
+    if "conversion_starts" in data and not data["conversion_starts"]:
+        data["conversion_starts"] = ConversionStart.SENT
+    if data.get("conversion_event"):
+        if data.get("conversion_starts") == ConversionStart.LAUNCHED and not track_launches:
+            form.add_error(
+                "conversion_starts",
+                "Counting from the launch needs launch tracking: tick Track app launch rate.",
+            )
+        return
+    if data.get("conversion_value_property"):
+        form.add_error(
+            "conversion_value_property",
+            "Name the conversion event whose property is summed, or leave this empty.",
+        )
 
 
 class NotificationForm(forms.ModelForm):
@@ -106,6 +170,8 @@ class NotificationForm(forms.ModelForm):
     )
     expires_at = forms.DateTimeField(label="Expires at", required=False, widget=DATE_TIME)
     never_expires = forms.BooleanField(label="Notification never expires", required=False)
+    conversion_window_minutes = conversion_window_field()
+    conversion_starts = conversion_starts_field()
 
     class Meta:
         model = Notification
@@ -139,6 +205,7 @@ class NotificationForm(forms.ModelForm):
             "ios_url",
             "android_url",
             "track_launches",
+            *CONVERSION_FIELDS,
             "collapse_id",
             "android_channel",
             "android_click_action",
@@ -348,6 +415,7 @@ class NotificationForm(forms.ModelForm):
         self._warn_of_windows_badge(data)
         if data.get("template") in (Template.BADGE, Template.SILENT):
             data["track_launches"] = False  # nothing is shown, so nothing is tapped
+        clean_conversion_goal(self, data, bool(data.get("track_launches")))
         return data
 
     def _warn_of_windows_badge(self, data: dict) -> None:

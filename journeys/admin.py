@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from campaigns.forms import CONVERSION_FIELDS
 from devices import membership
 from devices.admin import AppSettingsInline
 from devices.models import MobileApp
@@ -25,7 +26,7 @@ from segments.models import Segment
 class StepInline(admin.TabularInline):
     model = Step
     form = StepForm
-    fields = ["position", "wait_amount", "wait_unit", "message"]
+    fields = ["position", "wait_amount", "wait_unit", "message", *CONVERSION_FIELDS]
     readonly_fields = ["position", "message"]
     extra = 0
     can_delete = False

@@ -9,6 +9,17 @@ from datetime import timedelta
 from django import forms
 from django.views.decorators.debug import sensitive_variables
 
+from campaigns.forms import (
+    CONVERSION_FIELDS,
+    clean_conversion_goal,
+    conversion_starts_field,
+    conversion_window_field,
+)
+from campaigns.models import (
+    Notification,
+    validate_conversion_event,
+    validate_value_property,
+)
 from journeys.models import Journey, SegmentComSource, Step, Trigger
 
 EVENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\- ]{0,127}")
@@ -49,7 +60,11 @@ class JourneyForm(forms.ModelForm):
 
 
 class StepForm(forms.ModelForm):
-    """A step's wait, as an amount and a unit rather than a raw duration."""
+    """A step's wait, as an amount and a unit rather than a raw duration; its conversion goal.
+
+    The goal is the step's notification's (campaigns.conversions counts it), set here beside
+    the wait so a journey's goals are read and set on one page.
+    """
 
     # A tabular inline shows labels as column heads only, so each box names itself too.
     wait_amount = forms.IntegerField(
@@ -64,6 +79,23 @@ class StepForm(forms.ModelForm):
         widget=forms.Select(attrs={"aria-label": "Wait unit"}),
     )
 
+    conversion_event = forms.CharField(
+        label="Conversion event",
+        required=False,
+        max_length=128,
+        validators=[validate_conversion_event],
+        widget=forms.TextInput(attrs={"aria-label": "Conversion event", "size": 14}),
+    )
+    conversion_window_minutes = conversion_window_field()
+    conversion_starts = conversion_starts_field()
+    conversion_value_property = forms.CharField(
+        label="Value property",
+        required=False,
+        max_length=64,
+        validators=[validate_value_property],
+        widget=forms.TextInput(attrs={"aria-label": "Conversion value property", "size": 10}),
+    )
+
     class Meta:
         model = Step
         fields = []
@@ -72,6 +104,12 @@ class StepForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         amount, unit = split_wait(self.instance.wait if self.instance.pk else timedelta(0))
         self.fields["wait_amount"].initial, self.fields["wait_unit"].initial = amount, unit
+        self.fields["conversion_window_minutes"].widget.attrs["aria-label"] = "Conversion window"
+        self.fields["conversion_starts"].widget.attrs["aria-label"] = "Conversion window starts"
+        if self.instance.pk:
+            notification = self.instance.notification
+            for name in CONVERSION_FIELDS:
+                self.fields[name].initial = getattr(notification, name)
 
     def clean(self) -> dict:
         data = super().clean()
@@ -81,7 +119,16 @@ class StepForm(forms.ModelForm):
             if wait > MAX_WAIT:
                 self.add_error("wait_amount", f"Wait at most {MAX_WAIT.days} days.")
             self.instance.wait = wait
+        if self.instance.pk:
+            clean_conversion_goal(self, data, self.instance.notification.track_launches)
         return data
+
+    def save(self, commit: bool = True) -> Step:
+        step = super().save(commit)
+        if step.pk and any(name in self.changed_data for name in CONVERSION_FIELDS):
+            goal = {name: self.cleaned_data[name] for name in CONVERSION_FIELDS}
+            Notification.objects.filter(pk=step.notification_id).update(**goal)
+        return step
 
 
 def split_wait(wait: timedelta) -> tuple[int, str]:
