@@ -79,6 +79,20 @@ def test_the_rollup_splits_by_platform_and_language(sent):
     assert by_language["series"]["Sent"] == [1, 1, 0]
 
 
+def test_the_charts_draw_conversions_only_for_a_notification_with_a_goal(sent, retail):
+    rollup.refresh(sent)
+    assert "Conversions" not in charts.timeline(sent)["series"]
+    assert "Conversions" not in charts.app_days(retail, timezone.now())["series"]
+
+    Notification.objects.filter(pk=sent.pk).update(conversion_event="purchase")
+    sent.refresh_from_db()
+
+    timeline = charts.timeline(sent)
+    assert timeline["series"]["Conversions"] == [0] * len(timeline["labels"])
+    assert charts.split(sent, "platform")["series"]["Conversions"] == [0, 0]
+    assert sum(charts.app_days(retail, timezone.now())["series"]["Conversions"]) == 0
+
+
 def test_recomputing_replaces_the_rollup_rather_than_adding_to_it(sent):
     rollup.refresh(sent)
     rows = DeliveryCount.objects.filter(notification=sent).count()
@@ -137,7 +151,7 @@ def test_the_csv_export_lists_each_minute_platform_language_and_outcome(sent, bo
 
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert response["Content-Type"].startswith("text/csv")
-    assert rows[0] == ["minute_utc", "platform", "language", "outcome", "count"]
+    assert rows[0] == ["minute_utc", "platform", "language", "outcome", "count", "value"]
     outcomes = sorted((r[1], r[2], r[3], r[4]) for r in rows[1:])
     assert ("ios", "fr", "launched", "1") in outcomes
     assert ("android", "en", "sent", "1") in outcomes

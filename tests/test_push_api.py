@@ -455,6 +455,10 @@ def test_get_reads_one_with_its_target_and_statistics(retail, retail_token, audi
     assert details["notification_content"]["title"] == "Crossover Event This Weekend"
     assert details["statistics"]["targeted"] == 0 and details["failure_outcomes"] == []
     assert details["state"] == "Queued" and details["track_launches"] is True
+    assert details["conversion"] is None
+    statistics = details["statistics"]
+    assert (statistics["conversions"], statistics["conversion_rate"]) == (0, None)
+    assert statistics["conversion_value"] is None
 
 
 def test_delete_cancels_one_not_yet_sent_and_refuses_one_sending(retail, retail_token):
