@@ -123,7 +123,14 @@ def conversions_cell(notification: Notification) -> str:
 RATE_COLUMNS = [
     Column("delivery_rate", "Delivery rate", _rate("delivery_rate"), reads=("summary",)),
     Column("launch_rate", "App launch rate", _rate("launch_rate"), reads=("summary",)),
-    Column("conversions", "Conversions", conversions_cell, reads=("summary",)),
+    # Shown once some notification of the list has a goal: a laptop's list has no room to spare.
+    Column(
+        "conversions",
+        "Conversions",
+        conversions_cell,
+        reads=("summary",),
+        shown=lambda rows: rows.exclude(conversion_event="").exists(),
+    ),
 ]
 
 

@@ -46,13 +46,15 @@ class Action:
 class Column:
     """A column of a model's list: its cells' class (`field-<name>`), heading and text.
 
-    `reads` names the relations the cells follow, fetched with the list's rows.
+    `reads` names the relations the cells follow, fetched with the list's rows. `shown`, when
+    given, decides from the rows the person may see whether the list has the column at all.
     """
 
     name: str
     heading: str
     cell: Callable[[Any], str]
     reads: tuple[str, ...] = ()
+    shown: Callable[[models.QuerySet], bool] | None = None
 
     def display(self) -> Callable[[Any], str]:
         """The column as the list's `list_display` takes it: a named, described callable."""
@@ -156,7 +158,12 @@ class Extensible:
 
     def get_list_display(self, request: HttpRequest) -> list:
         shown = list(super().get_list_display(request))
-        added = [column.display() for column in columns(self.model)]
+        rows = self.get_queryset(request)
+        added = [
+            column.display()
+            for column in columns(self.model)
+            if column.shown is None or column.shown(rows)
+        ]
         before = self.added_columns_before
         at = shown.index(before) if before in shown else len(shown)
         return [*shown[:at], *added, *shown[at:]]
