@@ -73,40 +73,57 @@ def insert(app_id: int, after: int, upper: int) -> list[int]:
             "recorded_at",
         )
     )
+    # The new goal events and their devices' deliveries are read first, from the events' id
+    # range, so the planner starts from the few new events rather than from deliveries.
     statement = (
-        f"INSERT INTO {quote(Conversion._meta.db_table)} ({columns}) "  # noqa: S608
+        f"WITH pairs AS MATERIALIZED ({_new_goal_events_and_deliveries()}) "  # noqa: S608
+        f"INSERT INTO {quote(Conversion._meta.db_table)} ({columns}) "
         f"SELECT r.delivery_id, r.notification_id, r.person, r.occurrence, r.event_id, "
         f"r.converted_at, r.value, %s FROM ({_candidates()}) AS r WHERE r.rank = 1 "
         f"ON CONFLICT DO NOTHING RETURNING id"
     )
+    params = [app_id, after, upper, app_id, sql.moment(timezone.now())]
     with connection.cursor() as cursor:
-        cursor.execute(statement, [sql.moment(timezone.now()), app_id, after, upper])
+        cursor.execute(statement, params)
         return [row[0] for row in cursor.fetchall()]
 
 
-def _candidates() -> str:
-    """SELECT each (event, delivery) pair that converts, ranked first-event-first per person.
+def _new_goal_events_and_deliveries() -> str:
+    """SELECT each of the app's events in the id range whose name is a goal, with its person,
+    once per delivery its device got.
 
-    Only table and column names from the models and our own SQL enter it; values are
-    parameters (the app's id and the range of event ids).
+    The person is the device's user id, or "#" and the device's id when it has none. Only
+    table and column names from the models enter it; values are parameters.
     """
     event, notification = Event._meta.db_table, Notification._meta.db_table
-    delivery, device = Delivery._meta.db_table, Delivery._meta.get_field("device").related_model
-    launched = ConversionStart.LAUNCHED.value
-    start = f"CASE n.conversion_starts WHEN '{launched}' THEN d.launched_at ELSE d.sent_at END"
+    delivery = Delivery._meta.db_table
+    device = Event._meta.get_field("device").related_model._meta.db_table
     person = "CASE WHEN v.user_id <> '' THEN v.user_id ELSE '#' || CAST(v.id AS TEXT) END"
-    occurrence = "COALESCE(d.trigger_key, 0)"
     return (
-        f"SELECT d.id AS delivery_id, d.notification_id, {person} AS person, "  # noqa: S608
-        f"{occurrence} AS occurrence, e.id AS event_id, e.occurred_at AS converted_at, "
-        f"{_value()} AS value, ROW_NUMBER() OVER (PARTITION BY d.notification_id, "
-        f"{occurrence}, {person} ORDER BY e.occurred_at, e.id, d.id) AS rank "
-        f"FROM {event} e "
-        f"JOIN {notification} n ON n.app_id = e.app_id AND n.conversion_event = e.name "
-        f"JOIN {delivery} d ON d.device_id = e.device_id AND d.notification_id = n.id "
-        f"JOIN {device._meta.db_table} v ON v.id = d.device_id "
-        f"WHERE e.app_id = %s AND e.id > %s AND e.id <= %s "
-        f"AND e.occurred_at <= {_window_end(start)} AND e.occurred_at >= {start}"
+        f"SELECT e.id AS event_id, e.name, e.properties, e.occurred_at, {person} AS person, "  # noqa: S608
+        f"d.id AS delivery_id, d.notification_id, d.trigger_key, d.sent_at, d.launched_at "
+        f"FROM {event} e JOIN {device} v ON v.id = e.device_id "
+        f"JOIN {delivery} d ON d.device_id = e.device_id "
+        f"WHERE e.app_id = %s AND e.id > %s AND e.id <= %s AND e.name IN "
+        f"(SELECT conversion_event FROM {notification} WHERE app_id = %s)"
+    )
+
+
+def _candidates() -> str:
+    """SELECT each (new event, delivery) pair that converts, ranked first event first per
+    person and occurrence."""
+    notification = Notification._meta.db_table
+    launched = ConversionStart.LAUNCHED.value
+    start = f"CASE n.conversion_starts WHEN '{launched}' THEN p.launched_at ELSE p.sent_at END"
+    occurrence = "COALESCE(p.trigger_key, 0)"
+    return (
+        f"SELECT p.delivery_id, p.notification_id, p.person, "  # noqa: S608
+        f"{occurrence} AS occurrence, p.event_id, p.occurred_at AS converted_at, "
+        f"{_value()} AS value, ROW_NUMBER() OVER (PARTITION BY p.notification_id, "
+        f"{occurrence}, p.person ORDER BY p.occurred_at, p.event_id, p.delivery_id) AS rank "
+        f"FROM pairs p "
+        f"JOIN {notification} n ON n.id = p.notification_id AND n.conversion_event = p.name "
+        f"WHERE p.occurred_at <= {_window_end(start)} AND p.occurred_at >= {start}"
     )
 
 
@@ -133,15 +150,15 @@ def _value() -> str:
     only on a number.
     """
     if connection.vendor == "postgresql":
-        found = "e.properties -> n.conversion_value_property"
-        number = "(e.properties ->> n.conversion_value_property)::numeric"
+        found = "p.properties -> n.conversion_value_property"
+        number = "(p.properties ->> n.conversion_value_property)::numeric"
         is_number = f"n.conversion_value_property <> '' AND jsonb_typeof({found}) = 'number'"
     else:
         path = "'$.\"' || n.conversion_value_property || '\"'"
-        number = f"json_extract(e.properties, {path})"
+        number = f"json_extract(p.properties, {path})"
         is_number = (
             f"n.conversion_value_property <> '' "
-            f"AND json_type(e.properties, {path}) IN ('integer', 'real')"
+            f"AND json_type(p.properties, {path}) IN ('integer', 'real')"
         )
     return (
         f"CASE WHEN {is_number} THEN "
