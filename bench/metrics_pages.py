@@ -1,9 +1,12 @@
 """Benchmark the metrics pages and the notifications list over 10,000,000 deliveries.
 
 Ten notifications of 1,000,000 deliveries each (the segments benchmark's devices, generated once
-in PostgreSQL and kept between runs) are rolled up, then each page is requested through Django
-in this process, as the dashboard serves it. Prints one JSON object per line: the server time of
-each page (median of the runs, and the slowest) and the time to roll up one notification.
+in PostgreSQL and kept between runs), each with a conversion goal (purchase within a day,
+revenue summed), are rolled up, then each page is requested through Django in this process, as
+the dashboard serves it. Before that, the conversion task counts batches of 10,000 new purchase
+events against them. Prints one JSON object per line: the conversion task's time per 10,000
+events, the server time of each page (median of the runs, and the slowest) and the time to
+roll up one notification.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ def main() -> None:
     parser.add_argument("--notifications", type=int, default=10)
     parser.add_argument("--devices", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--event-batches", type=int, default=5)
     args = parser.parse_args()
     prepare_database()
     import django
@@ -38,6 +42,8 @@ def main() -> None:
     django.setup()
     app = seeded_app(args.devices)
     notifications = seeded_notifications(app, args.notifications, args.devices)
+    set_goals(app)
+    print(json.dumps(count_conversions(app, notifications[0], args.event_batches)))
     print(json.dumps(roll_up(notifications[0])))
     for notification in notifications[1:]:
         from metrics import rollup
@@ -108,6 +114,71 @@ FROM devices_device d,
         now() - %(day)s * interval '1 day' + (d.id %% 120) * interval '1 second' AS at) o
 WHERE d.app_id = %(app)s
 """
+
+
+EVENTS_PER_BATCH = 10_000
+
+
+def set_goals(app) -> None:
+    """Give every notification the goal; forget the events and conversions of earlier runs."""
+    from campaigns.models import Conversion, ConversionMark, Notification
+    from events.models import Event
+
+    notifications = Notification.objects.filter(app=app)
+    notifications.update(
+        conversion_event="purchase",
+        conversion_window_minutes=24 * 60,
+        conversion_value_property="revenue",
+    )
+    Conversion.objects.filter(notification__in=notifications).delete()
+    Event.objects.filter(app=app).delete()
+    ConversionMark.objects.filter(app=app).delete()
+
+
+def count_conversions(app, notification, batches: int) -> dict:
+    """Time the conversion task on batches of 10,000 new purchases, 30 minutes after sending.
+
+    Each event's device had a delivery of every notification (one a day for ten days), so each
+    event is joined to ten deliveries and the window keeps the latest one's.
+    """
+    from campaigns import conversions
+
+    times, made = [], 0
+    for batch in range(batches):
+        report_purchases(app, notification, batch)
+        started = time.perf_counter()
+        made += len(conversions.count(app.pk))
+        times.append((time.perf_counter() - started) * 1000)
+    return {
+        "bench": "conversions_per_10000_events",
+        "value": round(statistics.median(times), 1),
+        "unit": "ms",
+        "slowest_ms": round(max(times), 1),
+        "batches": batches,
+        "conversions": made,
+        "deliveries": total_deliveries(),
+    }
+
+
+def report_purchases(app, notification, batch: int) -> None:
+    """Store 10,000 purchases of sent devices, as the Events API stores them (one row each)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO events_event (app_id, device_id, name, properties, source, occurred_at) "
+            "SELECT %(app)s, device_id, 'purchase', "
+            "jsonb_build_object('revenue', (device_id %% 5000) / 100.0), 'api', "
+            "sent_at + interval '30 minutes' FROM campaigns_delivery "
+            "WHERE notification_id = %(n)s AND status = 'sent' "
+            "ORDER BY device_id OFFSET %(skip)s LIMIT %(size)s",
+            {
+                "app": app.pk,
+                "n": notification.pk,
+                "skip": batch * EVENTS_PER_BATCH,
+                "size": EVENTS_PER_BATCH,
+            },
+        )
 
 
 def analyze() -> None:
