@@ -1,11 +1,12 @@
 """Conversions: a delivery's person doing the notification's goal event within its window.
 
 A periodic task (`campaigns.count_conversions`) reads each app's events newer than the app's
-mark, at most MAX_EVENTS a run, and inserts in one statement the conversions they make: for
-each event of a notification's goal, the deliveries of that notification to the event's device
-whose window (from the sending, or from the launch) holds the event's time. A person converts
-once per notification (per occurrence, for a journey step's repeated sends), on their first
-such event; an event reported late still counts if its time is inside the window.
+mark, at most MAX_EVENTS a run and only those a run old (see count()), and inserts in one
+statement the conversions they make: for each event of a notification's goal, the deliveries
+of that notification to the event's device whose window (from the sending, or from the launch)
+holds the event's time. A person converts once per notification (per occurrence, for a journey
+step's repeated sends), on their first such event; an event reported late still counts if its
+time is inside the window.
 """
 
 from __future__ import annotations
@@ -20,10 +21,6 @@ from pushcenter import sql
 
 # Events read for one app in one run: a run's cost is bounded, the backlog waits for the next.
 MAX_EVENTS = 10_000
-# Ids behind the mark read again each run: an event whose transaction took its id before a
-# later one's but committed after it would otherwise be passed over. Reading twice is harmless
-# (the constraints keep one conversion), so the overlap costs only its reading.
-REREAD_IDS = 1_000
 
 
 def apps_with_goals() -> list[int]:
@@ -34,24 +31,30 @@ def apps_with_goals() -> list[int]:
 
 @transaction.atomic
 def count(app_id: int, limit: int = MAX_EVENTS) -> list[int]:
-    """Insert the conversions the app's next `limit` new events make; return their ids."""
+    """Insert the conversions the app's next `limit` settled events make; return their ids.
+
+    An event is read one run after its id was first seen as the newest: ids are taken in one
+    order and committed in another, so an id below the newest may still be uncommitted when the
+    newest is seen, but not a whole run later. Conversions are counted a run late, and no event
+    is passed over.
+    """
     ConversionMark.objects.get_or_create(app_id=app_id)
     # Two runs at once (Beat firing twice) take turns on the app's mark.
     mark = ConversionMark.objects.select_for_update().get(app_id=app_id)
-    upper = _upper_bound(app_id, mark.event_id, limit)
-    if upper is None:
-        return []
-    inserted = insert(app_id, max(mark.event_id - REREAD_IDS, 0), upper)
-    mark.event_id = upper
-    mark.save(update_fields=["event_id"])
+    upper = _upper_bound(app_id, mark.event_id, mark.settled_id, limit)
+    inserted = insert(app_id, mark.event_id, upper) if upper is not None else []
+    mark.event_id = upper or mark.event_id
+    if mark.event_id == mark.settled_id:  # all settled ids are read: the newest now settles
+        mark.settled_id = Event.objects.aggregate(newest=Max("id"))["newest"] or 0
+    mark.save(update_fields=["event_id", "settled_id"])
     return inserted
 
 
-def _upper_bound(app_id: int, after: int, limit: int) -> int | None:
-    """The id of the last of the app's next `limit` events; None when none is new."""
-    newer = Event.objects.filter(app_id=app_id, id__gt=after).order_by("id")
+def _upper_bound(app_id: int, after: int, settled: int, limit: int) -> int | None:
+    """The id this run reads up to: the app's `limit`-th settled event, or all settled ids."""
+    newer = Event.objects.filter(app_id=app_id, id__gt=after, id__lte=settled).order_by("id")
     last = newer.values_list("id", flat=True)[limit - 1 : limit].first()
-    return last or newer.aggregate(last=Max("id"))["last"]
+    return last or (settled if settled > after else None)
 
 
 def insert(app_id: int, after: int, upper: int) -> list[int]:

@@ -549,12 +549,15 @@ class Conversion(models.Model):
 
 
 class ConversionMark(models.Model):
-    """How far the conversion task has read an app's events: the last event id it took."""
+    """How far the conversion task has read an app's events, and how far it may read next."""
 
     app = models.OneToOneField(
         MobileApp, on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
+    # The last event id read.
     event_id = models.BigIntegerField(default=0)
+    # The newest event id of any app when the task last ran: the next run reads up to it.
+    settled_id = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"{self.app_id}: {self.event_id}"

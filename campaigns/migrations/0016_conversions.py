@@ -19,6 +19,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('app', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='devices.mobileapp')),
                 ('event_id', models.BigIntegerField(default=0)),
+                ('settled_id', models.BigIntegerField(default=0)),
             ],
         ),
         migrations.AddField(
