@@ -1,0 +1,76 @@
+"""A journey's exits: an event, or leaving a segment, ends a person's journey at once.
+
+Each exit is one UPDATE over the enrollments it ends, whatever their number: the event's
+devices, or the enrollments whose device is no longer among the segment's members (NOT IN
+over the segment's query, as the segment is evaluated: in SQL, never device by device).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from devices.models import Device, DeviceStatus
+from journeys.models import EndReason, Enrollment, EnrollmentStatus, Journey, JourneyStatus
+from pushcenter import isolation
+from segments import services as segments
+
+# Paused journeys keep their exits: a person who left should not get the rest on resuming.
+RUNNING = (JourneyStatus.ACTIVE, JourneyStatus.PAUSED)
+
+
+def exit_on_event(app_id: int, name: str, devices: QuerySet[Device], now: datetime) -> int:
+    """End the journeys of these devices that this event is an exit of; return how many."""
+    journeys = Journey.objects.filter(app_id=app_id, status__in=RUNNING)
+    exiting = [pk for pk, names in journeys.values_list("pk", "exit_events") if name in names]
+    if not exiting:
+        return 0
+    ending = Enrollment.objects.filter(
+        journey_id__in=exiting, status=EnrollmentStatus.ACTIVE, device__in=devices
+    )
+    return ending.update(
+        status=EnrollmentStatus.EXITED,
+        next_at=None,
+        ended_at=now,
+        ended_reason=EndReason.EXIT_EVENT,
+        ended_event=name,
+    )
+
+
+def drop_left_segment(journey: Journey, ids: list[int], now: datetime) -> list[int]:
+    """End the journeys of those of `ids` who left the exit segment; return the others."""
+    if journey.exit_segment_id is None or not ids:
+        return ids
+    _end_left_segment(journey, Enrollment.objects.filter(pk__in=ids), now)
+    staying = Enrollment.objects.filter(pk__in=ids, status=EnrollmentStatus.ACTIVE)
+    return list(staying.values_list("pk", flat=True))
+
+
+def sweep_left_segment(now: datetime) -> None:
+    """End, in each running journey with an exit segment, the journeys of those who left it.
+
+    Each journey runs in its own error boundary: a segment that cannot be evaluated marks its
+    journey, and the others run.
+    """
+    journeys = Journey.objects.filter(status__in=RUNNING, exit_segment__isnull=False)
+    for journey in journeys.select_related("app", "exit_segment"):
+        with isolation.boundary(Journey, journey.pk):
+            active = journey.enrollments.filter(status=EnrollmentStatus.ACTIVE)
+            _end_left_segment(journey, active, now)
+
+
+def _end_left_segment(journey: Journey, enrollments: QuerySet[Enrollment], now: datetime) -> int:
+    segment = journey.exit_segment
+    members = Device.objects.filter(app_id=journey.app_id, status=DeviceStatus.ACTIVE).filter(
+        segments.any_segment(journey.app, [segment])
+    )
+    leaving = enrollments.filter(status=EnrollmentStatus.ACTIVE).exclude(
+        device_id__in=members.values("pk")
+    )
+    return leaving.update(
+        status=EnrollmentStatus.EXITED,
+        next_at=None,
+        ended_at=now,
+        ended_reason=EndReason.LEFT_SEGMENT,
+    )
