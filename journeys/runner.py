@@ -65,15 +65,16 @@ def send_due(now: datetime | None = None) -> list[int]:
     """Make the deliveries of every due step; return the notifications given deliveries."""
     now = now or timezone.now()
     touched: set[int] = set()
-    while batch := advance(now):
+    # A wait or a step of no wait leads on to a step due at once: it is taken in this run.
+    while (batch := advance(now)) is not None:
         touched.update(batch)
     return sorted(touched)
 
 
-def advance(now: datetime, size: int = BATCH_SIZE) -> list[int]:
-    """Make the deliveries of up to `size` due steps and move their enrollments on.
+def advance(now: datetime, size: int = BATCH_SIZE) -> list[int] | None:
+    """Take up to `size` due steps and move their enrollments on.
 
-    Returns the notifications that got deliveries; empty when nothing was due.
+    Returns the notifications that got deliveries; None when nothing was due.
     """
     with transaction.atomic():
         due = Enrollment.objects.filter(
@@ -83,7 +84,7 @@ def advance(now: datetime, size: int = BATCH_SIZE) -> list[int]:
             due = due.select_for_update(skip_locked=True, of=("self",))
         rows = list(due.order_by("next_at").values_list("pk", "journey_id", "next_position")[:size])
         if not rows:
-            return []
+            return None
         groups: dict[tuple[int, int], list[int]] = defaultdict(list)
         for pk, journey_id, position in rows:
             groups[(journey_id, position)].append(pk)
