@@ -249,9 +249,8 @@ class JourneyAdmin(CountedDeletion, admin.ModelAdmin):
         named = error.message_dict.items() if hasattr(error, "error_dict") else [("", error)]
         for where, errors in named:
             for message in ValidationError(errors).messages:
-                self.message_user(
-                    request, f"{where}: {message}" if where else message, messages.ERROR
-                )
+                text = f"{_where_label(where)}: {message}" if where else message
+                self.message_user(request, text, messages.ERROR)
         return self._back(journey)
 
     def _back(self, journey: Journey) -> HttpResponse:
@@ -265,6 +264,16 @@ class JourneyAdmin(CountedDeletion, admin.ModelAdmin):
 
     def _apps(self, request: HttpRequest) -> QuerySet[MobileApp]:
         return membership.apps_of(request.user)
+
+
+# The step fields a refusal names ("step 4: event_name"), as the page labels them.
+FIELD_LABELS = {"event_name": "event", "wait": "wait", "then_step": "then", "else_step": "else"}
+
+
+def _where_label(where: str) -> str:
+    """Write "step 4: event_name" as "Step 4, event"."""
+    step, _, field = where.partition(": ")
+    return f"{step.capitalize()}, {FIELD_LABELS.get(field, field)}" if field else where
 
 
 class SegmentComSourceInline(AppSettingsInline):

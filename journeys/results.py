@@ -52,9 +52,14 @@ def enrollments(journey: Journey) -> dict[str, int]:
 
 def ended(journey: Journey) -> dict[str, int]:
     """Count the journey's ended enrollments by why they ended, labelled."""
-    ends = journey.enrollments.exclude(ended_reason="").values_list("ended_reason")
     labels = dict(EndReason.choices)
-    return {labels[reason]: n for reason, n in ends.annotate(n=Count("id")).order_by()}
+    return {labels[reason]: n for reason, n in ended_by_reason(journey).items()}
+
+
+def ended_by_reason(journey: Journey) -> dict[str, int]:
+    """Count the journey's ended enrollments by why they ended (EndReason)."""
+    ends = journey.enrollments.exclude(ended_reason="").values_list("ended_reason")
+    return dict(ends.annotate(n=Count("id")).order_by())
 
 
 def steps(journey: Journey) -> list[StepResult]:

@@ -23,6 +23,7 @@ from journeys import enrollment, flow
 from journeys.event_rules import RuleError
 from journeys.models import Journey, JourneyStatus, Step, StepKind, Trigger
 from segments import services as segments
+from segments.models import Segment
 
 # The purpose of a step's notification (Notification.purpose), registered with campaigns.
 PURPOSE = "journey"
@@ -89,6 +90,24 @@ def save_steps(journey: Journey, steps: list[Step]) -> None:
         raise ValidationError(errors)
     fields = ["wait", "event_name", "then_step", "else_step"]
     Step.objects.bulk_update(steps, fields)
+
+
+@transaction.atomic
+def set_exits(journey: Journey, exit_events: list[str], exit_segment: Segment | None) -> None:
+    """Set the events and the segment whose leaving end a person's journey at once.
+
+    Raises ValidationError keyed by the field that breaks a rule; changes nothing then.
+    """
+    journey = Journey.objects.select_for_update().get(pk=journey.pk)
+    _require_not_active(journey)
+    try:
+        flow.check_exit_events(exit_events, journey.event_name)
+    except RuleError as error:
+        raise ValidationError({"exit_events": str(error)}) from None
+    if exit_segment is not None and exit_segment.app_id != journey.app_id:
+        raise ValidationError({"exit_segment": f"Choose a segment of {journey.app}."})
+    journey.exit_events, journey.exit_segment = exit_events, exit_segment
+    journey.save(update_fields=["exit_events", "exit_segment", "updated_at"])
 
 
 @transaction.atomic
@@ -209,8 +228,12 @@ def delete(journey: Journey) -> None:
     journey.delete()
 
 
+class ActiveJourney(ValidationError):
+    """The journey is active: its flow changes only while it is paused (or a draft)."""
+
+
 def _require_not_active(journey: Journey) -> None:
     # Mid-journey people keep their positions; changing the flow under them as they move
     # would send some the old way and some the new, so it waits for a pause.
     if journey.status == JourneyStatus.ACTIVE:
-        raise ValidationError("Pause the journey to change its steps.")
+        raise ActiveJourney("Pause the journey to change its steps.")
