@@ -1,15 +1,15 @@
 """A journey's exits: an event, or leaving a segment, ends a person's journey at once.
 
 Each exit is one UPDATE over the enrollments it ends, whatever their number: the event's
-devices, or the enrollments whose device is no longer among the segment's members (NOT IN
-over the segment's query, as the segment is evaluated: in SQL, never device by device).
+devices, or the enrollments whose device no longer matches the segment (NOT EXISTS over the
+segment's query for the enrollment's device: in SQL, never device by device in Python).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from devices.models import Device, DeviceStatus
 from journeys.models import EndReason, Enrollment, EnrollmentStatus, Journey, JourneyStatus
@@ -62,12 +62,14 @@ def sweep_left_segment(now: datetime) -> None:
 
 def _end_left_segment(journey: Journey, enrollments: QuerySet[Enrollment], now: datetime) -> int:
     segment = journey.exit_segment
-    members = Device.objects.filter(app_id=journey.app_id, status=DeviceStatus.ACTIVE).filter(
-        segments.any_segment(journey.app, [segment])
+    # The enrollment's own device, checked against the segment: an index lookup each.
+    member = Device.objects.filter(
+        segments.any_segment(journey.app, [segment]),
+        pk=OuterRef("device_id"),
+        app_id=journey.app_id,
+        status=DeviceStatus.ACTIVE,
     )
-    leaving = enrollments.filter(status=EnrollmentStatus.ACTIVE).exclude(
-        device_id__in=members.values("pk")
-    )
+    leaving = enrollments.filter(status=EnrollmentStatus.ACTIVE).exclude(Exists(member))
     return leaving.update(
         status=EnrollmentStatus.EXITED,
         next_at=None,
