@@ -16,7 +16,14 @@ from devices import membership
 from devices.admin import AppSettingsInline
 from devices.models import MobileApp
 from journeys import flow, results, services
-from journeys.forms import JourneyForm, SegmentComSourceForm, StepForm, StepFormSet, wait_label
+from journeys.forms import (
+    JourneyForm,
+    SegmentComSourceForm,
+    StepForm,
+    StepFormSet,
+    conditions_text,
+    wait_label,
+)
 from journeys.models import Journey, JourneyStatus, SegmentComSource, Step, StepKind
 from pushcenter.admin_deletion import CountedDeletion
 from segments.models import Segment
@@ -32,6 +39,7 @@ class StepInline(admin.TabularInline):
         "wait_amount",
         "wait_unit",
         "event_name",
+        "event_conditions",
         "then_way",
         "else_way",
         "message",
@@ -66,7 +74,10 @@ class StepInline(admin.TabularInline):
 
     @admin.display(description="Event")
     def waits_for(self, step: Step) -> str:
-        return step.event_name or "—"
+        if not step.event_name:
+            return "—"
+        conditions = conditions_text(step.event_conditions)
+        return f"{step.event_name} if {conditions}" if conditions else step.event_name
 
     @admin.display(description="Ways on")
     def ways(self, step: Step) -> str:
@@ -267,7 +278,13 @@ class JourneyAdmin(CountedDeletion, admin.ModelAdmin):
 
 
 # The step fields a refusal names ("step 4: event_name"), as the page labels them.
-FIELD_LABELS = {"event_name": "event", "wait": "wait", "then_step": "then", "else_step": "else"}
+FIELD_LABELS = {
+    "event_name": "event",
+    "event_conditions": "if",
+    "wait": "wait",
+    "then_step": "then",
+    "else_step": "else",
+}
 
 
 def _where_label(where: str) -> str:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from devices.models import Device, DeviceStatus, MobileApp
 from events.models import Event, EventSource
-from journeys import enrollment, exits, tasks
+from journeys import enrollment, exits, flow, tasks
 from journeys.models import (
     Enrollment,
     EnrollmentStatus,
@@ -68,30 +68,40 @@ def record(
         app=app, status=JourneyStatus.ACTIVE, trigger=Trigger.EVENT, event_name=name
     )
     exits.exit_on_event(app.pk, name, devices, now)
-    resumed = resume_waits(app, name, devices, now)
+    resumed = resume_waits(app, name, devices, now, values)
     entered = sum(enrollment.enroll(j, devices, now, values) for j in journeys)
     if entered or resumed:
         transaction.on_commit(tasks.send_due_steps.delay)
     return Recorded(devices=stored, enrolled=entered)
 
 
-def resume_waits(app: MobileApp, name: str, devices: QuerySet[Device], now: datetime) -> int:
+def resume_waits(
+    app: MobileApp,
+    name: str,
+    devices: QuerySet[Device],
+    now: datetime,
+    properties: Mapping[str, object] | None = None,
+) -> int:
     """Make the devices' waits for this event due now, to go the "event came" way.
 
-    One UPDATE over the enrollments waiting at any of the app's steps that wait for it; the
-    runner, which the caller wakes, moves them on. Return how many.
+    One UPDATE over the enrollments waiting at any of the app's steps that wait for it (and
+    whose conditions its properties meet); the runner, which the caller wakes, moves them on.
+    Return how many.
     """
     waits = Step.objects.filter(
         journey__app=app,
         journey__status__in=exits.RUNNING,
         kind=StepKind.WAIT_FOR_EVENT,
         event_name=name,
-    ).values_list("journey_id", "position")
-    if not waits:
-        return 0
+    ).values_list("journey_id", "position", "event_conditions")
     at_a_wait = Q(pk__in=[])
-    for journey_id, position in waits:
-        at_a_wait |= Q(journey_id=journey_id, next_position=position)
+    met = False
+    for journey_id, position, conditions in waits:
+        if flow.matches(conditions, properties or {}):
+            at_a_wait |= Q(journey_id=journey_id, next_position=position)
+            met = True
+    if not met:
+        return 0
     waiting = Enrollment.objects.filter(
         at_a_wait, status=EnrollmentStatus.ACTIVE, event_came_at__isnull=True, device__in=devices
     )

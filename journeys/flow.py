@@ -8,13 +8,17 @@ than the journey's steps.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 
+from journeys import event_rules
 from journeys.event_rules import RuleError, check_name
 from journeys.models import END, Step, StepKind
 
 MAX_EXIT_EVENTS = 5
+MAX_CONDITIONS = 5
+MAX_CONDITION_VALUE = 256
 MIN_EVENT_WAIT = timedelta(minutes=1)
 MAX_WAIT = timedelta(days=90)
 
@@ -64,6 +68,10 @@ def _wait_errors(step: Step) -> dict[str, str]:
         check_name(step.event_name)
     except RuleError as error:
         found[f"step {step.position}: event_name"] = str(error)
+    try:
+        check_conditions(step.event_conditions)
+    except RuleError as error:
+        found[f"step {step.position}: event_conditions"] = str(error)
     if not MIN_EVENT_WAIT <= step.wait <= MAX_WAIT:
         found[f"step {step.position}: wait"] = (
             f"A wait for an event times out after 1 minute to {MAX_WAIT.days} days."
@@ -85,3 +93,29 @@ def check_exit_events(names: object, trigger_event: str = "") -> list[str]:
             "people would leave and enter again at once."
         )
     return names
+
+
+def check_conditions(conditions: object) -> dict[str, str]:
+    """A wait's event conditions: at most 5 property names (1 to 64 characters) with the text
+    each must have (at most 256 characters)."""
+    if not isinstance(conditions, dict) or len(conditions) > MAX_CONDITIONS:
+        raise RuleError(f"At most {MAX_CONDITIONS} conditions, each a property and its value.")
+    for key, value in conditions.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= event_rules.MAX_PROPERTY_KEY:
+            raise RuleError(f"A property name is 1 to {event_rules.MAX_PROPERTY_KEY} characters.")
+        if not isinstance(value, str) or len(value) > MAX_CONDITION_VALUE:
+            raise RuleError(f"A value is a text of at most {MAX_CONDITION_VALUE} characters.")
+    return conditions
+
+
+def matches(conditions: dict[str, str], properties: Mapping[str, object]) -> bool:
+    """Whether an event's properties meet a wait's conditions, each compared as text."""
+    return all(
+        key in properties and property_text(properties[key]) == value
+        for key, value in conditions.items()
+    )
+
+
+def property_text(value: object) -> str:
+    """Write an event property as a condition compares it: gold, 30, 2.5, true, null."""
+    return value if isinstance(value, str) else json.dumps(value)

@@ -18,6 +18,8 @@ UNITS = {"minutes": timedelta(minutes=1), "hours": timedelta(hours=1), "days": t
 MAX_WAIT = flow.MAX_WAIT
 # Five names of up to 128 characters, with ", " between them.
 MAX_EXIT_EVENTS_TEXT = 5 * 128 + 4 * 2
+# Five key=value pairs, with ", " between them.
+MAX_CONDITIONS_TEXT = 5 * (64 + 1 + flow.MAX_CONDITION_VALUE) + 4 * 2
 MIN_SEGMENT_COM_SECRET = 16
 MAX_SEGMENT_COM_SECRET = 256
 
@@ -109,6 +111,13 @@ class StepForm(forms.ModelForm):
         max_length=128,
         widget=forms.TextInput(attrs={"aria-label": "Event waited for", "size": 16}),
     )
+    event_conditions = forms.CharField(
+        label="If",
+        required=False,
+        max_length=MAX_CONDITIONS_TEXT,
+        help_text="Optional: properties the event must have, as key=value, separated by commas.",
+        widget=forms.TextInput(attrs={"aria-label": "Event properties it must have", "size": 16}),
+    )
     then_way = forms.TypedChoiceField(
         label="Then",
         required=False,
@@ -138,8 +147,16 @@ class StepForm(forms.ModelForm):
             self.fields[name].choices = ways
             self.fields[name].initial = "" if chosen is None else chosen
         self.fields["event_name"].initial = step.event_name
+        self.fields["event_conditions"].initial = conditions_text(step.event_conditions)
         if step.kind != StepKind.WAIT_FOR_EVENT:
-            self.fields["event_name"].disabled = self.fields["else_way"].disabled = True
+            for name in ("event_name", "event_conditions", "else_way"):
+                self.fields[name].disabled = True
+
+    def clean_event_conditions(self) -> dict[str, str]:
+        pairs = [pair for pair in self.cleaned_data["event_conditions"].split(",") if pair.strip()]
+        if any("=" not in pair for pair in pairs):
+            raise forms.ValidationError("Write each condition as key=value, separated by commas.")
+        return {key.strip(): value.strip() for key, value in (p.split("=", 1) for p in pairs)}
 
     def clean(self) -> dict:
         data = super().clean()
@@ -153,6 +170,8 @@ class StepForm(forms.ModelForm):
             self.instance.then_step = data["then_way"]
         if self.instance.kind == StepKind.WAIT_FOR_EVENT:
             self.instance.event_name = (data.get("event_name") or "").strip()
+            if "event_conditions" in data:
+                self.instance.event_conditions = data["event_conditions"]
             self.instance.else_step = data.get("else_way")
         return data
 
@@ -161,6 +180,7 @@ class StepForm(forms.ModelForm):
 STEP_FORM_FIELDS = {
     "wait": "wait_amount",
     "event_name": "event_name",
+    "event_conditions": "event_conditions",
     "then_step": "then_way",
     "else_step": "else_way",
 }
@@ -179,6 +199,11 @@ class StepFormSet(forms.BaseInlineFormSet):
             name = STEP_FORM_FIELDS[field]
             if name not in form.errors:
                 form.add_error(name, error)
+
+
+def conditions_text(conditions: dict[str, str]) -> str:
+    """Write a wait's conditions as the form takes them: plan=gold, source=app."""
+    return ", ".join(f"{key}={value}" for key, value in conditions.items())
 
 
 def way_choices(step: Step) -> list[tuple[object, str]]:

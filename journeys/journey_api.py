@@ -29,6 +29,10 @@ from segments.models import Segment
 MAX_WAIT_MINUTES = flow.MAX_WAIT.days * 24 * 60
 MAX_JOURNEYS_LISTED = 100
 MAX_ID_DIGITS = 18
+CONDITIONS_HELP = (
+    "A wait: the event counts only if each of these properties (at most 5) has this value, "
+    "compared as text: gold, 30, true."
+)
 TARGET_HELP = (
     "Where it leads: a later step's position, 0 to end the journey, null for the next step."
 )
@@ -43,6 +47,9 @@ class StepSerializer(serializers.Serializer):
     )
     notification_id = serializers.IntegerField(allow_null=True, help_text="A message's id.")
     event_name = serializers.CharField(help_text="A wait: the event it waits for.")
+    event_conditions = serializers.DictField(
+        child=serializers.CharField(), help_text=CONDITIONS_HELP
+    )
     then_step = serializers.IntegerField(
         allow_null=True, help_text=f"A message: after it; a wait: if the event came. {TARGET_HELP}"
     )
@@ -87,6 +94,13 @@ class StepChangeSerializer(StrictSerializer):
     position = serializers.IntegerField(min_value=1, max_value=32767)
     wait_minutes = serializers.IntegerField(required=False, min_value=0, max_value=MAX_WAIT_MINUTES)
     event_name = TextField(required=False, max_length=event_rules.MAX_NAME, trim_whitespace=False)
+    event_conditions = serializers.DictField(
+        child=TextField(
+            max_length=flow.MAX_CONDITION_VALUE, trim_whitespace=False, allow_blank=True
+        ),
+        required=False,
+        help_text=CONDITIONS_HELP,
+    )
     then_step = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=32767, help_text=TARGET_HELP
     )
@@ -165,6 +179,7 @@ def _step_json(result: results.StepResult) -> dict[str, object]:
         "wait_minutes": int(step.wait.total_seconds() // 60),
         "notification_id": step.notification_id,
         "event_name": step.event_name,
+        "event_conditions": step.event_conditions,
         "then_step": step.then_step,
         "else_step": step.else_step,
         "reached": result.reached,
@@ -283,7 +298,7 @@ def _changed(steps: list[Step], changes: list[dict]) -> list[Step]:
             raise _invalid(f"steps.{index}.position", f"There is no step {change['position']}.")
         if "wait_minutes" in change:
             step.wait = timedelta(minutes=change["wait_minutes"])
-        for field in ("then_step", "else_step", "event_name"):
+        for field in ("then_step", "else_step", "event_name", "event_conditions"):
             if field in change and (field == "then_step" or step.kind == StepKind.WAIT_FOR_EVENT):
                 setattr(step, field, change[field])
             elif field in change:

@@ -110,6 +110,8 @@ class Step(models.Model):
         related_name="journey_step",
     )
     event_name = models.CharField(max_length=128, blank=True)
+    # A wait: the event counts only if these properties have these values (as text).
+    event_conditions = models.JSONField(default=dict, blank=True)
     # A message: where to go once sent; a wait: where to go if the event came.
     then_step = models.PositiveSmallIntegerField(null=True, blank=True)
     # A wait: where to go when it timed out.

@@ -88,7 +88,7 @@ def save_steps(journey: Journey, steps: list[Step]) -> None:
     errors = flow.branch_errors(steps)
     if errors:
         raise ValidationError(errors)
-    fields = ["wait", "event_name", "then_step", "else_step"]
+    fields = ["wait", "event_name", "event_conditions", "then_step", "else_step"]
     Step.objects.bulk_update(steps, fields)
 
 

@@ -150,6 +150,26 @@ def test_an_event_arriving_as_the_timeout_falls_due_takes_the_then_way(sandbox, 
     assert titles(sandbox) == ["Thanks"]
 
 
+def test_a_wait_with_conditions_counts_only_an_event_whose_properties_meet_them(sandbox, app):
+    cart = cart_journey(app)
+    services.pause(cart)
+    steps = list(cart.steps.all())
+    steps[0].event_conditions = {"plan": "gold", "items": "2"}
+    services.save_steps(cart, steps)
+    services.activate(cart)
+    ios(app, "ada")
+    events.record(app, "cart_abandoned", user_ids=["ada"])
+
+    events.record(app, "purchase", user_ids=["ada"], properties={"plan": "gold", "items": 3})
+    events.record(app, "purchase", user_ids=["ada"], properties={"plan": "gold"})
+    send_due()
+    assert titles(sandbox) == []
+    events.record(app, "purchase", user_ids=["ada"], properties={"plan": "gold", "items": 2})
+    send_due()
+
+    assert titles(sandbox) == ["Thanks"]
+
+
 def test_an_event_nobody_waits_for_changes_no_enrollment(app):
     cart_journey(app)
     ios(app, "ada")
@@ -298,6 +318,27 @@ def test_branches_only_go_forward_to_steps_that_exist(app):
         "step 3: then_step": ["Must lead to a later step than step 3 (journeys only go forward)."],
     }
     assert Step.objects.get(pk=wait.pk).then_step == 3
+
+
+def test_a_waits_conditions_are_bounded(app):
+    cart = cart_journey(app)
+    services.pause(cart)
+    steps = list(cart.steps.all())
+
+    steps[0].event_conditions = {f"key{n}": "x" for n in range(6)}
+    with pytest.raises(ValidationError) as too_many:
+        services.save_steps(cart, steps)
+    steps[0].event_conditions = {"plan": "g" * 257}
+    with pytest.raises(ValidationError) as too_long:
+        services.save_steps(cart, steps)
+
+    assert too_many.value.message_dict == {
+        "step 1: event_conditions": ["At most 5 conditions, each a property and its value."]
+    }
+    assert too_long.value.message_dict == {
+        "step 1: event_conditions": ["A value is a text of at most 256 characters."]
+    }
+    assert Step.objects.get(pk=steps[0].pk).event_conditions == {}
 
 
 def test_a_wait_needs_an_event_name_and_a_timeout_of_a_minute_to_90_days(app):

@@ -45,7 +45,12 @@ def test_a_backend_adds_a_wait_and_branches_it_and_reads_the_flow(retail, retail
             "exit_events": ["unsubscribed"],
             "exit_segment": "Shoppers",
             "steps": [
-                {"position": 1, "then_step": 3, "else_step": 2},
+                {
+                    "position": 1,
+                    "then_step": 3,
+                    "else_step": 2,
+                    "event_conditions": {"plan": "gold"},
+                },
                 {"position": 2, "then_step": 0},
             ],
         },
@@ -65,6 +70,7 @@ def test_a_backend_adds_a_wait_and_branches_it_and_reads_the_flow(retail, retail
         3,
         2,
     )
+    assert wait["event_conditions"] == {"plan": "gold"}
     assert body["steps"][1]["then_step"] == END
     listed = api(retail_token).get(f"/api/v1/apps/{retail.application_id}/journeys").json()
     assert listed["values"][0]["steps"] == body["steps"]
@@ -121,18 +127,31 @@ def test_bad_exits_and_steps_are_refused_with_their_fields(retail, retail_token,
         ({"steps": [{"position": 1, "else_step": 2}]}, "steps.0.else_step", "Only a wait"),
         ({"steps": [{"position": 1, "wait_minutes": 10**6}]}, "steps.0.wait_minutes", ""),
         ({"colour": "red"}, "colour", "Unknown field"),
+        (
+            {"steps": [{"position": 1, "event_conditions": {"a": "1"}}]},
+            "steps.0.event_conditions",
+            "Only a wait",
+        ),
     ]
     for body, field, words in cases:
         answer = api(retail_token).patch(url(retail, cart), body, format="json")
         assert answer.status_code == 400, body
         assert answer.json()["error"]["field"] == field, body
         assert words in answer.json()["error"]["message"], body
+    services.add_wait_step(cart, "purchase")
+    many = {f"k{n}": "v" for n in range(6)}
+    conditions = api(retail_token).patch(
+        url(retail, cart), {"steps": [{"position": 3, "event_conditions": many}]}, format="json"
+    )
+    assert conditions.status_code == 400
+    assert conditions.json()["error"]["field"] == "steps.0.event_conditions"
+    assert "At most 5 conditions" in conditions.json()["error"]["message"]
     adding = api(retail_token).post(
         url(retail, cart, "/steps"), {"kind": "wait_for_event", "event_name": ""}, format="json"
     )
     assert adding.status_code == 400
     assert adding.json()["error"]["field"] == "event_name"
-    assert cart.steps.count() == 2
+    assert cart.steps.count() == 3
 
 
 def test_an_active_journey_answers_409_and_another_apps_journey_404(

@@ -225,6 +225,7 @@ def test_a_marketer_adds_a_wait_for_an_event_and_points_its_ways(bob, retail):
             "steps-0-wait_unit": "days",
             "steps-0-then_way": "3",
             "steps-0-else_way": "2",
+            "steps-0-event_conditions": "plan=gold, source = app",
             "steps-1-then_way": "0",
             "exit_events": "unsubscribed, account_closed",
         }
@@ -241,10 +242,11 @@ def test_a_marketer_adds_a_wait_for_an_event_and_points_its_ways(bob, retail):
         2,
     )
     assert wait.wait.days == 2 and remind.then_step == 0
+    assert wait.event_conditions == {"plan": "gold", "source": "app"}
     journey.refresh_from_db()
     assert journey.exit_events == ["unsubscribed", "account_closed"]
     html = client.get(page(journey.pk)).content.decode()
-    assert "wait up to 2 days for the event “purchase”" in html
+    assert "wait up to 2 days for the event “purchase” with plan = gold and source = app" in html
     assert "If the event came → step 3" in html and "Else, timed out → step 2" in html
     assert "the event “unsubscribed” comes, the event “account_closed” comes" in html
 
@@ -259,10 +261,13 @@ def test_a_wait_without_an_event_or_a_bad_way_is_refused_on_the_page(bob, retail
     form = read_form(client.get(page(journey.pk)).content.decode(), "journey_form")
     form.update({"steps-0-event_name": "", "steps-2-then_way": "1"})
     invalid = client.post(page(journey.pk), form).content.decode()
+    form.update({"steps-0-event_name": "purchase", "steps-0-event_conditions": "gold"})
+    unparsed = client.post(page(journey.pk), form).content.decode()
 
     assert "Step 4, event: An event name is 1 to 128" in refused
     assert "An event name is 1 to 128" in invalid
     assert "Select a valid choice. 1 is not one of the available choices." in invalid
+    assert "Write each condition as key=value, separated by commas." in unparsed
     assert journey.steps.count() == 3
     assert journey.steps.get(position=1).event_name == "purchase"
 
