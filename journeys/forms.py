@@ -147,7 +147,8 @@ class StepForm(forms.ModelForm):
             self.fields[name].choices = ways
             self.fields[name].initial = "" if chosen is None else chosen
         self.fields["event_name"].initial = step.event_name
-        self.fields["event_conditions"].initial = conditions_text(step.event_conditions)
+        # The admin fills initial values from the model, where the conditions are a dict.
+        self.initial["event_conditions"] = conditions_text(step.event_conditions)
         if step.kind != StepKind.WAIT_FOR_EVENT:
             for name in ("event_name", "event_conditions", "else_way"):
                 self.fields[name].disabled = True

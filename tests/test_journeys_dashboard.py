@@ -246,6 +246,7 @@ def test_a_marketer_adds_a_wait_for_an_event_and_points_its_ways(bob, retail):
     journey.refresh_from_db()
     assert journey.exit_events == ["unsubscribed", "account_closed"]
     html = client.get(page(journey.pk)).content.decode()
+    assert read_form(html, "journey_form")["steps-0-event_conditions"] == "plan=gold, source=app"
     assert "wait up to 2 days for the event “purchase” with plan = gold and source = app" in html
     assert "If the event came → step 3" in html and "Else, timed out → step 2" in html
     assert "the event “unsubscribed” comes, the event “account_closed” comes" in html
