@@ -2,7 +2,8 @@
 
 Each exit is one UPDATE over the enrollments it ends, whatever their number: the event's
 devices, or the enrollments whose device no longer matches the segment (NOT EXISTS over the
-segment's query for the enrollment's device: in SQL, never device by device in Python).
+segment's query for the enrollment's device: in SQL, never device by device in Python). A
+second UPDATE skips the deliveries already made for them that no worker has claimed yet.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from datetime import datetime
 
 from django.db.models import Exists, OuterRef, QuerySet
 
+from campaigns import delivery
+from campaigns.models import Notification
 from devices.models import Device, DeviceStatus
 from journeys.models import EndReason, Enrollment, EnrollmentStatus, Journey, JourneyStatus
 from pushcenter import isolation
@@ -29,13 +32,16 @@ def exit_on_event(app_id: int, name: str, devices: QuerySet[Device], now: dateti
     ending = Enrollment.objects.filter(
         journey_id__in=exiting, status=EnrollmentStatus.ACTIVE, device__in=devices
     )
-    return ending.update(
+    ended = ending.update(
         status=EnrollmentStatus.EXITED,
         next_at=None,
         ended_at=now,
         ended_reason=EndReason.EXIT_EVENT,
         ended_event=name,
     )
+    if ended:
+        _skip_unsent(exiting, EndReason.EXIT_EVENT, now, f"Left the journey on the event {name}")
+    return ended
 
 
 def drop_left_segment(journey: Journey, ids: list[int], now: datetime) -> list[int]:
@@ -70,9 +76,22 @@ def _end_left_segment(journey: Journey, enrollments: QuerySet[Enrollment], now: 
         status=DeviceStatus.ACTIVE,
     )
     leaving = enrollments.filter(status=EnrollmentStatus.ACTIVE).exclude(Exists(member))
-    return leaving.update(
+    ended = leaving.update(
         status=EnrollmentStatus.EXITED,
         next_at=None,
         ended_at=now,
         ended_reason=EndReason.LEFT_SEGMENT,
     )
+    if ended:
+        reason = f"Left the journey: no longer in the segment {segment.name}"
+        _skip_unsent([journey.pk], EndReason.LEFT_SEGMENT, now, reason)
+    return ended
+
+
+def _skip_unsent(journey_ids: list[int], why: str, now: datetime, reason: str) -> None:
+    """Skip the deliveries made for those who just left but not yet sent: they get no more."""
+    just_left = Enrollment.objects.filter(
+        journey_id__in=journey_ids, status=EnrollmentStatus.EXITED, ended_reason=why, ended_at=now
+    )
+    messages = Notification.objects.filter(journey_step__journey_id__in=journey_ids)
+    delivery.skip_queued_triggered(messages, just_left, reason[:300])

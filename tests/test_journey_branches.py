@@ -225,6 +225,32 @@ def test_an_exit_event_reported_before_a_step_due_in_the_same_run_stops_it(sandb
     assert not Delivery.objects.filter(notification__journey_step__journey=cart).exists()
 
 
+def test_an_exit_skips_a_step_made_but_not_yet_sent(sandbox, app):
+    welcome = Journey.objects.create(
+        app=app, name="Welcome", trigger=Trigger.EVENT, event_name="signed_up"
+    )
+    message(welcome, "Hello")
+    later = message(welcome, "Still there?")
+    later.wait = DAY
+    later.save()
+    welcome.exit_events = ["unsubscribed"]
+    welcome.save()
+    services.activate(welcome)
+    ios(app, "ada")
+    events.record(app, "signed_up", user_ids=["ada"])
+    made = runner.send_due()  # step 1's delivery is made; no worker has claimed it yet
+
+    events.record(app, "unsubscribed", user_ids=["ada"])
+    deliver(made)
+
+    assert titles(sandbox) == []
+    skipped = Delivery.objects.get()
+    assert (skipped.status, skipped.reason) == (
+        "skipped",
+        "Left the journey on the event unsubscribed",
+    )
+
+
 def test_event_journeys_take_people_again_after_they_exited(sandbox, app):
     cart_journey(app, exit_events=["account_closed"])
     ios(app, "ada")
