@@ -166,6 +166,21 @@ _FROM_DEVICE_ROW = (
 )
 
 
+def skip_queued_triggered(
+    notifications: QuerySet[Notification], occurrences: QuerySet[Model], reason: str
+) -> int:
+    """Skip, with the reason, these occurrences' deliveries no worker has claimed yet.
+
+    For an automation whose occurrence ended (a person who left a journey): one UPDATE; a
+    delivery a worker holds is locked, and once it is no longer queued it is left as it is.
+    """
+    return Delivery.objects.filter(
+        notification__in=notifications,
+        trigger_key__in=occurrences.values("pk"),
+        status=DeliveryStatus.QUEUED,
+    ).update(status=DeliveryStatus.SKIPPED, reason=reason, updated_at=timezone.now())
+
+
 def _row_params(not_before: datetime | None) -> list:
     return [
         DeliveryStatus.QUEUED,

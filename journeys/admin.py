@@ -12,13 +12,19 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from campaigns.forms import CONVERSION_FIELDS
 from devices import membership
 from devices.admin import AppSettingsInline
 from devices.models import MobileApp
-from journeys import results, services
-from journeys.forms import JourneyForm, SegmentComSourceForm, StepForm, wait_label
-from journeys.models import Journey, JourneyStatus, SegmentComSource, Step
+from journeys import flow, results, services
+from journeys.forms import (
+    JourneyForm,
+    SegmentComSourceForm,
+    StepForm,
+    StepFormSet,
+    conditions_text,
+    wait_label,
+)
+from journeys.models import Journey, JourneyStatus, SegmentComSource, Step, StepKind
 from pushcenter.admin_deletion import CountedDeletion
 from segments.models import Segment
 
@@ -26,15 +32,32 @@ from segments.models import Segment
 class StepInline(admin.TabularInline):
     model = Step
     form = StepForm
-    fields = ["position", "wait_amount", "wait_unit", "message", *CONVERSION_FIELDS]
-    readonly_fields = ["position", "message"]
+    formset = StepFormSet
+    fields = [
+        "position",
+        "kind",
+        "wait_amount",
+        "wait_unit",
+        "event_name",
+        "event_conditions",
+        "then_way",
+        "else_way",
+        "message",
+    ]
+    readonly_fields = ["position", "kind", "message"]
     extra = 0
     can_delete = False
-    verbose_name_plural = "Steps (each sent its wait after the previous one, or after entering)"
+    verbose_name_plural = (
+        "Steps (a message is sent its wait after the previous step, or after entering; a wait "
+        "for an event waits up to its wait, then goes the 'then' way if the event came and the "
+        "'else' way if not)"
+    )
 
     @admin.display(description="Message")
     def message(self, step: Step) -> str:
         notification = step.notification
+        if notification is None:
+            return "—"
         return format_html(
             '<a href="{}">{}</a> <span class="help">{}</span>',
             reverse("admin:campaigns_notification_change", args=[notification.pk]),
@@ -49,14 +72,32 @@ class StepInline(admin.TabularInline):
     def sent_after(self, step: Step) -> str:
         return wait_label(step.wait)
 
+    @admin.display(description="Event")
+    def waits_for(self, step: Step) -> str:
+        if not step.event_name:
+            return "—"
+        conditions = conditions_text(step.event_conditions)
+        return f"{step.event_name} if {conditions}" if conditions else step.event_name
+
+    @admin.display(description="Ways on")
+    def ways(self, step: Step) -> str:
+        ordered = list(step.journey.steps.all())
+        then = results.way_label(flow.target(ordered, step, step.then_step))
+        if step.kind != StepKind.WAIT_FOR_EVENT:
+            return f"then {then}"
+        otherwise = results.way_label(flow.target(ordered, step, step.else_step))
+        return f"if it came: {then}; else: {otherwise}"
+
+    ACTIVE_FIELDS = ["position", "kind", "sent_after", "waits_for", "ways", "message"]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Journey | None = None) -> list:
         if obj is not None and obj.status == JourneyStatus.ACTIVE:
-            return ["position", "sent_after", "message"]
+            return self.ACTIVE_FIELDS
         return self.readonly_fields
 
     def get_fields(self, request: HttpRequest, obj: Journey | None = None) -> list:
         if obj is not None and obj.status == JourneyStatus.ACTIVE:
-            return ["position", "sent_after", "message"]
+            return self.ACTIVE_FIELDS
         return self.fields
 
 
@@ -68,7 +109,17 @@ class JourneyAdmin(CountedDeletion, admin.ModelAdmin):
     list_display = ["name", "app", "trigger", "status", "in_journey", "completed", "updated_at"]
     list_filter = ["status", "trigger", ("app", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "event_name"]
-    fields = ["app", "name", "trigger", "event_name", "segment", "status", "activated_at"]
+    fields = [
+        "app",
+        "name",
+        "trigger",
+        "event_name",
+        "segment",
+        "exit_events",
+        "exit_segment",
+        "status",
+        "activated_at",
+    ]
     readonly_fields = ["status", "activated_at"]
 
     @admin.display(description="In the journey")
@@ -87,15 +138,18 @@ class JourneyAdmin(CountedDeletion, admin.ModelAdmin):
         )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Journey | None = None) -> list:
+        fixed = []
         if obj is not None and obj.status != JourneyStatus.DRAFT:
             # Who enters is fixed once it has run; a new trigger is a new journey.
-            return [*self.readonly_fields, "app", "trigger", "event_name", "segment"]
-        return self.readonly_fields
+            fixed = ["app", "trigger", "event_name", "segment"]
+        if obj is not None and obj.status == JourneyStatus.ACTIVE:
+            fixed += ["exit_events", "exit_segment"]
+        return [*self.readonly_fields, *fixed]
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: object):
         if db_field.name == "app":
             kwargs["queryset"] = self._apps(request)
-        if db_field.name == "segment":
+        if db_field.name in ("segment", "exit_segment"):
             kwargs["queryset"] = Segment.objects.filter(app__in=self._apps(request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -117,6 +171,7 @@ class JourneyAdmin(CountedDeletion, admin.ModelAdmin):
         journey = kwargs.get("obj")
         if journey is not None:
             context["enrollments"] = results.enrollments(journey)
+            context["ended"] = results.ended(journey)
             context["step_results"] = results.steps(journey)
             if journey.status != JourneyStatus.ACTIVE:
                 context["problems"] = services.problems(journey)
@@ -129,6 +184,11 @@ class JourneyAdmin(CountedDeletion, admin.ModelAdmin):
                 "<int:pk>/steps/add/",
                 view(require_POST(self.add_step_view)),
                 name="journeys_add_step",
+            ),
+            path(
+                "<int:pk>/steps/add-wait/",
+                view(require_POST(self.add_wait_step_view)),
+                name="journeys_add_wait_step",
             ),
             path(
                 "<int:pk>/steps/<int:step_pk>/remove/",
@@ -154,6 +214,17 @@ class JourneyAdmin(CountedDeletion, admin.ModelAdmin):
         self.log_change(request, journey, f"Added step {step.position}.")
         url = reverse("admin:campaigns_notification_change", args=[step.notification_id])
         return HttpResponseRedirect(url)
+
+    def add_wait_step_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Add a wait for the event named in the form beside the button."""
+        journey = self._changeable(request, pk)
+        name = request.POST.get("wait_event_name", "").strip()
+        try:
+            step = services.add_wait_step(journey, name)
+        except ValidationError as error:
+            return self._refused(request, journey, error)
+        self.log_change(request, journey, f"Added step {step.position}, a wait for {name}.")
+        return self._back(journey)
 
     def remove_step_view(self, request: HttpRequest, pk: int, step_pk: int) -> HttpResponse:
         journey = self._changeable(request, pk)
@@ -186,8 +257,11 @@ class JourneyAdmin(CountedDeletion, admin.ModelAdmin):
         return self._back(journey)
 
     def _refused(self, request: HttpRequest, journey: Journey, error: ValidationError):
-        for message in error.messages:
-            self.message_user(request, message, messages.ERROR)
+        named = error.message_dict.items() if hasattr(error, "error_dict") else [("", error)]
+        for where, errors in named:
+            for message in ValidationError(errors).messages:
+                text = f"{_where_label(where)}: {message}" if where else message
+                self.message_user(request, text, messages.ERROR)
         return self._back(journey)
 
     def _back(self, journey: Journey) -> HttpResponse:
@@ -201,6 +275,22 @@ class JourneyAdmin(CountedDeletion, admin.ModelAdmin):
 
     def _apps(self, request: HttpRequest) -> QuerySet[MobileApp]:
         return membership.apps_of(request.user)
+
+
+# The step fields a refusal names ("step 4: event_name"), as the page labels them.
+FIELD_LABELS = {
+    "event_name": "event",
+    "event_conditions": "if",
+    "wait": "wait",
+    "then_step": "then",
+    "else_step": "else",
+}
+
+
+def _where_label(where: str) -> str:
+    """Write "step 4: event_name" as "Step 4, event"."""
+    step, _, field = where.partition(": ")
+    return f"{step.capitalize()}, {FIELD_LABELS.get(field, field)}" if field else where
 
 
 class SegmentComSourceInline(AppSettingsInline):

@@ -77,6 +77,8 @@ def _insert(
         None,
         sql.moment(now),
         sql.moment(now),
+        "",
+        "",
     ]
     if properties is not None:
         values[4] = json.dumps(properties)
@@ -89,11 +91,14 @@ def _insert(
         "properties",
         "created_at",
         "updated_at",
+        "ended_reason",
+        "ended_event",
     )
     return sql.insert_select(
         Enrollment,
         columns,
-        f"SELECT %s, t.device, %s, %s, %s, {sql.json_placeholder()}, %s, %s FROM ({select}) AS t",  # noqa: S608
+        f"SELECT %s, t.device, %s, %s, %s, {sql.json_placeholder()}, %s, %s, %s, %s "  # noqa: S608
+        f"FROM ({select}) AS t",
         [*values, *params],
         on_conflict="DO NOTHING",
     )

@@ -1,7 +1,8 @@
 """Events: what a person did, reported by the app, a backend or Segment.com.
 
-An event is stored once per device of the people it names, and enrols those devices in the
-app's active journeys that it triggers.
+An event is stored once per device of the people it names; it ends those devices' journeys
+it is an exit of, resumes their waits for it, and enrols them in the app's active journeys
+that it triggers, in that order, each a single statement over all the devices.
 """
 
 from __future__ import annotations
@@ -17,8 +18,16 @@ from django.utils import timezone
 
 from devices.models import Device, DeviceStatus, MobileApp
 from events.models import Event, EventSource
-from journeys import enrollment, tasks
-from journeys.models import Journey, JourneyStatus, Trigger
+from journeys import enrollment, exits, flow, tasks
+from journeys.models import (
+    Enrollment,
+    EnrollmentStatus,
+    Journey,
+    JourneyStatus,
+    Step,
+    StepKind,
+    Trigger,
+)
 from pushcenter import sql
 
 
@@ -41,7 +50,8 @@ def record(
     occurred_at: datetime | None = None,
     source: str = EventSource.API,
 ) -> Recorded:
-    """Store the event for each active device of the named users and installs; enrol them.
+    """Store the event for each active device of the named users and installs; exit, resume
+    and enrol them.
 
     Names and properties are the caller's to validate; ids matching no device are ignored.
     """
@@ -57,10 +67,45 @@ def record(
     journeys = Journey.objects.filter(
         app=app, status=JourneyStatus.ACTIVE, trigger=Trigger.EVENT, event_name=name
     )
+    exits.exit_on_event(app.pk, name, devices, now)
+    resumed = resume_waits(app, name, devices, now, values)
     entered = sum(enrollment.enroll(j, devices, now, values) for j in journeys)
-    if entered:
+    if entered or resumed:
         transaction.on_commit(tasks.send_due_steps.delay)
     return Recorded(devices=stored, enrolled=entered)
+
+
+def resume_waits(
+    app: MobileApp,
+    name: str,
+    devices: QuerySet[Device],
+    now: datetime,
+    properties: Mapping[str, object] | None = None,
+) -> int:
+    """Make the devices' waits for this event due now, to go the "event came" way.
+
+    One UPDATE over the enrollments waiting at any of the app's steps that wait for it (and
+    whose conditions its properties meet); the runner, which the caller wakes, moves them on.
+    Return how many.
+    """
+    waits = Step.objects.filter(
+        journey__app=app,
+        journey__status__in=exits.RUNNING,
+        kind=StepKind.WAIT_FOR_EVENT,
+        event_name=name,
+    ).values_list("journey_id", "position", "event_conditions")
+    at_a_wait = Q(pk__in=[])
+    met = False
+    for journey_id, position, conditions in waits:
+        if flow.matches(conditions, properties or {}):
+            at_a_wait |= Q(journey_id=journey_id, next_position=position)
+            met = True
+    if not met:
+        return 0
+    waiting = Enrollment.objects.filter(
+        at_a_wait, status=EnrollmentStatus.ACTIVE, event_came_at__isnull=True, device__in=devices
+    )
+    return waiting.update(event_came_at=now, next_at=now)
 
 
 def _store(

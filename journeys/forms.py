@@ -1,5 +1,5 @@
-"""The journey page's forms: the trigger, and each step's wait in minutes, hours or days; and
-the app page's Segment.com shared secret."""
+"""The journey page's forms: the trigger and exits, and each step's wait in minutes, hours or
+days and its ways on; and the app page's Segment.com shared secret."""
 
 from __future__ import annotations
 
@@ -9,30 +9,45 @@ from datetime import timedelta
 from django import forms
 from django.views.decorators.debug import sensitive_variables
 
-from campaigns.forms import (
-    CONVERSION_FIELDS,
-    clean_conversion_goal,
-    conversion_starts_field,
-    conversion_window_field,
-)
-from campaigns.models import (
-    Notification,
-    validate_conversion_event,
-    validate_value_property,
-)
-from journeys.models import Journey, SegmentComSource, Step, Trigger
+from journeys import flow
+from journeys.event_rules import RuleError
+from journeys.models import END, Journey, SegmentComSource, Step, StepKind, Trigger
 
 EVENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\- ]{0,127}")
 UNITS = {"minutes": timedelta(minutes=1), "hours": timedelta(hours=1), "days": timedelta(days=1)}
-MAX_WAIT = timedelta(days=90)
+MAX_WAIT = flow.MAX_WAIT
+# Five names of up to 128 characters, with ", " between them.
+MAX_EXIT_EVENTS_TEXT = 5 * 128 + 4 * 2
+# Five key=value pairs, with ", " between them.
+MAX_CONDITIONS_TEXT = 5 * (64 + 1 + flow.MAX_CONDITION_VALUE) + 4 * 2
 MIN_SEGMENT_COM_SECRET = 16
 MAX_SEGMENT_COM_SECRET = 256
 
 
 class JourneyForm(forms.ModelForm):
+    exit_events = forms.CharField(
+        required=False,
+        max_length=MAX_EXIT_EVENTS_TEXT,
+        help_text="Events that end a person's journey at once, separated by commas "
+        f"(at most {flow.MAX_EXIT_EVENTS}), such as purchase, unsubscribe.",
+    )
+
     class Meta:
         model = Journey
-        fields = ["app", "name", "trigger", "event_name", "segment"]
+        fields = ["app", "name", "trigger", "event_name", "segment", "exit_events", "exit_segment"]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if "exit_events" in self.fields:
+            self.initial["exit_events"] = ", ".join(self.instance.exit_events or [])
+
+    def clean_exit_events(self) -> list[str]:
+        text = self.cleaned_data["exit_events"]
+        names = [name.strip() for name in text.split(",") if name.strip()]
+        try:
+            return flow.check_exit_events(names)
+        except RuleError as error:
+            raise forms.ValidationError(str(error)) from None
 
     def clean_event_name(self) -> str:
         name = self.cleaned_data["event_name"].strip()
@@ -56,15 +71,26 @@ class JourneyForm(forms.ModelForm):
             data["segment"] = None
         if segment and app and segment.app_id != app.pk:
             self.add_error("segment", f"Choose a segment of {app}.")
+        self._clean_exits(data)
         return data
+
+    def _clean_exits(self, data: dict) -> None:
+        app = data.get("app") or getattr(self.instance, "app", None)
+        exit_segment, names = data.get("exit_segment"), data.get("exit_events") or []
+        if exit_segment and app and exit_segment.app_id != app.pk:
+            self.add_error("exit_segment", f"Choose a segment of {app}.")
+        event_name = data.get("event_name", self.instance.event_name)
+        if event_name and event_name in names:
+            self.add_error(
+                "exit_events",
+                f"{event_name!r} starts this journey, so it cannot also end it: "
+                "people would leave and enter again at once.",
+            )
 
 
 class StepForm(forms.ModelForm):
-    """A step's wait, as an amount and a unit rather than a raw duration; its conversion goal.
-
-    The goal is the step's notification's (campaigns.conversions counts it), set here beside
-    the wait so a journey's goals are read and set on one page.
-    """
+    """A step's wait, as an amount and a unit rather than a raw duration; a wait for an event's
+    event and its two ways on; a message's way on."""
 
     # A tabular inline shows labels as column heads only, so each box names itself too.
     wait_amount = forms.IntegerField(
@@ -79,21 +105,32 @@ class StepForm(forms.ModelForm):
         widget=forms.Select(attrs={"aria-label": "Wait unit"}),
     )
 
-    conversion_event = forms.CharField(
-        label="Conversion event",
+    event_name = forms.CharField(
+        label="Event",
         required=False,
         max_length=128,
-        validators=[validate_conversion_event],
-        widget=forms.TextInput(attrs={"aria-label": "Conversion event", "size": 14}),
+        widget=forms.TextInput(attrs={"aria-label": "Event waited for", "size": 16}),
     )
-    conversion_window_minutes = conversion_window_field()
-    conversion_starts = conversion_starts_field()
-    conversion_value_property = forms.CharField(
-        label="Value property",
+    event_conditions = forms.CharField(
+        label="If",
         required=False,
-        max_length=64,
-        validators=[validate_value_property],
-        widget=forms.TextInput(attrs={"aria-label": "Conversion value property", "size": 10}),
+        max_length=MAX_CONDITIONS_TEXT,
+        help_text="Optional: properties the event must have, as key=value, separated by commas.",
+        widget=forms.TextInput(attrs={"aria-label": "Event properties it must have", "size": 16}),
+    )
+    then_way = forms.TypedChoiceField(
+        label="Then",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        widget=forms.Select(attrs={"aria-label": "Then go to"}),
+    )
+    else_way = forms.TypedChoiceField(
+        label="Else (timed out)",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        widget=forms.Select(attrs={"aria-label": "If it timed out, go to"}),
     )
 
     class Meta:
@@ -102,14 +139,25 @@ class StepForm(forms.ModelForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        amount, unit = split_wait(self.instance.wait if self.instance.pk else timedelta(0))
+        step = self.instance
+        amount, unit = split_wait(step.wait if step.pk else timedelta(0))
         self.fields["wait_amount"].initial, self.fields["wait_unit"].initial = amount, unit
-        self.fields["conversion_window_minutes"].widget.attrs["aria-label"] = "Conversion window"
-        self.fields["conversion_starts"].widget.attrs["aria-label"] = "Conversion window starts"
-        if self.instance.pk:
-            notification = self.instance.notification
-            for name in CONVERSION_FIELDS:
-                self.fields[name].initial = getattr(notification, name)
+        ways = way_choices(step)
+        for name, chosen in (("then_way", step.then_step), ("else_way", step.else_step)):
+            self.fields[name].choices = ways
+            self.fields[name].initial = "" if chosen is None else chosen
+        self.fields["event_name"].initial = step.event_name
+        # The admin fills initial values from the model, where the conditions are a dict.
+        self.initial["event_conditions"] = conditions_text(step.event_conditions)
+        if step.kind != StepKind.WAIT_FOR_EVENT:
+            for name in ("event_name", "event_conditions", "else_way"):
+                self.fields[name].disabled = True
+
+    def clean_event_conditions(self) -> dict[str, str]:
+        pairs = [pair for pair in self.cleaned_data["event_conditions"].split(",") if pair.strip()]
+        if any("=" not in pair for pair in pairs):
+            raise forms.ValidationError("Write each condition as key=value, separated by commas.")
+        return {key.strip(): value.strip() for key, value in (p.split("=", 1) for p in pairs)}
 
     def clean(self) -> dict:
         data = super().clean()
@@ -119,16 +167,54 @@ class StepForm(forms.ModelForm):
             if wait > MAX_WAIT:
                 self.add_error("wait_amount", f"Wait at most {MAX_WAIT.days} days.")
             self.instance.wait = wait
-        if self.instance.pk:
-            clean_conversion_goal(self, data, self.instance.notification.track_launches)
+        if "then_way" in data:
+            self.instance.then_step = data["then_way"]
+        if self.instance.kind == StepKind.WAIT_FOR_EVENT:
+            self.instance.event_name = (data.get("event_name") or "").strip()
+            if "event_conditions" in data:
+                self.instance.event_conditions = data["event_conditions"]
+            self.instance.else_step = data.get("else_way")
         return data
 
-    def save(self, commit: bool = True) -> Step:
-        step = super().save(commit)
-        if step.pk and any(name in self.changed_data for name in CONVERSION_FIELDS):
-            goal = {name: self.cleaned_data[name] for name in CONVERSION_FIELDS}
-            Notification.objects.filter(pk=step.notification_id).update(**goal)
-        return step
+
+# A step's form's field for each field flow.branch_errors names.
+STEP_FORM_FIELDS = {
+    "wait": "wait_amount",
+    "event_name": "event_name",
+    "event_conditions": "event_conditions",
+    "then_step": "then_way",
+    "else_step": "else_way",
+}
+
+
+class StepFormSet(forms.BaseInlineFormSet):
+    """Check the steps' ways together: each must lead forward to a step that exists."""
+
+    def clean(self) -> None:
+        super().clean()
+        forms_by_position = {form.instance.position: form for form in self.forms}
+        steps = sorted((form.instance for form in self.forms), key=lambda s: s.position)
+        for where, error in flow.branch_errors(steps).items():
+            position, field = where.removeprefix("step ").split(": ")
+            form = forms_by_position[int(position)]
+            name = STEP_FORM_FIELDS[field]
+            if name not in form.errors:
+                form.add_error(name, error)
+
+
+def conditions_text(conditions: dict[str, str]) -> str:
+    """Write a wait's conditions as the form takes them: plan=gold, source=app."""
+    return ", ".join(f"{key}={value}" for key, value in conditions.items())
+
+
+def way_choices(step: Step) -> list[tuple[object, str]]:
+    """Where a step may lead: the next step, the end, or any later step."""
+    ways: list[tuple[object, str]] = [("", "the next step"), (END, "end the journey")]
+    if step.position is None:  # the formset's blank template form
+        return ways
+    later = Step.objects.filter(journey_id=step.journey_id, position__gt=step.position)
+    positions = later.values_list("position", flat=True)
+    return [*ways, *((position, f"step {position}") for position in positions)]
 
 
 def split_wait(wait: timedelta) -> tuple[int, str]:

@@ -31,7 +31,7 @@ class JourneyStatus(models.TextChoices):
 
 
 class Journey(ErrorMarked):
-    """Who enters (the trigger) and what they get (the steps), for one app."""
+    """Who enters (the trigger), what they get (the steps) and what ends it early (exits)."""
 
     app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="journeys")
     name = models.CharField(max_length=128)
@@ -49,6 +49,19 @@ class Journey(ErrorMarked):
         related_name="journeys",
         help_text="For a segment trigger: a device enters the journey when it enters this segment.",
     )
+    exit_events = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Names of events that end a person's journey at once (at most 5).",
+    )
+    exit_segment = models.ForeignKey(
+        Segment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="exiting_journeys",
+        help_text="A person whose device leaves this segment leaves the journey at once.",
+    )
     status = models.CharField(
         max_length=8, choices=JourneyStatus.choices, default=JourneyStatus.DRAFT, editable=False
     )
@@ -65,17 +78,47 @@ class Journey(ErrorMarked):
         return self.name
 
 
+class StepKind(models.TextChoices):
+    MESSAGE = "message", "Send a message"
+    WAIT_FOR_EVENT = "wait_for_event", "Wait for an event"
+
+
+# A branch target (Step.then_step, Step.else_step): NULL is the next step in order, END ends.
+END = 0
+
+
 class Step(models.Model):
-    """One message of a journey, sent a wait after the previous step (or after entering)."""
+    """One step of a journey: a message sent a wait after the previous step (or entering), or a
+    wait of up to `wait` for an event, going on one way if it came and another if not.
+
+    Branches only go forward (to a later position), so every path ends.
+    """
 
     journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=16, choices=StepKind.choices, default=StepKind.MESSAGE)
     wait = models.DurationField(
-        default=timedelta(0), help_text="How long after the previous step (or entering) it sends."
+        default=timedelta(0),
+        help_text="A message: how long after the previous step (or entering) it sends. "
+        "A wait for an event: how long it waits at most (the timeout).",
     )
     notification = models.OneToOneField(
-        "campaigns.Notification", on_delete=models.CASCADE, related_name="journey_step"
+        "campaigns.Notification",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="journey_step",
     )
+    event_name = models.CharField(max_length=128, blank=True)
+    # A wait: the event counts only if these properties have these values (as text).
+    event_conditions = models.JSONField(default=dict, blank=True)
+    # A message: where to go once sent; a wait: where to go if the event came.
+    then_step = models.PositiveSmallIntegerField(null=True, blank=True)
+    # A wait: where to go when it timed out.
+    else_step = models.PositiveSmallIntegerField(null=True, blank=True)
+    # How many took each way out of a wait, counted as they go.
+    event_came = models.PositiveIntegerField(default=0, editable=False)
+    timed_out = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["journey", "position"]
@@ -92,6 +135,14 @@ class EnrollmentStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     # A segment journey's members when it was activated: already in, so they never entered.
     ALREADY_IN = "already_in", "Already in the segment when the journey started"
+    EXITED = "exited", "Left early"
+
+
+class EndReason(models.TextChoices):
+    COMPLETED = "completed", "Completed"
+    TIMED_OUT = "timed_out", "Ended on a timed-out wait"
+    EXIT_EVENT = "exit_event", "Exited on an event"
+    LEFT_SEGMENT = "left_segment", "Left the segment"
 
 
 class Enrollment(models.Model):
@@ -107,6 +158,12 @@ class Enrollment(models.Model):
     next_at = models.DateTimeField(null=True, blank=True)
     # The event's properties, for the steps' texts to read as {{ event.name }}.
     properties = models.JSONField(null=True, blank=True)
+    # Set when the event a wait step waits for comes; the runner then takes the "then" way.
+    event_came_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_reason = models.CharField(max_length=12, choices=EndReason.choices, blank=True)
+    # The exit event's name, for an exit on an event.
+    ended_event = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -17,12 +17,22 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from campaigns import audience, delivery
 from campaigns.models import Notification
-from journeys import enrollment
-from journeys.models import Enrollment, EnrollmentStatus, Journey, JourneyStatus, Step, Trigger
+from journeys import enrollment, exits, flow
+from journeys.models import (
+    EndReason,
+    Enrollment,
+    EnrollmentStatus,
+    Journey,
+    JourneyStatus,
+    Step,
+    StepKind,
+    Trigger,
+)
 from pushcenter import isolation
 from segments import services as segments
 
@@ -34,8 +44,12 @@ BROKEN_STEP_RETRY = timedelta(minutes=10)
 
 
 def run(now: datetime | None = None) -> list[int]:
-    """Scan the triggers, then send every due step; return the notifications given deliveries."""
+    """Scan the triggers and the exit segments, then send every due step.
+
+    Returns the notifications given deliveries.
+    """
     now = now or timezone.now()
+    exits.sweep_left_segment(now)
     scanned = Journey.objects.filter(status=JourneyStatus.ACTIVE, trigger__in=SCANNED_TRIGGERS)
     for journey_id, segment_id in scanned.values_list("pk", "segment_id"):
         with isolation.boundary(Journey, journey_id) as outcome:
@@ -51,15 +65,16 @@ def send_due(now: datetime | None = None) -> list[int]:
     """Make the deliveries of every due step; return the notifications given deliveries."""
     now = now or timezone.now()
     touched: set[int] = set()
-    while batch := advance(now):
+    # A wait or a step of no wait leads on to a step due at once: it is taken in this run.
+    while (batch := advance(now)) is not None:
         touched.update(batch)
     return sorted(touched)
 
 
-def advance(now: datetime, size: int = BATCH_SIZE) -> list[int]:
-    """Make the deliveries of up to `size` due steps and move their enrollments on.
+def advance(now: datetime, size: int = BATCH_SIZE) -> list[int] | None:
+    """Take up to `size` due steps and move their enrollments on.
 
-    Returns the notifications that got deliveries; empty when nothing was due.
+    Returns the notifications that got deliveries; None when nothing was due.
     """
     with transaction.atomic():
         due = Enrollment.objects.filter(
@@ -69,7 +84,7 @@ def advance(now: datetime, size: int = BATCH_SIZE) -> list[int]:
             due = due.select_for_update(skip_locked=True, of=("self",))
         rows = list(due.order_by("next_at").values_list("pk", "journey_id", "next_position")[:size])
         if not rows:
-            return []
+            return None
         groups: dict[tuple[int, int], list[int]] = defaultdict(list)
         for pk, journey_id, position in rows:
             groups[(journey_id, position)].append(pk)
@@ -81,35 +96,76 @@ def advance(now: datetime, size: int = BATCH_SIZE) -> list[int]:
 
 
 def _take_step_isolated(journey_id: int, position: int, ids: list[int], now: datetime) -> int:
-    """Take one journey's step; if it fails, mark its message and let those enrollments wait."""
+    """Take one journey's step; if it fails, mark what failed and let those enrollments wait."""
+    with isolation.boundary(Journey, journey_id) as outcome:
+        # Re-checked inside the claim: one who left the exit segment gets nothing more.
+        ids = exits.drop_left_segment(Journey.objects.get(pk=journey_id), ids, now)
+    if outcome.error:
+        _postpone(ids, now)
+        return 0
     step = Step.objects.filter(journey_id=journey_id, position=position).first()
     made = 0
-    # The step's message is what is broken (its target, say): its page shows the error.
-    model, pk = (Notification, step.notification_id) if step else (Journey, journey_id)
+    # A message is what is broken (its target, say): its page shows the error.
+    message = step.notification_id if step else None
+    model, pk = (Notification, message) if message else (Journey, journey_id)
     with isolation.boundary(model, pk) as outcome:
         made = _take_step(journey_id, position, ids, now)
     if outcome.error:
-        # Left due, they would come first in every batch and could crowd out other journeys.
-        Enrollment.objects.filter(pk__in=ids).update(next_at=now + BROKEN_STEP_RETRY)
-        if step:
-            audience.record_segment_errors(step.notification_id)
+        _postpone(ids, now)
+        if message:
+            audience.record_segment_errors(message)
     return made
 
 
-def _take_step(journey_id: int, position: int, ids: list[int], now: datetime) -> int:
-    """Insert the step's deliveries for these enrollments and point them at the next step.
+def _postpone(ids: list[int], now: datetime) -> None:
+    # Left due, they would come first in every batch and could crowd out other journeys.
+    Enrollment.objects.filter(pk__in=ids).update(next_at=now + BROKEN_STEP_RETRY)
 
-    Returns the step's notification, or 0 when the step was removed meanwhile (it is passed).
+
+def _take_step(journey_id: int, position: int, ids: list[int], now: datetime) -> int:
+    """Take one step for these enrollments and point them at the step their way leads to.
+
+    Returns the step's notification, or 0 when it sent nothing (a wait, or a removed step).
     """
-    steps = list(Step.objects.filter(journey_id=journey_id, position__gte=position)[:2])
+    steps = list(Step.objects.filter(journey_id=journey_id).select_related("notification"))
+    step = next((s for s in steps if s.position == position), None)
     enrollments = Enrollment.objects.filter(pk__in=ids)
-    step = steps[0] if steps and steps[0].position == position else None
-    if step is not None:
-        # Each enrollment is an occurrence of the step's trigger: its id keys its delivery.
-        delivery.insert_triggered(step.notification, enrollments)
-    after = [s for s in steps if s.position > position]
-    if after:
-        enrollments.update(next_position=after[0].position, next_at=now + after[0].wait)
-    else:
-        enrollments.update(status=EnrollmentStatus.COMPLETED, next_at=None)
-    return step.notification_id if step else 0
+    if step is None:
+        # Removed while the journey was paused: passed, as if it were done.
+        gone = Step(journey_id=journey_id, position=position)
+        _move(enrollments, flow.target(steps, gone, None), now)
+        return 0
+    if step.kind == StepKind.WAIT_FOR_EVENT:
+        _leave_wait(steps, step, enrollments, now)
+        return 0
+    # Each enrollment is an occurrence of the step's trigger: its id keys its delivery.
+    delivery.insert_triggered(step.notification, enrollments)
+    _move(enrollments, flow.target(steps, step, step.then_step), now)
+    return step.notification_id
+
+
+def _leave_wait(steps: list[Step], step: Step, enrollments: QuerySet, now: datetime) -> None:
+    """Send those whose event came the "then" way and those timed out the "else" way."""
+    came = list(enrollments.filter(event_came_at__isnull=False).values_list("pk", flat=True))
+    timed_out = list(enrollments.filter(event_came_at__isnull=True).values_list("pk", flat=True))
+    Step.objects.filter(pk=step.pk).update(
+        event_came=F("event_came") + len(came), timed_out=F("timed_out") + len(timed_out)
+    )
+    then, otherwise = (flow.target(steps, step, way) for way in (step.then_step, step.else_step))
+    _move(Enrollment.objects.filter(pk__in=came), then, now)
+    _move(Enrollment.objects.filter(pk__in=timed_out), otherwise, now, EndReason.TIMED_OUT)
+
+
+def _move(
+    enrollments: QuerySet,
+    step: Step | None,
+    now: datetime,
+    ending: str = EndReason.COMPLETED,
+) -> None:
+    """Point the enrollments at `step`, due after its wait; with no step, end their journeys."""
+    if step is None:
+        enrollments.update(
+            status=EnrollmentStatus.COMPLETED, next_at=None, ended_at=now, ended_reason=ending
+        )
+        return
+    enrollments.update(next_position=step.position, next_at=now + step.wait, event_came_at=None)

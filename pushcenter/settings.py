@@ -293,6 +293,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Names for choice sets whose field names other endpoints also use ("kind", "status").
+    "ENUM_NAME_OVERRIDES": {
+        "KindEnum": "campaigns.models.Kind",
+        "JourneyStepKindEnum": "journeys.models.StepKind",
+        "JourneyStatusEnum": "journeys.models.JourneyStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "pushcenter.api_schema.add_error_answers",

@@ -197,3 +197,112 @@ def test_the_events_list_names_each_events_user_and_finds_them_by_user_id(bob, r
     assert ">ada<" in listed and ">bo<" in listed
     assert ">ada<" in found and ">bo<" not in found
     assert client.get("/events/event/add/").status_code == 403
+
+
+def with_wait(client, journey: Journey, event_name: str) -> Step:
+    url = f"/journeys/journey/{journey.pk}/steps/add-wait/"
+    response = client.post(url, {"wait_event_name": event_name}, follow=True)
+    assert response.status_code == 200
+    return journey.steps.latest("position")
+
+
+def branched(client, retail) -> Journey:
+    """Wait for a purchase; thank buyers (step 3), remind the others (step 2, then the end)."""
+    journey = made(client, retail, trigger=Trigger.EVENT, event_name="cart_abandoned")
+    with_wait(client, journey, "purchase")
+    with_step(client, journey, "Come back")
+    with_step(client, journey, "Thanks")
+    return journey
+
+
+def test_a_marketer_adds_a_wait_for_an_event_and_points_its_ways(bob, retail):
+    client = logged_in(bob)
+    journey = branched(client, retail)
+    form = read_form(client.get(page(journey.pk)).content.decode(), "journey_form")
+    form.update(
+        {
+            "steps-0-wait_amount": "2",
+            "steps-0-wait_unit": "days",
+            "steps-0-then_way": "3",
+            "steps-0-else_way": "2",
+            "steps-0-event_conditions": "plan=gold, source = app",
+            "steps-1-then_way": "0",
+            "exit_events": "unsubscribed, account_closed",
+        }
+    )
+
+    response = client.post(page(journey.pk), form)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    wait, remind, _ = journey.steps.all()
+    assert (wait.kind, wait.event_name, wait.then_step, wait.else_step) == (
+        "wait_for_event",
+        "purchase",
+        3,
+        2,
+    )
+    assert wait.wait.days == 2 and remind.then_step == 0
+    assert wait.event_conditions == {"plan": "gold", "source": "app"}
+    journey.refresh_from_db()
+    assert journey.exit_events == ["unsubscribed", "account_closed"]
+    html = client.get(page(journey.pk)).content.decode()
+    assert read_form(html, "journey_form")["steps-0-event_conditions"] == "plan=gold, source=app"
+    assert "wait up to 2 days for the event “purchase” with plan = gold and source = app" in html
+    assert "If the event came → step 3" in html and "Else, timed out → step 2" in html
+    assert "the event “unsubscribed” comes, the event “account_closed” comes" in html
+
+
+def test_a_wait_without_an_event_or_a_bad_way_is_refused_on_the_page(bob, retail):
+    client = logged_in(bob)
+    journey = branched(client, retail)
+
+    refused = client.post(
+        f"/journeys/journey/{journey.pk}/steps/add-wait/", {"wait_event_name": ""}, follow=True
+    ).content.decode()
+    form = read_form(client.get(page(journey.pk)).content.decode(), "journey_form")
+    form.update({"steps-0-event_name": "", "steps-2-then_way": "1"})
+    invalid = client.post(page(journey.pk), form).content.decode()
+    form.update({"steps-0-event_name": "purchase", "steps-0-event_conditions": "gold"})
+    unparsed = client.post(page(journey.pk), form).content.decode()
+
+    assert "Step 4, event: An event name is 1 to 128" in refused
+    assert "An event name is 1 to 128" in invalid
+    assert "Select a valid choice. 1 is not one of the available choices." in invalid
+    assert "Write each condition as key=value, separated by commas." in unparsed
+    assert journey.steps.count() == 3
+    assert journey.steps.get(position=1).event_name == "purchase"
+
+
+def test_bad_exits_are_refused_naming_the_field(bob, retail, news):
+    client = logged_in(bob)
+    journey = branched(client, retail)
+    theirs = news.segments.create(name="Theirs", definition="userId startswith 's'")
+    form = read_form(client.get(page(journey.pk)).content.decode(), "journey_form")
+
+    answers = []
+    for change in (
+        {"exit_events": "cart_abandoned"},
+        {"exit_events": "gone, gone"},
+        {"exit_events": "a, b, c, d, e, f"},
+        {"exit_segment": str(theirs.pk)},
+    ):
+        answers.append(client.post(page(journey.pk), {**form, **change}).content.decode())
+
+    assert "&#x27;cart_abandoned&#x27; starts this journey" in answers[0]
+    assert "Name each exit event once." in answers[1]
+    assert "A list of at most 5 event names." in answers[2]
+    assert "Choose a segment of" in answers[3]
+    journey.refresh_from_db()
+    assert (journey.exit_events, journey.exit_segment) == ([], None)
+
+
+def test_an_active_journey_shows_its_ways_read_only(bob, retail):
+    client = logged_in(bob)
+    journey = branched(client, retail)
+    client.post(f"/journeys/journey/{journey.pk}/activate/")
+
+    html = client.get(page(journey.pk)).content.decode()
+
+    assert "if it came: step 2; else: step 2" in html
+    assert 'name="steps-0-then_way"' not in html
+    assert "add-wait-step-button" not in html
