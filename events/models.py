@@ -1,7 +1,8 @@
 """Events: what one device's person did, as the app, a backend or Segment.com reported it.
 
 Journeys record them (journeys/events.py) and start on them; A/B tests count them as
-conversions (experiments/results.py). Both read this model, so neither needs the other.
+conversions (experiments/results.py); segments select devices by them (did(...) in
+segments/language.py). All read this model, so none needs another.
 """
 
 from __future__ import annotations
