@@ -982,12 +982,12 @@ class _AmongGroups(Expression):
         self.grouped = grouped
         self.outer: tuple[Combinable, ...] = (F("app_id"), F("pk"))
 
-    def resolve_expression(
-        self, query: object = None, *args: object, **kwargs: object
-    ) -> Expression:
-        clone = self.copy()
-        clone.outer = tuple(ref.resolve_expression(query, *args, **kwargs) for ref in self.outer)
-        return clone
+    def get_source_expressions(self) -> list[Combinable]:
+        # The device's columns, so that Django resolves them and renames them in a subquery.
+        return list(self.outer)
+
+    def set_source_expressions(self, expressions: list[Combinable]) -> None:
+        self.outer = tuple(expressions)
 
     def as_sql(self, compiler: object, connection: object, **extra_context: object) -> tuple:
         inner, inner_params = self.grouped.query.get_compiler(connection=connection).as_sql()

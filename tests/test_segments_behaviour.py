@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from devices.models import Device
 from devices.registration import register_device
+from events.models import Event
 from journeys import events, runner, services
 from journeys.models import Enrollment, EnrollmentStatus, Journey, Trigger
 from segments.language import DefinitionError, compile_definition
@@ -214,3 +215,15 @@ def test_a_journey_takes_a_device_when_its_window_lets_it_into_the_segment(retai
 
     entered = Enrollment.objects.get(journey=journey)
     assert entered.device.user_id == "ada" and entered.status != EnrollmentStatus.ALREADY_IN
+
+
+def test_a_counted_did_still_selects_the_right_devices_inside_a_subquery(shoppers):
+    condition = compile_definition("did('purchase', within 30d, count ge 2)", {}, now=NOW)
+    buyers = Device.objects.filter(app=shoppers).filter(condition)
+
+    opens = Event.objects.filter(name="app_open", device__in=buyers)
+
+    opened = set(opens.values_list("device_id", flat=True))
+    assert opened == set(
+        Device.objects.filter(user_id__in=["ada", "cy"]).values_list("pk", flat=True)
+    )
