@@ -436,18 +436,22 @@ class _Parser:
             word = clause.text.lower()
             if word in clauses:
                 raise self.error(
-                    clause.offset, "one " + word, f"a second '{clause.text}'",
+                    clause.offset,
+                    "one " + word,
+                    f"a second '{clause.text}'",
                     f"did(...) takes one {word} clause; this is a second",
-                )  # fmt: skip
+                )
             self.advance()
             clauses[word] = _CLAUSES[word](self)
         if not self.at_symbol(")"):
             raise self.unexpected(", or ) to close did(")
         if "within" not in clauses:
             raise self.error(
-                self.token.offset, ", within and a window such as 30d", "')'",
+                self.token.offset,
+                ", within and a window such as 30d",
+                "')'",
                 f"did(...) needs a window: add , within 30d (at most {_MAX_WINDOW_TEXT})",
-            )  # fmt: skip
+            )
         self.advance()
         count = clauses.get("count", ("ge", 1))
         return _Did(name.value, name.offset, clauses["within"], count, clauses.get("where"))
@@ -455,9 +459,11 @@ class _Parser:
     def count_event_predicate(self, start: _Token) -> None:
         if self.in_where:
             raise self.error(
-                start.offset, "a comparison of the event's properties", "did(",
+                start.offset,
+                "a comparison of the event's properties",
+                "did(",
                 "did(...) cannot stand inside another did(...)'s where",
-            )  # fmt: skip
+            )
         self.event_predicates += 1
         if self.event_predicates > MAX_EVENT_PREDICATES:
             raise self.error(
