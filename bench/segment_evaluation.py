@@ -256,6 +256,7 @@ def measure(app, name: str, definition: str, repeat: int) -> dict:
         "definition": definition,
         "compiled_where": str(devices.query).split(" WHERE ", 1)[1],
         "target_ms": 250,
+        "load_1m": round(os.getloadavg()[0], 2),
     }
 
 
