@@ -55,7 +55,8 @@ def scan(journey_id: int, now: datetime) -> int:
 
 def mark_present_members(journey: Journey, now: datetime) -> int:
     """Record a segment's members at activation as already in: only later arrivals enter."""
-    return _insert(journey, _segment_members(journey), EnrollmentStatus.ALREADY_IN, 0, None, now)
+    members = _segment_members(journey, now)
+    return _insert(journey, members, EnrollmentStatus.ALREADY_IN, 0, None, now)
 
 
 def _insert(
@@ -114,13 +115,14 @@ def _new_arrivals(journey: Journey, now: datetime) -> QuerySet[Device]:
             first_seen__lte=now,
         )
     else:
-        found = _segment_members(journey)
+        found = _segment_members(journey, now)
     # Registration and segment journeys take each device once.
     return found.exclude(
         Exists(Enrollment.objects.filter(journey=journey, device_id=OuterRef("pk")))
     )
 
 
-def _segment_members(journey: Journey) -> QuerySet[Device]:
+def _segment_members(journey: Journey, now: datetime) -> QuerySet[Device]:
+    """The segment's members at `now`: a did(...) window ends then, so one can enter by time."""
     active = Device.objects.filter(app=journey.app, status=DeviceStatus.ACTIVE)
-    return active.filter(any_segment(journey.app, [journey.segment]))
+    return active.filter(any_segment(journey.app, [journey.segment], now))

@@ -18,7 +18,16 @@ from segments.models import Segment, segment_name_validator
 
 
 class AudienceBodySerializer(StrictSerializer):
-    definition = TextField(max_length=4000)
+    definition = TextField(
+        max_length=4000,
+        help_text="The audience language, as the README's Segments section describes: "
+        "comparisons of device properties (carrierCountry eq 'US') and of what people did, "
+        "from the app's events: did('purchase', within 30d, count ge 2, where amount ge 20). "
+        "A did(...) needs a window of 1m to 365d ending when the audience is counted or sent; "
+        "count takes eq, ne, lt, gt, le or ge and 0 to 10,000 (at least once if left out); "
+        "where compares the event's properties with a text, a number or true/false; at most 10 "
+        "did(...) a definition.",
+    )
     description = TextField(required=False, allow_blank=True, max_length=1000)
     custom_properties = serializers.DictField(
         child=serializers.ChoiceField(choices=PROPERTY_TYPES), required=False
@@ -78,6 +87,15 @@ SEED_EXAMPLES = [
         value={
             "definition": "dog-lover eq true and dog-breed eq 'Golden Retriever'",
             "custom_properties": {"dog-lover": "boolean", "dog-breed": "string"},
+        },
+    ),
+    OpenApiExample(
+        "Behaviour",
+        request_only=True,
+        value={
+            "definition": "did('purchase', within 30d, count ge 2, where currency eq 'EUR') "
+            "and not did('app_open', within 7d)",
+            "description": "Repeat buyers in euros who have not opened the app this week",
         },
     ),
 ]

@@ -7,12 +7,23 @@ Grammar; keywords are case-insensitive, property names are not:
     definition := any END
     any        := all ("or" all)*
     all        := unary ("and" unary)*
-    unary      := "not" unary | "(" any ")" | "exists" "(" NAME ")" | NAME test
+    unary      := "not" unary | "(" any ")" | "exists" "(" NAME ")" | did | NAME test
     test       := COMPARISON value | ["not"] "in" "(" value ("," value)* ")"
                 | ("startswith" | "endswith" | "contains") value
     COMPARISON := eq | ne | lt | gt | le | ge | = | != | < | > | <= | >=
     value      := 'string' | number | true | false | null | date | date-time
                 | now | now(+|-)N(s|m|h|d|w)
+    did        := "did" "(" 'event name' ("," clause)* ")"
+    clause     := "within" N(m|h|d) | "count" COMPARISON N | "where" any
+
+A behaviour predicate asks what the device's person did: `did('purchase', within 30d, count ge
+2, where amount ge 20 and currency eq 'EUR')` holds for a device with at least two purchase
+events of the app in the 30 days up to now whose properties match the where. `within` is
+required (1m to 365d); `count` defaults to `ge 1`, so `not did('app_open', within 7d)` holds for
+a device without one. Inside where, names are the event's top-level property keys, and each
+comparison's literal gives its type (string, number or boolean); exists(key) asks for any
+non-null value. Each clause appears once, a definition holds at most MAX_EVENT_PREDICATES, and a
+did(...) cannot stand inside another's where.
 
 A device lacks a property when a built-in string is '' (not reported), a nullable column is
 NULL, or a custom key is absent or holds a value of another JSON type. The logic is two-valued:
@@ -28,7 +39,7 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -37,12 +48,17 @@ from django.db.models import (
     BooleanField,
     Case,
     CharField,
+    Count,
     DecimalField,
+    Exists,
+    Expression,
     F,
     Func,
     IntegerField,
     JSONField,
+    OuterRef,
     Q,
+    QuerySet,
     Value,
     When,
 )
@@ -60,6 +76,7 @@ from django.utils import timezone
 
 from devices.models import Device
 from devices.versions import version_key
+from events.models import Event
 from segments.properties import (
     BUILT_IN_COLUMNS,
     BUILT_IN_PROPERTIES,
@@ -89,6 +106,11 @@ MAX_NUMBER_DIGITS = 15
 # for thousands of years, so a definition that compiles today compiles every day after.
 MAX_RELATIVE = timedelta(days=36525)
 LAST_YEAR = 9998
+# Each did(...) is one subquery over the app's events: a handful keeps a count cheap.
+MAX_EVENT_PREDICATES = 10
+MAX_WINDOW = timedelta(days=365)
+MAX_EVENT_COUNT = 10_000
+MAX_EVENT_NAME = 128  # events.models.Event.name
 
 
 class DefinitionError(ValueError):
@@ -228,6 +250,17 @@ class _Exists:
 
 
 @dataclass(frozen=True)
+class _Did:
+    """did(...) as parsed; once checked, `where` holds the event tree with its types."""
+
+    name: str
+    offset: int
+    window: timedelta
+    count: tuple[str, int]  # an operator (eq ne lt gt le ge) and a number of events
+    where: object | None
+
+
+@dataclass(frozen=True)
 class _Not:
     operand: object
 
@@ -274,6 +307,10 @@ _EXPECTED_VALUE = (
     "a date-time such as 2026-01-31T09:00:00Z, or now-30d)"
 )
 _NUMBER = re.compile(r"-?(\d+)(?:\.(\d+))?")
+_WINDOW = re.compile(r"(\d{1,6})([mhdMHD])")
+_MAX_WINDOW_TEXT = "365d"
+_COUNT_OPERATORS = ("eq", "ne", *_ORDERED)
+_EXPECTED_COUNT_OPERATOR = "a comparison operator (eq, ne, lt, gt, le, ge, =, !=, <, >, <=, >=)"
 _MOMENT = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[Tt]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:[Zz]|[+-]\d{2}:\d{2})?)?"
 )
@@ -288,7 +325,10 @@ class _Parser:
         self.definition = definition
         self._tokens = _tokens(definition)
         self.token = _Token("end", "", 0)
+        self.following: _Token | None = None
         self.depth = 0
+        self.event_predicates = 0
+        self.in_where = False
 
     def parse(self) -> object:
         _check_length(self.definition)
@@ -302,8 +342,15 @@ class _Parser:
         return tree
 
     def advance(self) -> _Token:
-        current, self.token = self.token, next(self._tokens)
+        current, self.token = self.token, self.following or next(self._tokens)
+        self.following = None
         return current
+
+    def peek(self) -> _Token:
+        """Return the token after the current one (did is a keyword only before a "(")."""
+        if self.following is None:
+            self.following = next(self._tokens)
+        return self.following
 
     def error(self, offset: int, expected: str, found: str, message: str = "") -> DefinitionError:
         return DefinitionError(
@@ -364,6 +411,8 @@ class _Parser:
             return tree
         if self.at_keyword("exists"):
             return self.exists()
+        if self.at_keyword("did") and self.peek().text == "(":
+            return self.did()
         return self.test()
 
     def exists(self) -> _Exists:
@@ -372,6 +421,94 @@ class _Parser:
         name = self.name("a property name")
         self.expect_symbol(")", ") to close exists(")
         return _Exists(name.text, name.offset)
+
+    def did(self) -> _Did:
+        start = self.advance()
+        self.count_event_predicate(start)
+        self.advance()
+        name = self.event_name()
+        clauses: dict[str, object] = {}
+        while self.at_symbol(","):
+            self.advance()
+            clause = self.token
+            if not self.at_keyword(*_CLAUSES):
+                raise self.unexpected("within, count or where")
+            word = clause.text.lower()
+            if word in clauses:
+                raise self.error(
+                    clause.offset,
+                    "one " + word,
+                    f"a second '{clause.text}'",
+                    f"did(...) takes one {word} clause; this is a second",
+                )
+            self.advance()
+            clauses[word] = _CLAUSES[word](self)
+        if not self.at_symbol(")"):
+            raise self.unexpected(", or ) to close did(")
+        if "within" not in clauses:
+            raise self.error(
+                self.token.offset,
+                ", within and a window such as 30d",
+                "')'",
+                f"did(...) needs a window: add , within 30d (at most {_MAX_WINDOW_TEXT})",
+            )
+        self.advance()
+        count = clauses.get("count", ("ge", 1))
+        return _Did(name.value, name.offset, clauses["within"], count, clauses.get("where"))
+
+    def count_event_predicate(self, start: _Token) -> None:
+        if self.in_where:
+            raise self.error(
+                start.offset,
+                "a comparison of the event's properties",
+                "did(",
+                "did(...) cannot stand inside another did(...)'s where",
+            )
+        self.event_predicates += 1
+        if self.event_predicates > MAX_EVENT_PREDICATES:
+            raise self.error(
+                start.offset,
+                f"at most {MAX_EVENT_PREDICATES} did(...) in a definition",
+                f"did number {self.event_predicates}",
+                f"a definition holds at most {MAX_EVENT_PREDICATES} did(...)",
+            )
+
+    def event_name(self) -> _Literal:
+        token = self.token
+        length = len(token.text) - 2
+        if token.kind != "string" or not 0 < length <= MAX_EVENT_NAME:
+            raise self.unexpected(
+                f"an event name of 1 to {MAX_EVENT_NAME} characters in quotes such as 'purchase'"
+            )
+        return self.value()
+
+    def within(self) -> timedelta:
+        token = self.token
+        match = _WINDOW.fullmatch(token.text) if token.kind == "word" else None
+        window = timedelta(**{_UNITS[match[2].lower()]: int(match[1])}) if match else None
+        if not window or window > MAX_WINDOW:
+            raise self.unexpected(f"a window from 1m to {_MAX_WINDOW_TEXT} such as 30d, 12h or 90m")
+        self.advance()
+        return window
+
+    def count(self) -> tuple[str, int]:
+        operator_token = self.token
+        operator = self.operator()
+        if operator not in _COUNT_OPERATORS:
+            raise self.error(
+                operator_token.offset, _EXPECTED_COUNT_OPERATOR, f"'{operator_token.text}'"
+            )
+        token = self.token
+        if token.kind != "word" or not token.text.isdigit() or int(token.text) > MAX_EVENT_COUNT:
+            raise self.unexpected(f"a whole number of events from 0 to {MAX_EVENT_COUNT:,}")
+        self.advance()
+        return operator, int(token.text)
+
+    def where(self) -> object:
+        self.in_where = True
+        tree = self.any()
+        self.in_where = False
+        return tree
 
     def name(self, expected: str) -> _Token:
         reserved = self.at_keyword("and", "or", "not")
@@ -491,6 +628,7 @@ class _Parser:
 
 
 _IN_CALENDAR = f"a time between the years 1 and {LAST_YEAR}"
+_CLAUSES = {"within": _Parser.within, "count": _Parser.count, "where": _Parser.where}
 
 
 def _check_length(definition: str) -> None:
@@ -595,6 +733,9 @@ class _Checker:
             return _Not(self.check(tree.operand))
         if isinstance(tree, _Exists):
             return _Has(self.property(tree.name, tree.offset))
+        if isinstance(tree, _Did):
+            where = tree.where and _EventChecker(self.definition).check(tree.where)
+            return replace(tree, where=where)
         return self.test(tree)
 
     def test(self, test: _Test) -> object:
@@ -687,6 +828,44 @@ class _Checker:
         )
 
 
+class _EventChecker(_Checker):
+    """Check a did(...)'s where: an event's properties take the type of the literal beside them.
+
+    Events declare no types, so `amount ge 20` compares amount as a number and misses an event
+    whose amount is a string, as a device misses a custom property of another type.
+    """
+
+    def __init__(self, definition: str) -> None:
+        super().__init__(definition, {})
+
+    def property(self, name: str, offset: int) -> _Property:
+        return _Property(name, "any", True)
+
+    def test(self, test: _Test) -> object:
+        first = test.values[0]
+        if first.kind == "null":
+            return super().test(test)
+        kind = _EVENT_TYPES.get(first.kind)
+        if kind is None:
+            raise self.error(
+                first.offset,
+                _EVENT_VALUE,
+                first.describe(),
+                f"an event property compares with {_EVENT_VALUE}, not {first.describe()}",
+            )
+        prop = _Property(test.name, kind, True)
+        if test.operator not in _OPERATORS[kind]:
+            raise self.wrong_operator(prop, test)
+        for literal in test.values:
+            if literal.kind != first.kind:
+                raise self.wrong_type(prop, literal)
+        return _Compare(prop, test.operator, tuple(literal.value for literal in test.values))
+
+
+_EVENT_TYPES = {"string": "string", "number": "number", "boolean": "boolean"}
+_EVENT_VALUE = "a 'quoted string', a number, true or false"
+
+
 def _type_phrase(kind: str) -> str:
     return _TYPE_PHRASES.get(kind, f"a {kind} property")
 
@@ -719,13 +898,21 @@ _ORDER_LOOKUPS = {
     "ge": GreaterThanOrEqual,
 }
 # The JSON types a custom property of each type must have, by vendor; any other is missing.
+# "any" is an event property's for exists(key): any value but JSON null.
 _SQLITE_JSON_TYPES = {
     "string": ["text"],
     "datetime": ["text"],
     "number": ["integer", "real"],
     "boolean": ["true", "false"],
+    "any": ["text", "integer", "real", "true", "false", "array", "object"],
 }
-_JSONB_TYPES = {"string": "string", "datetime": "string", "number": "number", "boolean": "boolean"}
+_JSONB_TYPES = {
+    "string": ["string"],
+    "datetime": ["string"],
+    "number": ["number"],
+    "boolean": ["boolean"],
+    "any": ["string", "number", "boolean", "array", "object"],
+}
 
 
 class _JsonbMember(Func):
@@ -784,6 +971,41 @@ class _JsonbPathExists(Func):
         )
 
 
+class _AmongGroups(Expression):
+    """Whether the device is among the (app_id, device_id) rows of a grouped query of events.
+
+    EXISTS over the grouped query as a derived table, joined on both columns: PostgreSQL pulls
+    it up into a semi-join and carries the outer app_id = X into the grouping, which reads only
+    that app's events by their (app, name, occurred_at) index. A correlated GROUP BY would run
+    once per device instead.
+    """
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, grouped: QuerySet) -> None:
+        super().__init__()
+        self.grouped = grouped
+        self.outer: tuple[Combinable, ...] = (F("app_id"), F("pk"))
+
+    def get_source_expressions(self) -> list[Combinable]:
+        # The device's columns, so that Django resolves them and renames them in a subquery.
+        return list(self.outer)
+
+    def set_source_expressions(self, expressions: list[Combinable]) -> None:
+        self.outer = tuple(expressions)
+
+    def as_sql(self, compiler: object, connection: object, **extra_context: object) -> tuple:
+        inner, inner_params = self.grouped.query.get_compiler(connection=connection).as_sql()
+        (app, app_params), (device, device_params) = (compiler.compile(ref) for ref in self.outer)
+        # Only compiled SQL enters the text; every value is a parameter.
+        return (
+            f"EXISTS (SELECT 1 FROM ({inner}) AS grouped_events "  # noqa: S608
+            f"WHERE grouped_events.app_id = {app} AND grouped_events.device_id = {device})",
+            (*inner_params, *app_params, *device_params),
+        )
+
+
 class _Operand:
     """A property as SQL sees it: when a device has it, and its value then (never NULL).
 
@@ -836,8 +1058,11 @@ class _Operand:
 class _ContainedOperand(_Operand):
     """A PostgreSQL custom property: equality by JSONB containment, which a GIN index serves."""
 
-    def __init__(self, name: str, presence: Q, value: Combinable, **kwargs: object) -> None:
+    def __init__(
+        self, document: str, name: str, presence: Q, value: Combinable, **kwargs: object
+    ) -> None:
         super().__init__(presence, value, **kwargs)
+        self.document = document
         self.name = name
 
     def matches(self, operator: str, values: list[object]) -> Q:
@@ -846,7 +1071,7 @@ class _ContainedOperand(_Operand):
         return super().matches(operator, values)
 
     def equals(self, literal: object) -> Q:
-        return Q(custom_properties__contains={self.name: _json_scalar(literal)})
+        return Q(**{f"{self.document}__contains": {self.name: _json_scalar(literal)}})
 
 
 class _NumberOperand(_ContainedOperand):
@@ -859,7 +1084,7 @@ class _NumberOperand(_ContainedOperand):
     def matches(self, operator: str, values: list[object]) -> Q:
         if operator in _PATH_OPERATORS:
             path = _number_path(self.name, _PATH_OPERATORS[operator], values[0])
-            return Q(_JsonbPathExists(F("custom_properties"), Value(path)))
+            return Q(_JsonbPathExists(F(self.document), Value(path)))
         return super().matches(operator, values)
 
 
@@ -884,14 +1109,22 @@ def _json_scalar(literal: object) -> object:
 
 
 class _Compiler:
-    """Turn a checked definition into one Q for a vendor, with `now` fixed."""
+    """Turn a checked definition into one Q for a vendor, with `now` fixed.
 
-    def __init__(self, definition: str, now: datetime, vendor: str) -> None:
+    `document` is the JSON column custom properties live in: a device's, or an event's
+    properties for the where of a did(...).
+    """
+
+    def __init__(
+        self, definition: str, now: datetime, vendor: str, document: str = "custom_properties"
+    ) -> None:
         if vendor not in ("postgresql", "sqlite"):
             raise NotSupportedError(f"segments run on PostgreSQL or SQLite, not {vendor}")
         self.definition = definition
         self.now = now
+        self.vendor = vendor
         self.postgres = vendor == "postgresql"
+        self.document = document
 
     def compile(self, tree: object, negated: bool = False) -> Q:
         """Compile a tree, pushing negations down to the comparisons (De Morgan).
@@ -907,10 +1140,12 @@ class _Compiler:
             connector = Q.AND if isinstance(tree, _All) != negated else Q.OR
             conditions = [self.compile(operand, negated) for operand in operands]
             if connector == Q.AND:
-                conditions = _merge_containments(conditions)
+                conditions = _merge_containments(conditions, self.document)
             return Q(*conditions, _connector=connector)
         if isinstance(tree, _Has):
             condition = self.operand(tree.property).present()
+        elif isinstance(tree, _Did):
+            condition = self.did(tree)
         else:
             condition = self.compare(tree)
         return ~condition if negated else condition
@@ -935,6 +1170,21 @@ class _Compiler:
         if isinstance(value, bool) and prop.custom and not self.postgres:
             return "true" if value else "false"  # compared with json_type
         return value
+
+    def did(self, did: _Did) -> Q:
+        """Compile did(...): whether the device's count of matching events passes the test.
+
+        A test that zero events pass is compiled as its opposite, negated, so the subquery
+        only ever looks for devices with events: no device without any is read.
+        """
+        events = Q(name=did.name, occurred_at__gte=self.now - did.window, occurred_at__lte=self.now)
+        if did.where is not None:
+            where = _Compiler(self.definition, self.now, self.vendor, document="properties")
+            events &= where.compile(did.where)
+        operator, number = did.count
+        if _counts(0, operator, number):
+            return ~_devices_with_events(events, _OPPOSITES[operator], number)
+        return _devices_with_events(events, operator, number)
 
     def relative(self, relative: _Relative) -> datetime:
         try:
@@ -971,15 +1221,13 @@ class _Compiler:
         """A custom property on SQLite: json_type says whether it is there with its type."""
         path = Value(f'$."{prop.name}"')  # the name is [A-Za-z0-9_.-]: no '"' can end the key
         json_type = Coalesce(
-            Func(F("custom_properties"), path, function="json_type", output_field=CharField()),
+            Func(F(self.document), path, function="json_type", output_field=CharField()),
             Value(""),
         )
         presence = Q(In(json_type, _SQLITE_JSON_TYPES[prop.type]))
         if prop.type == "boolean":
             return _Operand(presence, json_type)
-        value = Func(
-            F("custom_properties"), path, function="json_extract", output_field=CharField()
-        )
+        value = Func(F(self.document), path, function="json_extract", output_field=CharField())
         return _Operand(presence, value)
 
     def jsonb(self, prop: _Property) -> _Operand:
@@ -987,21 +1235,21 @@ class _Compiler:
         name = Value(prop.name)
         json_type = Coalesce(
             Func(
-                _JsonbMember(F("custom_properties"), name),
+                _JsonbMember(F(self.document), name),
                 function="jsonb_typeof",
                 output_field=CharField(),
             ),
             Value(""),
         )
-        is_typed = Q(Exact(json_type, Value(_JSONB_TYPES[prop.type])))
-        text = _JsonbMemberText(F("custom_properties"), name)
+        types = _JSONB_TYPES[prop.type]
+        is_typed = Q(Exact(json_type, Value(types[0])) if len(types) == 1 else In(json_type, types))
+        text = _JsonbMemberText(F(self.document), name)
         if prop.type == "number":
             # CASE, because AND does not promise to test the type before the cast runs.
             value = Case(When(is_typed, then=_NumericText(text)), output_field=DecimalField())
-            return _NumberOperand(prop.name, is_typed, value)
-        return _ContainedOperand(
-            prop.name, is_typed, text, ordered=self.in_code_point_order(prop, text)
-        )
+            return _NumberOperand(self.document, prop.name, is_typed, value)
+        ordered = self.in_code_point_order(prop, text)
+        return _ContainedOperand(self.document, prop.name, is_typed, text, ordered=ordered)
 
     def in_code_point_order(self, prop: _Property, value: Combinable) -> Combinable:
         """Order text by code point, as SQLite and Python do, not by the database's locale."""
@@ -1021,7 +1269,42 @@ class _Compiler:
         return Q(_JsonArrayHasText(F("categories"), Value(category)))
 
 
-def _merge_containments(conditions: list[Q]) -> list[Q]:
+_OPPOSITES = {"eq": "ne", "ne": "eq", "lt": "ge", "ge": "lt", "gt": "le", "le": "gt"}
+_COUNT_LOOKUPS = {"eq": "exact", "lt": "lt", "gt": "gt", "le": "lte", "ge": "gte"}
+
+
+def _counts(count: int, operator: str, number: int) -> bool:
+    """Whether `count operator number` holds, as did(..., count ...) reads it."""
+    return {
+        "eq": count == number,
+        "ne": count != number,
+        "lt": count < number,
+        "gt": count > number,
+        "le": count <= number,
+        "ge": count >= number,
+    }[operator]
+
+
+def _devices_with_events(events: Q, operator: str, number: int) -> Q:
+    """Match a device with at least one of `events`, as many as `operator number` asks.
+
+    When any number from 1 will do, EXISTS, which PostgreSQL runs as a semi-join on the events'
+    index. Otherwise the app's matching events are grouped by device in one pass, however many
+    devices there are, and each device is looked up among the groups (_AmongGroups).
+    """
+    if (operator == "lt" and number <= 1) or (operator in ("le", "eq") and number == 0):
+        return _none()
+    if (operator == "ge" and number <= 1) or (operator in ("gt", "ne") and number == 0):
+        found = Event.objects.filter(events, app=OuterRef("app"), device=OuterRef("pk"))
+        return Q(Exists(found))
+    grouped = Event.objects.filter(events).values("app_id", "device_id")
+    grouped = grouped.alias(matching=Count("*"))  # COUNT(*): the index alone answers it
+    if operator == "ne":
+        return Q(_AmongGroups(grouped.exclude(matching=number)))
+    return Q(_AmongGroups(grouped.filter(**{f"matching__{_COUNT_LOOKUPS[operator]}": number})))
+
+
+def _merge_containments(conditions: list[Q], document: str) -> list[Q]:
     """Fold the custom equalities of one AND into one containment, last (it is no deeper).
 
     custom_properties @> '{"a": 1}' AND custom_properties @> '{"b": 2}' selects what
@@ -1033,20 +1316,20 @@ def _merge_containments(conditions: list[Q]) -> list[Q]:
     merged: dict[str, object] = {}
     others = []
     for condition in conditions:
-        pairs = _containment(condition)
+        pairs = _containment(condition, document)
         if pairs is None or pairs.keys() & merged.keys():
             others.append(condition)
         else:
             merged.update(pairs)
-    return [*others, Q(custom_properties__contains=merged)] if merged else others
+    return [*others, Q(**{f"{document}__contains": merged})] if merged else others
 
 
-def _containment(condition: Q) -> dict[str, object] | None:
-    """Return the pairs of a plain `custom_properties @> {...}` condition, else None."""
+def _containment(condition: Q, document: str) -> dict[str, object] | None:
+    """Return the pairs of a plain `document @> {...}` condition, else None."""
     if condition.negated or len(condition.children) != 1:
         return None
     child = condition.children[0]
-    if isinstance(child, tuple) and child[0] == "custom_properties__contains":
+    if isinstance(child, tuple) and child[0] == f"{document}__contains":
         return child[1]
     return None
 

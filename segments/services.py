@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -39,12 +40,16 @@ def property_types(app: MobileApp, declared: dict[str, str]) -> dict[str, str]:
     return merged
 
 
-def any_segment(app: MobileApp, segments: Iterable[Segment]) -> Q:
-    """Match a device in any of the segments: one OR of their conditions, so a device once."""
+def any_segment(app: MobileApp, segments: Iterable[Segment], now: datetime | None = None) -> Q:
+    """Match a device in any of the segments: one OR of their conditions, so a device once.
+
+    Relative times and did(...) windows end at `now` (default: the current time), so work
+    that runs for a moment, such as a journey's scan, sees the members of that moment.
+    """
     condition = Q(pk__in=[])
     for segment in segments:
         types = property_types(app, segment.custom_property_types)
-        condition |= compile_definition(segment.definition, types)
+        condition |= compile_definition(segment.definition, types, now=now)
     return condition
 
 

@@ -4,7 +4,8 @@
       -> journeys, experiments   (peers: neither uses the other)
       -> metrics
       -> campaigns
-      -> segments, events        (peers)
+      -> segments                (its language counts a device's events)
+      -> events
       -> devices
       -> devices.providers
 
@@ -29,12 +30,12 @@ from django.db.migrations.loader import MigrationLoader
 ROOT = Path(settings.BASE_DIR)
 
 RANKS = {
-    "pushcenter": 6,
-    "journeys": 5,
-    "experiments": 5,
-    "metrics": 4,
-    "campaigns": 3,
-    "segments": 2,
+    "pushcenter": 7,
+    "journeys": 6,
+    "experiments": 6,
+    "metrics": 5,
+    "campaigns": 4,
+    "segments": 3,
     "events": 2,
     "devices": 1,
     "devices.providers": 0,
@@ -119,6 +120,8 @@ def test_imports_run_one_way():
         ("devices.admin", "metrics.views", False),
         ("devices.providers.apns", "devices.models", False),
         ("segments.services", "pushcenter.isolation", True),
+        ("segments.language", "events.models", True),
+        ("events.models", "segments.models", False),
         ("devices.models", "pushcenter.roles", False),
         ("pushcenter.isolation", "devices.models", False),
         ("pushcenter.urls", "campaigns.api", True),

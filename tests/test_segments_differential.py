@@ -5,7 +5,8 @@ prints each tree as text in varied spellings, and compares the install ids the d
 for compile_definition(text) with those the reference evaluator below picks. The reference knows
 nothing of the compiler: it reads the tree, the device's column values and the rules of the
 language (a missing value matches no comparison; '' built-ins and NULLs are missing; versions
-compare by their numbers).
+compare by their numbers). Devices come with events, and definitions hold did(...) predicates,
+which the reference answers by counting the device's events in the window up to NOW.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 
 from devices.models import Device
 from devices.versions import version_key
+from events.models import Event
 from segments.language import compile_definition
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 250_000, tzinfo=UTC)
@@ -78,6 +80,14 @@ class Comparison:
 @dataclass(frozen=True)
 class Exists:
     name: str
+
+
+@dataclass(frozen=True)
+class Did:
+    name: str
+    window: Literal  # text such as 30d, and its timedelta
+    count: tuple[str, int] | None  # None: the default, at least one
+    where: object | None  # a tree over the event's properties
 
 
 @dataclass(frozen=True)
@@ -141,6 +151,8 @@ def holds(tree: object, device: dict) -> bool:
         return any(holds(operand, device) for operand in tree.operands)
     if isinstance(tree, Not):
         return not holds(tree.operand, device)
+    if isinstance(tree, Did):
+        return did(tree, device)
     value = value_of(device, tree.name)
     if isinstance(tree, Exists):
         return value is not MISSING
@@ -148,6 +160,46 @@ def holds(tree: object, device: dict) -> bool:
     if literals[0] is NULL:
         return (value is MISSING) == (tree.operator == "eq")
     return value is not MISSING and compare(value, tree.operator, literals)
+
+
+def did(tree: Did, device: dict) -> bool:
+    """Count the device's events of the app named so, in the window up to NOW, that match."""
+    since = NOW - tree.window.value
+    found = sum(
+        1
+        for event in device["events"]
+        if event["own_app"]
+        and event["name"] == tree.name
+        and since <= event["occurred_at"] <= NOW
+        and (tree.where is None or holds_for_event(tree.where, event["properties"]))
+    )
+    operator, number = tree.count or ("ge", 1)
+    return compare(found, operator, [number])
+
+
+def holds_for_event(tree: object, properties: dict) -> bool:
+    """Evaluate a where over an event's properties: each literal's JSON type is the property's."""
+    if isinstance(tree, And):
+        return all(holds_for_event(operand, properties) for operand in tree.operands)
+    if isinstance(tree, Or):
+        return any(holds_for_event(operand, properties) for operand in tree.operands)
+    if isinstance(tree, Not):
+        return not holds_for_event(tree.operand, properties)
+    value = properties.get(tree.name)
+    if isinstance(tree, Exists):
+        return value is not None
+    literals = [literal.value for literal in tree.values]
+    if literals[0] is NULL:
+        return (value is None) == (tree.operator == "eq")
+    return json_type(value) == json_type(literals[0]) and compare(value, tree.operator, literals)
+
+
+def json_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "string" if isinstance(value, str) else "other"
 
 
 def compare(value: object, operator: str, literals: list[object]) -> bool:
@@ -252,6 +304,49 @@ def reported(values: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     return st.one_of(st.just(""), values, values)
 
 
+WINDOWS = {
+    "90m": timedelta(minutes=90),
+    "12h": timedelta(hours=12),
+    "12H": timedelta(hours=12),
+    "1d": timedelta(days=1),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "30D": timedelta(days=30),
+    "365d": timedelta(days=365),
+}
+# Mostly on a window's edges, so that the bounds are tested: a window ends at NOW.
+EVENT_MOMENTS = st.one_of(
+    st.sampled_from([NOW - delta for delta in WINDOWS.values()]),
+    st.sampled_from([NOW, NOW - timedelta(microseconds=1), NOW + timedelta(microseconds=1)]),
+    st.datetimes(datetime(2025, 2, 1), datetime(2026, 3, 2), timezones=st.just(UTC)),
+)
+EVENT_NAMES = ["purchase", "app_open", "Purchase", "O'Neil"]
+EVENT_PROPERTIES = {
+    "amount": maybe_wrong(NUMBERS, "5", True, [5]),
+    "currency": maybe_wrong(st.sampled_from(["EUR", "USD", "eur", ""]), 5, False),
+    "first": maybe_wrong(st.booleans(), "true", 0),
+}
+
+
+@st.composite
+def event_properties(draw: st.DrawFn) -> dict[str, object]:
+    chosen = draw(st.lists(st.sampled_from(sorted(EVENT_PROPERTIES)), unique=True))
+    return {name: draw(EVENT_PROPERTIES[name]) for name in chosen}
+
+
+EVENTS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "name": st.sampled_from(EVENT_NAMES),
+            "occurred_at": EVENT_MOMENTS,
+            "properties": event_properties(),
+            # One event in ten is another app's, reported against this device: never counted.
+            "own_app": st.integers(0, 9).map(bool),
+        }
+    ),
+    max_size=6,
+)
+
 DEVICES = st.fixed_dictionaries(
     {
         **{
@@ -269,6 +364,7 @@ DEVICES = st.fixed_dictionaries(
         "push_enabled": st.booleans(),
         "categories": st.lists(st.sampled_from(CATEGORIES), unique=True, max_size=3),
         "custom_properties": custom_properties(),
+        "events": EVENTS,
     }
 ).map(with_version_keys)
 
@@ -392,7 +488,56 @@ def comparison(draw: st.DrawFn) -> Comparison:
     return Comparison(name, operator, tuple(values))
 
 
-LEAVES = st.one_of(comparison(), comparison(), st.sampled_from(sorted(TYPES)).map(Exists))
+EVENT_TYPES = {"amount": "number", "currency": "string", "first": "boolean"}
+
+
+@st.composite
+def event_comparison(draw: st.DrawFn) -> Comparison:
+    """A test of an event property, mostly with a literal of the type it usually holds."""
+    name = draw(st.sampled_from(sorted(EVENT_TYPES)))
+    if draw(st.integers(0, 9)) == 0:
+        return Comparison(name, draw(st.sampled_from(["eq", "ne"])), (Literal("null", NULL),))
+    kind = (
+        EVENT_TYPES[name]
+        if draw(st.integers(0, 3))
+        else draw(st.sampled_from(["string", "number", "boolean"]))
+    )
+    operator = draw(st.sampled_from(OPERATORS[kind]))
+    count = draw(st.integers(1, 3)) if operator in ("in", "notin") else 1
+    literals = {
+        "string": st.sampled_from(["EUR", "USD", "eur", "", "E", "5"]).map(
+            lambda text: Literal(quoted(text), text)
+        ),
+        "number": number_literal(),
+        "boolean": boolean_literal(),
+    }[kind]
+    return Comparison(
+        name, operator, tuple(draw(st.lists(literals, min_size=count, max_size=count)))
+    )
+
+
+WHERES = st.recursive(
+    st.one_of(
+        event_comparison(), event_comparison(), st.sampled_from(sorted(EVENT_TYPES)).map(Exists)
+    ),
+    lambda children: st.one_of(
+        children.map(Not),
+        st.lists(children, min_size=2, max_size=3).map(lambda items: And(tuple(items))),
+        st.lists(children, min_size=2, max_size=3).map(lambda items: Or(tuple(items))),
+    ),
+    max_leaves=4,
+)
+DIDS = st.builds(
+    Did,
+    name=st.sampled_from(EVENT_NAMES),
+    window=st.sampled_from(sorted(WINDOWS)).map(lambda text: Literal(text, WINDOWS[text])),
+    count=st.one_of(
+        st.none(),
+        st.tuples(st.sampled_from(["eq", "ne", "lt", "gt", "le", "ge"]), st.integers(0, 3)),
+    ),
+    where=st.one_of(st.none(), WHERES),
+)
+LEAVES = st.one_of(comparison(), comparison(), st.sampled_from(sorted(TYPES)).map(Exists), DIDS)
 DEFINITIONS = st.recursive(
     LEAVES,
     lambda children: st.one_of(
@@ -428,11 +573,27 @@ class Printer:
             text = self.keyword("not") + self.space() + self.write(tree.operand, precedence)
         elif isinstance(tree, Exists):
             text = f"{self.keyword('exists')}({tree.name})"
+        elif isinstance(tree, Did):
+            text = self.did(tree)
         else:
             text = self.comparison(tree)
         if precedence < needed or self.random.random() < 0.1:
             return f"({text})"
         return text
+
+    def did(self, tree: Did) -> str:
+        """Write did(...) with its clauses in any order, the count in words or symbols."""
+        clauses = [f"{self.keyword('within')} {tree.window.text}"]
+        if tree.count is not None:
+            operator, number = tree.count
+            if self.random.random() < 0.5:
+                operator = self.SYMBOLS[operator]
+            clauses.append(f"{self.keyword('count')} {self.keyword(operator)} {number}")
+        if tree.where is not None:
+            clauses.append(f"{self.keyword('where')}{self.space()}{self.write(tree.where)}")
+        self.random.shuffle(clauses)
+        name = quoted(tree.name)
+        return f"{self.keyword('did')}({name}, " + f",{self.space()}".join(clauses) + ")"
 
     def comparison(self, tree: Comparison) -> str:
         if tree.operator in ("in", "notin"):
@@ -461,12 +622,28 @@ def subtrees(tree: object) -> list[object]:
     return [tree]
 
 
-def store(app: object, devices: list[dict]) -> None:
+def store(app: object, devices: list[dict], other_app: object) -> None:
+    """Store the devices of one example, each with its events (some filed under other_app)."""
     Device.objects.filter(app=app).delete()
-    Device.objects.bulk_create(
-        Device(app=app, install_id=uuid.UUID(int=number), **columns)
+    stored = Device.objects.bulk_create(
+        Device(app=app, install_id=uuid.UUID(int=number), **without_events(columns))
         for number, columns in enumerate(devices, start=1)
     )
+    Event.objects.bulk_create(
+        Event(
+            app=app if event["own_app"] else other_app,
+            device=device,
+            name=event["name"],
+            occurred_at=event["occurred_at"],
+            properties=event["properties"],
+        )
+        for device, columns in zip(stored, devices, strict=True)
+        for event in columns["events"]
+    )
+
+
+def without_events(columns: dict) -> dict:
+    return {name: value for name, value in columns.items() if name != "events"}
 
 
 def assert_selects_what_the_reference_selects(
@@ -494,9 +671,9 @@ SETTINGS = settings(
     random=st.randoms(use_true_random=False),
 )
 def test_a_definition_and_each_of_its_parts_select_what_the_reference_selects(
-    retail, devices, tree, random
+    retail, news, devices, tree, random
 ):
-    store(retail, devices)
+    store(retail, devices, news)
     printer = Printer(random)
     for part in subtrees(tree):
         assert_selects_what_the_reference_selects(retail, devices, part, printer)
@@ -509,9 +686,9 @@ def test_a_definition_and_each_of_its_parts_select_what_the_reference_selects(
     random=st.randoms(use_true_random=False),
 )
 def test_each_comparison_and_its_negation_select_what_the_reference_selects(
-    retail, devices, leaves, random
+    retail, news, devices, leaves, random
 ):
-    store(retail, devices)
+    store(retail, devices, news)
     printer = Printer(random)
     for leaf in leaves:
         assert_selects_what_the_reference_selects(retail, devices, leaf, printer)

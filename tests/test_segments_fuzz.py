@@ -11,8 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devices.models import Device, MobileApp
+from events.models import Event
 from segments.language import (
     MAX_DEPTH,
+    MAX_EVENT_PREDICATES,
     MAX_LENGTH,
     MAX_LIST_ITEMS,
     DefinitionError,
@@ -34,6 +36,9 @@ TOKENS = [
     "12345678901234567", "true", "FALSE", "null", "now", "now-30d", "now+2h", "now-5y",
     "now-999999999w", "2026-01-31", "2026-01-31T09:00:00Z", "2026-02-30", "2026-01-31T25:00:00",
     "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+01:00",
+    # behaviour predicates and their clauses
+    "did", "DID(", "did('purchase',", "within", "30d", "12H", "90m", "0d", "366d", "1y", "count",
+    "count >= 2", "where", "amount ge 20", "currency eq 'EUR'", "exists(amount)",
     # punctuation and things SQL cares about
     "(", ")", ",", ";", "--", "/*", "*/", "\\", '"', "%", "_", "\x00", "\n", "😀", "é",
 ]  # fmt: skip
@@ -47,6 +52,10 @@ CLAUSES = [
     "pushEnabled ne true", "userId startswith 'a'", "categories contains 'offers'",
     "dog-lover = true", "dog-breed in ('a', 'b')", "score >= -2.5", "exists(userId)",
     "signup.at lt '2026-01-31'", "carrierCountry not in ('US')", "appVersion eq null",
+    "did('purchase', within 30d)", "not did('app_open', within 7d)",
+    "did('purchase', count ge 2, within 365d)", "did('purchase', within 12h, count lt 3)",
+    "did('purchase', within 30d, where amount ge 20 and currency eq 'EUR')",
+    "did('x''; DROP TABLE events_event; --', within 1d, where (first eq true or exists(a)))",
 ]  # fmt: skip
 
 
@@ -122,6 +131,10 @@ def targets(retail) -> MobileApp:
             first_seen=NOW,
             last_seen=NOW,
         )
+    device = Device.objects.get(app=retail, push_token="us")
+    Event.objects.create(
+        app=retail, device=device, name="purchase", properties={"currency": "EUR"}, occurred_at=NOW
+    )
     return retail
 
 
@@ -153,11 +166,15 @@ ACCEPTED = [
     ("dog-breed ne 'Poodle' and dog-breed startswith '%'", {"percent"}),
     ("dog-breed in ('Golden Retriever', '\\', '''')", {"quote"}),
     ("categories contains 'offers'' OR 1=1 --'", set()),
+    ("did('x'' OR 1=1 --', within 1d)", set()),
+    ("did('purchase', within 1d, where currency eq 'EUR'') OR 1=1 --')", set()),
+    ("did('purchase', within 1d, where currency eq 'EUR')", {"us"}),
 ]
 
 
 def assert_devices_table_intact(expected_count: int) -> None:
     assert Device._meta.db_table in connection.introspection.table_names()
+    assert Event._meta.db_table in connection.introspection.table_names()
     assert Device.objects.count() == expected_count
 
 
@@ -220,3 +237,13 @@ def test_a_definition_at_the_depth_and_list_limits_runs_on_the_database(targets)
         "percent",
         "drop",
     }
+
+
+def test_the_most_behaviour_predicates_allowed_run_on_the_database(targets):
+    window = "within 365d, count ge 1, where currency eq 'EUR' or not exists(currency)"
+    definition = " or ".join([f"did('purchase', {window})"] * MAX_EVENT_PREDICATES)
+    condition = compile_definition(definition, CUSTOM, now=NOW)
+    devices = Device.objects.filter(app=targets).filter(condition)
+    assert set(devices.values_list("push_token", flat=True)) == {"us"}
+    with pytest.raises(DefinitionError, match=f"at most {MAX_EVENT_PREDICATES} did"):
+        check_definition(f"{definition} or did('purchase', within 1d)", CUSTOM)

@@ -86,6 +86,10 @@
     schedule();
   }
 
+  document.querySelectorAll("#segment-behaviour-examples code").forEach((example) => {
+    example.title = "Insert into the definition";
+    example.addEventListener("click", () => insert(example.textContent));
+  });
   fields.forEach((field) => field && field.addEventListener("input", schedule));
   fields.forEach((field) => field && field.addEventListener("change", schedule));
   check();
