@@ -1,7 +1,7 @@
 """The apps depend on each other one way: imports, foreign keys, migrations and URL names.
 
     pushcenter (settings, urls, demo, admin site)
-      -> journeys, experiments   (peers: neither uses the other)
+      -> journeys, experiments, webhooks   (peers: none uses another)
       -> metrics
       -> campaigns
       -> segments, events        (peers)
@@ -32,6 +32,7 @@ RANKS = {
     "pushcenter": 6,
     "journeys": 5,
     "experiments": 5,
+    "webhooks": 5,
     "metrics": 4,
     "campaigns": 3,
     "segments": 2,
