@@ -332,6 +332,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Beat writes these into its database schedule when it starts. The sweep starts what is due,
 # expires what has expired and sets workers on sends that wait (a retry, a local time).
 SWEEP_SECONDS = env_int("PUSHCENTER_SWEEP_SECONDS", 60)
+# Webhook posts run on their own queue, so the workers that send notifications never wait on an
+# endpoint: `manage.py serve` runs a worker for it; elsewhere run `celery -A pushcenter worker -Q
+# webhooks`.
+CELERY_TASK_ROUTES = {"webhooks.deliver": {"queue": "webhooks"}}
 # How often webhook events are batched and posted: an event reaches its endpoint about this soon.
 WEBHOOKS_DISPATCH_SECONDS = env_int("PUSHCENTER_WEBHOOKS_DISPATCH_SECONDS", 10, minimum=1)
 # How long one POST to a webhook endpoint may wait for each of connecting, sending and answering.

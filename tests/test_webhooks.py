@@ -24,11 +24,11 @@ from campaigns.launches import tracking_id
 from campaigns.models import Notification, Status
 from devices import delivery_events
 from devices.registration import register_device
-from tests.conftest import send_due
+from tests.conftest import logged_in, send_due
 from tests.h2_server import Authority
 from tests.test_device_api import api
 from tests.webhook_receiver import Receiver
-from webhooks import dispatch
+from webhooks import dispatch, services
 from webhooks.models import Attempt, Batch, BatchStatus, Endpoint, Event
 
 pytest_plugins = ["tests.sandbox"]
@@ -564,3 +564,77 @@ def test_a_client_key_cannot_manage_webhooks(retail, retail_client_key):
 
     assert answer.status_code == 403
     assert answer.json()["error"]["code"] == "server_token_required"
+
+
+def test_the_dashboard_shows_endpoints_only_to_people_of_their_app(
+    retail, news, retail_token, news_token, carol, dave
+):
+    """carol (developer of retail) manages retail's endpoints, never news'; dave (a marketer)
+    has no webhook pages."""
+    ours = create(retail_token, retail, "https://93.184.215.14/retail")
+    theirs = create(news_token, news, "https://93.184.215.14/news")
+
+    developer = logged_in(carol)
+    listed = developer.get("/webhooks/endpoint/")
+    assert listed.status_code == 200
+    assert b"/retail" in listed.content and b"/news" not in listed.content
+    assert developer.get(f"/webhooks/endpoint/{theirs['id']}/change/").status_code == 302
+    assert developer.post(f"/webhooks/endpoint/{theirs['id']}/rotate/").status_code == 404
+    assert developer.post(f"/webhooks/endpoint/{ours['id']}/test/").status_code == 302
+    assert Batch.objects.filter(endpoint_id=ours["id"]).count() == 1
+
+    marketer = logged_in(dave)
+    assert marketer.get("/webhooks/endpoint/").status_code == 403
+    assert marketer.get("/webhooks/batch/").status_code == 403
+
+
+def test_the_dashboard_refuses_an_inward_url_naming_the_rule(settings, alice, retail):
+    settings.WEBHOOKS_ALLOW_LOOPBACK = False
+
+    answer = logged_in(alice).post(
+        "/webhooks/endpoint/add/",
+        {"app": retail.pk, "url": "https://169.254.169.254/", "events": ["sent"], "enabled": "on"},
+    )
+
+    assert answer.status_code == 200
+    assert "non-public address" in answer.context["adminform"].form.errors["url"][0]
+    assert not Endpoint.objects.exists()
+
+
+def test_replay_all_in_the_dashboard_reaches_only_the_users_apps(
+    retail, news, retail_token, news_token, carol
+):
+    ours = Endpoint.objects.get(pk=create(retail_token, retail, "https://93.184.215.14/r")["id"])
+    theirs = Endpoint.objects.get(pk=create(news_token, news, "https://93.184.215.14/n")["id"])
+    for endpoint in (ours, theirs):
+        Batch.objects.create(
+            endpoint=endpoint, body="{}", event_count=1, status=BatchStatus.DEAD, attempts=8
+        )
+
+    answer = logged_in(carol).post("/webhooks/batch/replay-all/", {"app": ""})
+
+    assert answer.status_code == 302
+    statuses = dict(Batch.objects.values_list("endpoint__app__name", "status"))
+    assert statuses == {"retail": BatchStatus.PENDING, "news": BatchStatus.DEAD}
+
+
+def test_an_endpoint_is_posted_to_by_two_lanes_at_most_and_others_get_theirs(
+    retail, news, retail_token, news_token
+):
+    slow = Endpoint.objects.get(pk=create(retail_token, retail, "https://93.184.215.14/r")["id"])
+    other = Endpoint.objects.get(pk=create(news_token, news, "https://93.184.215.14/n")["id"])
+    for _ in range(5):
+        services.send_test_event(slow)
+    services.send_test_event(other)
+
+    first = dispatch.claim_lanes()
+    again = dispatch.claim_lanes()  # the first lanes are still posting
+
+    claimed = Batch.objects.filter(pk__in=first)
+    assert claimed.filter(endpoint=slow).count() == dispatch.LANES_PER_ENDPOINT
+    assert claimed.filter(endpoint=other).count() == 1
+    assert again == []
+
+
+def test_webhook_posts_run_on_their_own_queue(settings):
+    assert settings.CELERY_TASK_ROUTES["webhooks.deliver"] == {"queue": "webhooks"}

@@ -12,19 +12,24 @@ from webhooks.models import Endpoint
 
 @shared_task(name="webhooks.dispatch", ignore_result=True)
 def dispatch_due() -> None:
-    """Batch each endpoint's new events, then set a task on every batch due for a try.
+    """Batch each endpoint's new events, then set a task on every free lane of an endpoint
+    with batches due.
 
     Each endpoint's batching runs in its own boundary: one that fails does not stop the others.
     """
     for endpoint_id in dispatch.endpoints_with_new_events():
         with isolation.boundary(Endpoint, endpoint_id, mark=False):
             dispatch.make_batches(endpoint_id)
-    for batch_id in dispatch.claim_due():
+    for batch_id in dispatch.claim_lanes():
         transaction.on_commit(lambda batch_id=batch_id: deliver.delay(batch_id))
     dispatch.prune()
 
 
 @shared_task(name="webhooks.deliver", ignore_result=True)
 def deliver(batch_id: int) -> None:
-    """POST one claimed batch and record how it went (nothing if it is no longer claimed)."""
-    dispatch.deliver(batch_id)
+    """POST a claimed batch, then the endpoint's next due ones for a while (a lane).
+
+    Routed to the "webhooks" queue (settings.CELERY_TASK_ROUTES): the workers that send
+    notifications never wait on an endpoint.
+    """
+    dispatch.deliver_lane(batch_id)
