@@ -638,3 +638,20 @@ def test_an_endpoint_is_posted_to_by_two_lanes_at_most_and_others_get_theirs(
 
 def test_webhook_posts_run_on_their_own_queue(settings):
     assert settings.CELERY_TASK_ROUTES["webhooks.deliver"] == {"queue": "webhooks"}
+
+
+def test_the_readmes_receiver_example_verifies_a_batch(receiver, retail, retail_token):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    example = readme.split("**Verifying a batch.**", 1)[1].split("```python\n", 1)[1]
+    namespace: dict = {}
+    exec(example.split("```", 1)[0], namespace)  # noqa: S102 - our own README's example
+    endpoint = create(retail_token, retail, receiver.url())
+    launched(retail, 2)
+    dispatch.run_due()
+    [post] = receiver.seen
+
+    events = namespace["verified_events"](endpoint["secret"], post.headers, post.body)
+
+    assert [event["kind"] for event in events] == ["launched", "launched"]
+    with pytest.raises(ValueError, match="bad signature"):
+        namespace["verified_events"](endpoint["secret"], post.headers, post.body + b"x")
