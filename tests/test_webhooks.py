@@ -655,3 +655,13 @@ def test_the_readmes_receiver_example_verifies_a_batch(receiver, retail, retail_
     assert [event["kind"] for event in events] == ["launched", "launched"]
     with pytest.raises(ValueError, match="bad signature"):
         namespace["verified_events"](endpoint["secret"], post.headers, post.body + b"x")
+
+
+def test_an_endpoints_url_and_secret_stay_out_of_the_logs(caplog, receiver, retail, retail_token):
+    created = create(retail_token, retail, receiver.url("/hooks?token=theirs-1234"))
+    launched(retail, 1)
+
+    dispatch.run_due()
+
+    assert receiver.seen[0].path == "/hooks?token=theirs-1234"
+    assert "theirs-1234" not in caplog.text and created["secret"] not in caplog.text
