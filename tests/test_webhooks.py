@@ -332,7 +332,8 @@ def test_after_the_last_try_the_batch_is_a_dead_letter_and_replay_delivers_it(
 def test_sending_completes_while_the_endpoint_hangs(sandbox, receiver, retail, retail_token):
     endpoint = Endpoint.objects.get(pk=create(retail_token, retail, receiver.url())["id"])
     receiver.hang()
-    posting = threading.Thread(target=dispatch.post, args=(endpoint, b'{"events":[]}', 1))
+    client = dispatch.http_client()
+    posting = threading.Thread(target=dispatch.post, args=(client, endpoint, b'{"events":[]}', 1))
     posting.start()
     try:
         ios(retail, "aa" * 32)
@@ -345,6 +346,7 @@ def test_sending_completes_while_the_endpoint_hangs(sandbox, receiver, retail, r
     finally:
         receiver.release()
         posting.join()
+        client.close()
 
 
 def test_an_endpoint_that_does_not_answer_in_time_is_retried(
@@ -665,3 +667,12 @@ def test_an_endpoints_url_and_secret_stay_out_of_the_logs(caplog, receiver, reta
 
     assert receiver.seen[0].path == "/hooks?token=theirs-1234"
     assert "theirs-1234" not in caplog.text and created["secret"] not in caplog.text
+
+
+def test_each_lane_posts_its_batches_over_one_connection(receiver, retail, retail_token):
+    create(retail_token, retail, receiver.url())
+    launched(retail, 500)
+
+    assert dispatch.run_due() == 5
+
+    assert len({post.client for post in receiver.seen}) == dispatch.LANES_PER_ENDPOINT

@@ -25,6 +25,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    client: tuple[str, int]  # one per TCP connection
 
 
 @dataclass
@@ -68,9 +69,12 @@ class Receiver:
 
 def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keeps connections alive between requests
+
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            receiver.seen.append(Received(self.path, dict(self.headers.items()), body))
+            received = Received(self.path, dict(self.headers.items()), body, self.client_address)
+            receiver.seen.append(received)
             receiver._released.wait(30)
             status, headers = receiver._answer()
             content = b'{"ok": true}' if status < 300 else b'{"error": "' + b"x" * 500 + b'"}'

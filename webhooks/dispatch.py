@@ -44,8 +44,10 @@ LEASE = timedelta(seconds=60)
 # Seconds to connect; settings.WEBHOOKS_TIMEOUT_SECONDS bounds each of writing and reading. A
 # slow endpoint holds a worker about that long per batch, not more.
 CONNECT_TIMEOUT = 3.0
-# What is kept of an answer's body: enough to read an error, never the whole of it.
+# What is kept of an answer's body: enough to read an error, never the whole of it; and what is
+# read of it at most (an answer read to its end lets the connection serve the next batch).
 RESPONSE_PREFIX = 200
+RESPONSE_READ = 16 * 1024
 # The wait after each failed try, before the next (± 20 % jitter so that endpoints failing
 # together do not come back together). Eight tries over about eleven hours: long enough to ride
 # out a receiver's deploy or an outage of an afternoon, after which the batch is a dead letter.
@@ -214,19 +216,21 @@ def deliver_lane(batch_id: int) -> int:
     endpoint_id = Batch.objects.filter(pk=batch_id).values_list("endpoint_id", flat=True).first()
     deadline, posted = time.monotonic() + LANE_SECONDS, 0
     next_id: int | None = batch_id
-    while next_id is not None:
-        outcome = deliver(next_id)
-        posted += outcome is not None
-        if outcome != DELIVERED or time.monotonic() > deadline:
-            break
-        next_id = next(iter(claim(endpoint_id, 1)), None)
+    # One client for the lane: its batches go out over the same kept-alive connection.
+    with http_client() as client:
+        while next_id is not None:
+            outcome = deliver(next_id, client)
+            posted += outcome is not None
+            if outcome != DELIVERED or time.monotonic() > deadline:
+                break
+            next_id = next(iter(claim(endpoint_id, 1)), None)
     return posted
 
 
 # Posting a batch
 
 
-def deliver(batch_id: int) -> str | None:
+def deliver(batch_id: int, client: httpx.Client) -> str | None:
     """POST a claimed batch and record how it went; None if it is no longer claimed."""
     batch = (
         Batch.objects.select_related("endpoint")
@@ -236,13 +240,23 @@ def deliver(batch_id: int) -> str | None:
     if batch is None:
         return None
     started, clock = timezone.now(), time.monotonic()
-    answer = post(batch.endpoint, batch.body.encode(), batch.pk)
+    answer = post(client, batch.endpoint, batch.body.encode(), batch.pk)
     duration_ms = int((time.monotonic() - clock) * 1000)
     record(batch, answer, started, duration_ms)
     return answer.outcome
 
 
-def post(endpoint: Endpoint, body: bytes, batch_id: int) -> Answer:
+def http_client() -> httpx.Client:
+    """Return a client for posting batches: our CA bundle, the timeouts, no redirects."""
+    return httpx.Client(
+        verify=_tls_context(settings.CA_BUNDLE),
+        timeout=httpx.Timeout(settings.WEBHOOKS_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT),
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
+def post(client: httpx.Client, endpoint: Endpoint, body: bytes, batch_id: int) -> Answer:
     """POST a signed body to the endpoint, to the address its check resolved; say how it went."""
     try:
         destination = destinations.resolve(endpoint.url)
@@ -261,7 +275,7 @@ def post(endpoint: Endpoint, body: bytes, batch_id: int) -> Answer:
         signing.BATCH_HEADER: str(batch_id),
     }
     try:
-        return _send(destination, headers, body)
+        return _send(client, destination, headers, body)
     except httpx.TimeoutException:
         allowed = settings.WEBHOOKS_TIMEOUT_SECONDS
         return Answer(RETRY, error=f"No answer within the time allowed ({allowed:g} s).")
@@ -269,39 +283,38 @@ def post(endpoint: Endpoint, body: bytes, batch_id: int) -> Answer:
         return Answer(RETRY, error=f"Could not reach the endpoint: {error}"[:300])
 
 
-def _send(destination: destinations.Destination, headers: dict, body: bytes) -> Answer:
+def _send(
+    client: httpx.Client, destination: destinations.Destination, headers: dict, body: bytes
+) -> Answer:
     url = httpx.URL(destination.url)
-    address = f"[{destination.address}]" if ":" in destination.address else destination.address
+    address = destination.address
     headers["Host"] = url.netloc.decode()
-    timeout = httpx.Timeout(settings.WEBHOOKS_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT)
-    with httpx.Client(
-        verify=_tls_context(settings.CA_BUNDLE),
-        timeout=timeout,
-        follow_redirects=False,
-        trust_env=False,
-    ) as client:
-        request = client.build_request(
-            "POST",
-            url.copy_with(host=address.strip("[]")),
-            content=body,
-            headers=headers,
-            extensions={"sni_hostname": destination.host},
-        )
-        response = client.send(request, stream=True)
-        try:
-            return _classify(response, _prefix(response))
-        finally:
-            response.close()
+    request = client.build_request(
+        "POST",
+        url.copy_with(host=address),
+        content=body,
+        headers=headers,
+        extensions={"sni_hostname": destination.host},
+    )
+    response = client.send(request, stream=True)
+    try:
+        return _classify(response, _prefix(response))
+    finally:
+        response.close()
 
 
 def _prefix(response: httpx.Response) -> str:
-    """Read the start of the answer's body, and no more."""
-    read = b""
+    """Keep the start of the answer's body; read at most RESPONSE_READ bytes of it.
+
+    An answer read to its end leaves its connection open for the lane's next batch.
+    """
+    kept, read = b"", 0
     for chunk in response.iter_raw():
-        read += chunk
-        if len(read) >= RESPONSE_PREFIX:
+        kept += chunk[: max(RESPONSE_PREFIX - len(kept), 0)]
+        read += len(chunk)
+        if read >= RESPONSE_READ:
             break
-    return read[:RESPONSE_PREFIX].decode("utf-8", "replace")
+    return kept.decode("utf-8", "replace")
 
 
 def _classify(response: httpx.Response, prefix: str) -> Answer:
