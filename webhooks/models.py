@@ -83,7 +83,10 @@ class Event(models.Model):
     a conversion's key), the same every time that moment is announced.
     """
 
-    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="events")
+    # Indexed by unique_webhook_event, which starts with it: one index less to write per event.
+    endpoint = models.ForeignKey(
+        Endpoint, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     event_id = models.CharField(max_length=200)
     kind = models.CharField(max_length=16)
     notification_id = models.BigIntegerField(null=True, blank=True)
