@@ -37,7 +37,7 @@ e2e: install
 
 # Benchmarks need PostgreSQL (DATABASE_URL, default the local server) and wrk from Debian;
 # bench/delivery.py also needs Redis (database 7) and makes its own database, bench_delivery;
-# bench/events_api.py uses Redis database 8 as its broker.
+# bench/events_api.py uses Redis database 8 as its broker; bench/webhooks.py database 9 as its cache.
 bench: install
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 	@command -v h2load >/dev/null && test -x /usr/sbin/nginx || (apt-get update -qq && apt-get install -y -qq nginx nghttp2-client >/dev/null)
@@ -49,6 +49,7 @@ bench: install
 	$(PY) bench/metrics_pages.py
 	$(PY) bench/engagement.py
 	$(PY) bench/events_api.py
+	$(PY) bench/webhooks.py
 
 lint: install
 	$(VENV)/bin/ruff check .

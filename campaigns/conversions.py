@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from campaigns import extensions
 from campaigns.models import Conversion, ConversionMark, ConversionStart, Delivery, Notification
 from events.models import Event
 from pushcenter import sql
@@ -43,11 +44,39 @@ def count(app_id: int, limit: int = MAX_EVENTS) -> list[int]:
     mark = ConversionMark.objects.select_for_update().get(app_id=app_id)
     upper = _upper_bound(app_id, mark.event_id, mark.settled_id, limit)
     inserted = insert(app_id, mark.event_id, upper) if upper is not None else []
+    if inserted and extensions.CONVERTED in extensions.wanted(app_id):
+        extensions.announce(_announced(app_id, inserted))
     mark.event_id = upper or mark.event_id
     if mark.event_id == mark.settled_id:  # all settled ids are read: the newest now settles
         mark.settled_id = Event.objects.aggregate(newest=Max("id"))["newest"] or 0
     mark.save(update_fields=["event_id", "settled_id"])
     return inserted
+
+
+def _announced(app_id: int, ids: list[int]) -> list[extensions.DeliveryEvent]:
+    """The new conversions as delivery events: the goal's event and the summed value."""
+    rows = sql.with_ids(Conversion.objects.all(), ids).values_list(
+        "id",
+        "notification_id",
+        "delivery_id",
+        "delivery__device_id",
+        "converted_at",
+        "value",
+        "notification__conversion_event",
+    )
+    return [
+        extensions.DeliveryEvent(
+            extensions.CONVERTED,
+            app_id,
+            key=str(pk),
+            occurred_at=converted_at,
+            notification_id=notification_id,
+            delivery_id=delivery_id,
+            device_id=device_id,
+            data={"event": event, "value": None if value is None else float(value)},
+        )
+        for pk, notification_id, delivery_id, device_id, converted_at, value, event in rows
+    ]
 
 
 def _upper_bound(app_id: int, after: int, settled: int, limit: int) -> int | None:

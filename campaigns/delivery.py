@@ -32,7 +32,7 @@ from campaigns.models import (
     ScheduleKind,
     Status,
 )
-from devices import provider_health, sending
+from devices import delivery_events, provider_health, sending
 from devices.models import Device, DeviceStatus, MobileApp
 from devices.providers import registry
 from devices.providers.base import Outcome, ProviderError, Push, Result
@@ -258,6 +258,7 @@ def send_batch(ids: list[int]) -> None:
 
     Quiet hours and frequency caps are judged first; a paused provider's deliveries wait.
     """
+    started = timezone.now()
     deliveries = claimed.load(ids)
     if not deliveries:
         return
@@ -287,6 +288,17 @@ def send_batch(ids: list[int]) -> None:
             _defer(group, *waiting)
         else:
             _send_platform(renderer, platform, group, lease)
+    _announce_answers(notification.app_id, ids, started)
+
+
+def _announce_answers(app_id: int, ids: list[int], started: datetime) -> None:
+    """Announce the batch's final answers if anyone listens for the app: one statement at most.
+
+    Announced once the whole batch is answered, so a worker that dies mid-batch announces
+    nothing of it (the answers it had written stay recorded).
+    """
+    if delivery_events.wanted(app_id) & delivery_events.ANSWER_KINDS:
+        delivery_events.announce_answers(app_id, ids, started)
 
 
 class Lease:

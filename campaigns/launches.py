@@ -20,6 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from campaigns.models import Delivery, DeliveryStatus
+from devices import delivery_events
 from devices.models import MobileApp
 
 LARGEST_ID = 2**63 - 1
@@ -64,10 +65,28 @@ def record(app: MobileApp, tracking_id: str) -> Launch:
         pk=pk, notification__app=app, notification__track_launches=True, status__in=HANDED_OVER
     )
     new = deliveries.filter(launched_at__isnull=True).update(launched_at=timezone.now()) == 1
-    found = deliveries.values("notification_id", "launched_at").first()
+    found = deliveries.values("notification_id", "device_id", "launched_at").first()
     if found is None:
         raise UnknownTrackingId(UNKNOWN)
+    if new:
+        _announce(app, pk, found)
     return Launch(tracking_id, found["notification_id"], found["launched_at"], new)
+
+
+def _announce(app: MobileApp, pk: int, found: dict) -> None:
+    """Announce a first launch, if anyone listens for the app's launches."""
+    if delivery_events.LAUNCHED not in delivery_events.wanted(app.pk):
+        return
+    event = delivery_events.DeliveryEvent(
+        kind=delivery_events.LAUNCHED,
+        app_id=app.pk,
+        key=str(pk),
+        occurred_at=found["launched_at"],
+        notification_id=found["notification_id"],
+        delivery_id=pk,
+        device_id=found["device_id"],
+    )
+    delivery_events.announce([event])
 
 
 def delivery_pk(tracking_id: str) -> int:

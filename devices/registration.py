@@ -15,6 +15,7 @@ from django.db.models import Field
 from django.utils import timezone
 from rest_framework import serializers
 
+from devices import delivery_events
 from devices.models import Device, DeviceStatus, MobileApp
 from devices.serializers import (
     DeviceRegistrationSerializer,
@@ -38,8 +39,35 @@ def register_device(
     now = timezone.now()
     columns = registration_columns(registration, now)
     declare_custom_property_types(app, columns["custom_properties"])
+    turning_off = not columns["push_enabled"] and _push_was_on(app, install_id)
     device = _upsert_taking_address(app, install_id, columns, now)
+    if turning_off:
+        _announce_opt_out(device, now)
     return device, device.first_seen == device.last_seen
+
+
+def _push_was_on(app: MobileApp, install_id: uuid.UUID) -> bool:
+    """Tell whether the install had push on, when someone listens for opt-outs (else False).
+
+    Read only then: the registration's upsert does not say what it replaced.
+    """
+    if delivery_events.OPTED_OUT not in delivery_events.wanted(app.pk):
+        return False
+    found = Device.objects.filter(app=app, install_id=install_id, status=DeviceStatus.ACTIVE)
+    return found.filter(push_enabled=True).exists()
+
+
+def _announce_opt_out(device: Device, now: datetime) -> None:
+    """Announce that the person turned push off for this install."""
+    event = delivery_events.DeliveryEvent(
+        kind=delivery_events.OPTED_OUT,
+        app_id=device.app_id,
+        key=f"registration-{device.pk}-{now.timestamp():.6f}",
+        occurred_at=now,
+        device_id=device.pk,
+        data={"cause": "push_turned_off"},
+    )
+    delivery_events.announce([event])
 
 
 def registration_columns(registration: dict, now: datetime) -> dict[str, object]:

@@ -33,7 +33,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
         "events": ["view_event"],
         "journeys": _crud("journey", "step"),
     },
-    # Organizations, apps, their credentials and API tokens, and the people given them.
+    # Organizations, apps, their credentials, API tokens and webhooks, and the people given them.
     APP_ADMINISTRATOR: {
         "devices": [
             *_crud("organization", "mobileapp", "apnscredential", "fcmcredential", "wnscredential"),
@@ -47,12 +47,14 @@ ROLES: dict[str, dict[str, list[str]]] = {
         "experiments": ["view_experiment"],
         "events": ["view_event"],
         "journeys": ["view_journey", "view_step"],
+        "webhooks": [*_crud("endpoint"), "view_batch", "change_batch"],
         "auth": [*_crud("user"), "view_group"],
     },
     # Their apps to read (with each app's metrics overview, not its credentials) and their
-    # API tokens; no devices, segments or notifications.
+    # API tokens and webhooks; no devices, segments or notifications.
     DEVELOPER: {
         "devices": ["view_mobileapp", "add_apitoken", "change_apitoken", "view_apitoken"],
+        "webhooks": [*_crud("endpoint"), "view_batch", "change_batch"],
     },
 }
 

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "metrics.apps.MetricsConfig",
     "experiments.apps.ExperimentsConfig",
     "journeys.apps.JourneysConfig",
+    "webhooks.apps.WebhooksConfig",
 ]
 
 MIDDLEWARE = [
@@ -337,6 +338,14 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Beat writes these into its database schedule when it starts. The sweep starts what is due,
 # expires what has expired and sets workers on sends that wait (a retry, a local time).
 SWEEP_SECONDS = env_int("PUSHCENTER_SWEEP_SECONDS", 60)
+# Webhook posts run on their own queue, so the workers that send notifications never wait on an
+# endpoint: `manage.py serve` runs a worker for it; elsewhere run `celery -A pushcenter worker -Q
+# webhooks`.
+CELERY_TASK_ROUTES = {"webhooks.deliver": {"queue": "webhooks"}}
+# How often webhook events are batched and posted: an event reaches its endpoint about this soon.
+WEBHOOKS_DISPATCH_SECONDS = env_int("PUSHCENTER_WEBHOOKS_DISPATCH_SECONDS", 10, minimum=1)
+# How long one POST to a webhook endpoint may wait for each of connecting, sending and answering.
+WEBHOOKS_TIMEOUT_SECONDS = env_int("PUSHCENTER_WEBHOOKS_TIMEOUT_SECONDS", 10, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "campaigns-sweep": {"task": "campaigns.sweep", "schedule": float(SWEEP_SECONDS)},
     # Metrics pages read rollups, recomputed this often for what moved since.
@@ -350,6 +359,11 @@ CELERY_BEAT_SCHEDULE = {
     # their winners when the time comes.
     "journeys-run": {"task": "journeys.run", "schedule": float(SWEEP_SECONDS)},
     "experiments-decide": {"task": "experiments.decide", "schedule": float(SWEEP_SECONDS)},
+    # Webhooks batch new delivery events and post the batches due for a try.
+    "webhooks-dispatch": {
+        "task": "webhooks.dispatch",
+        "schedule": float(WEBHOOKS_DISPATCH_SECONDS),
+    },
 }
 # How long a worker holds a claimed batch of deliveries; a batch whose worker died is claimed
 # again once its lease has run out.
@@ -422,6 +436,9 @@ WNS_HOSTS = env_list(
     if PUSHCENTER_SANDBOX
     else "notify.windows.com",
 )
+# Webhook endpoints never point inward (private, loopback, link-local addresses); this lets
+# loopback through, for the sandbox demo and the tests. On with PUSHCENTER_SANDBOX by default.
+WEBHOOKS_ALLOW_LOOPBACK = env_bool("PUSHCENTER_WEBHOOKS_ALLOW_LOOPBACK", PUSHCENTER_SANDBOX)
 CA_BUNDLE = env_str(
     "PUSHCENTER_CA_BUNDLE", str(SANDBOX_DIR / "ca.pem") if PUSHCENTER_SANDBOX else ""
 )
@@ -448,5 +465,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # httpx logs every request's URL at INFO; a webhook endpoint's URL may carry its owner's
+    # token in its path or query, so only its warnings are kept.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }

@@ -28,6 +28,7 @@ urlpatterns = [
     path("api/", include("devices.api_urls")),
     path("api/", include("segments.api_urls")),
     path("api/", include("journeys.api_urls")),
+    path("api/", include("webhooks.api_urls")),
     path(push, campaigns_api.PushNotificationListView.as_view(), name="api-push-notifications"),
     path(
         f"{push}/<str:notification_id>",

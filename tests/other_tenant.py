@@ -27,6 +27,8 @@ from journeys.models import Journey, Step, Trigger
 from pushcenter import roles
 from segments.models import Segment
 from tests.conftest import make_user
+from webhooks import services as webhook_services
+from webhooks.models import Batch, BatchStatus, Endpoint
 
 MARKER = "Zeta"
 
@@ -47,6 +49,8 @@ class Tenant:
     journey: Journey
     step: Step
     event: Event
+    webhook_endpoint: Endpoint
+    webhook_batch: Batch
 
     def objects(self) -> list[models.Model]:
         return [getattr(self, name) for name in self.__dataclass_fields__]
@@ -81,6 +85,9 @@ def make_tenant() -> Tenant:
     journey = Journey.objects.create(
         app=app, name=f"{MARKER} welcome", trigger=Trigger.FIRST_REGISTRATION
     )
+    endpoint, _ = webhook_services.create_endpoint(
+        app, "https://93.184.215.14/zeta", ["sent"], description=f"{MARKER} CRM"
+    )
     tenant = Tenant(
         organization=organization,
         app=app,
@@ -97,6 +104,15 @@ def make_tenant() -> Tenant:
         step=journey_services.add_step(journey),
         event=Event.objects.create(
             app=app, device=device, name=f"{MARKER}_purchase", occurred_at=now
+        ),
+        webhook_endpoint=endpoint,
+        webhook_batch=Batch.objects.create(
+            endpoint=endpoint,
+            body=f'{{"events": [{{"id": "{MARKER}"}}]}}',
+            event_count=1,
+            status=BatchStatus.DEAD,
+            last_error=f"{MARKER} refused it",
+            finished_at=now,
         ),
     )
     LogEntry.objects.create(

@@ -1,7 +1,7 @@
 """The apps depend on each other one way: imports, foreign keys, migrations and URL names.
 
     pushcenter (settings, urls, demo, admin site)
-      -> journeys, experiments   (peers: neither uses the other)
+      -> journeys, experiments, webhooks   (peers: none uses another)
       -> metrics
       -> campaigns
       -> segments                (its language counts a device's events)
@@ -33,6 +33,7 @@ RANKS = {
     "pushcenter": 7,
     "journeys": 6,
     "experiments": 6,
+    "webhooks": 6,
     "metrics": 5,
     "campaigns": 4,
     "segments": 3,

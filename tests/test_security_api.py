@@ -30,6 +30,7 @@ from events.models import Event
 from segments.models import Segment
 from tests.test_launches_api import delivery_of
 from tests.test_segment_com_webhook import SECRET, TRACK, deliver, set_secret
+from webhooks import services as webhook_services
 
 pytest_plugins = ["tests.sandbox"]
 
@@ -98,7 +99,8 @@ def path_of(route: Route, app: MobileApp, objects: dict[str, str]) -> str:
 
 
 def own_objects(app: MobileApp) -> dict[str, str]:
-    """A device, an audience and a notification of the app, for paths that name one."""
+    """A device, an audience, a notification and a webhook endpoint of the app, for paths that
+    name one."""
     platform = "windows" if app.platforms() == ["windows"] else "ios"
     address = (
         {"channel_uri": "https://db5.notify.windows.com/?token=AwYAAAB"}
@@ -110,10 +112,12 @@ def own_objects(app: MobileApp) -> dict[str, str]:
     notification = Notification.objects.create(
         app=app, name="Sale", platforms=[platform], status=Status.COMPLETED, title_en="Sale"
     )
+    endpoint, _ = webhook_services.create_endpoint(app, "https://93.184.215.14/hooks", ["sent"])
     return {
         "install_id": str(device.install_id),
         "audience_name": segment.name,
         "notification_id": str(notification.pk),
+        "endpoint_id": str(endpoint.pk),
     }
 
 

@@ -47,6 +47,8 @@ APP_OBJECTS = {
     "journeys.journey": "journey",
     "journeys.step": "step",
     "events.event": "event",
+    "webhooks.endpoint": "webhook_endpoint",
+    "webhooks.batch": "webhook_batch",
 }
 # Models that belong to no app: roles and Celery Beat's schedules. Their pages may answer, but
 # must show nothing of the other app.

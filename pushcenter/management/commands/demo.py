@@ -49,6 +49,6 @@ class Command(BaseCommand):
         commands = [
             [python, "-m", "pushcenter", "sandbox_gateways"],
             [python, "-m", "pushcenter", "runserver", f"{host}:{port}", "--noreload"],
-            celery("worker", "--beat", "--concurrency", "2"),
+            celery("worker", "--beat", "--concurrency", "2", "--queues", "celery,webhooks"),
         ]
         return [subprocess.Popen(command, env=environment) for command in commands]

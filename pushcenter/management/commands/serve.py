@@ -1,4 +1,5 @@
-"""Run the production shape on one machine: gunicorn, two Celery workers and one Beat."""
+"""Run the production shape on one machine: gunicorn, two Celery workers, a webhooks worker
+and one Beat."""
 
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ from pushcenter.production import check_production
 
 class Command(BaseCommand):
     help = (
-        "Migrate, collect static files and run the web server (gunicorn), two Celery workers "
-        "and Celery Beat against DATABASE_URL and CELERY_BROKER_URL until Ctrl-C, with DEBUG "
+        "Migrate, collect static files and run the web server (gunicorn), two Celery workers, "
+        "a worker for webhook posts (queue webhooks) and Celery Beat against DATABASE_URL and "
+        "CELERY_BROKER_URL until Ctrl-C, with DEBUG "
         "off unless DEBUG is set. Refuses to start with DEBUG off on development keys or "
         "without PUSHCENTER_CACHE_URL naming Redis. More machines run more workers with "
-        "`celery -A pushcenter worker`; run Beat on one machine only."
+        "`celery -A pushcenter worker` (`--queues webhooks` for webhook posts); run Beat on one "
+        "machine only."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -54,6 +57,8 @@ class Command(BaseCommand):
                 )
                 for n in (1, 2)
             ),
+            # Webhook posts only: an endpoint that is slow holds these, never a sending worker.
+            celery("worker", "--hostname", "webhooks@%h", "--queues", "webhooks"),
             celery("beat"),
         ]
         processes = [subprocess.Popen(command, env=environment) for command in commands]
