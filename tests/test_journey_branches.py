@@ -183,17 +183,23 @@ def test_an_event_nobody_waits_for_changes_no_enrollment(app):
     assert after == before
 
 
-def test_an_exit_event_stops_the_pending_steps(sandbox, app):
+def welcome_exiting_on_unsubscribed(app) -> Journey:
+    """An active journey: "Hello" at once, "Still there?" a day later; exits on unsubscribed."""
     welcome = Journey.objects.create(
         app=app, name="Welcome", trigger=Trigger.EVENT, event_name="signed_up"
     )
     message(welcome, "Hello")
-    second = message(welcome, "Still there?")
-    second.wait = DAY
-    second.save()
+    later = message(welcome, "Still there?")
+    later.wait = DAY
+    later.save()
     welcome.exit_events = ["unsubscribed"]
     welcome.save()
     services.activate(welcome)
+    return welcome
+
+
+def test_an_exit_event_stops_the_pending_steps(sandbox, app):
+    welcome_exiting_on_unsubscribed(app)
     ios(app, "ada")
     events.record(app, "signed_up", user_ids=["ada"])
     send_due()
@@ -226,16 +232,7 @@ def test_an_exit_event_reported_before_a_step_due_in_the_same_run_stops_it(sandb
 
 
 def test_an_exit_skips_a_step_made_but_not_yet_sent(sandbox, app):
-    welcome = Journey.objects.create(
-        app=app, name="Welcome", trigger=Trigger.EVENT, event_name="signed_up"
-    )
-    message(welcome, "Hello")
-    later = message(welcome, "Still there?")
-    later.wait = DAY
-    later.save()
-    welcome.exit_events = ["unsubscribed"]
-    welcome.save()
-    services.activate(welcome)
+    welcome_exiting_on_unsubscribed(app)
     ios(app, "ada")
     events.record(app, "signed_up", user_ids=["ada"])
     made = runner.send_due()  # step 1's delivery is made; no worker has claimed it yet
