@@ -32,8 +32,10 @@ class Event(models.Model):
     """Something one device's person did, as the app, a backend or Segment.com reported it."""
 
     id = models.BigAutoField(primary_key=True)
-    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="+")
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
+    # Neither foreign key has an index of its own: events_app_id and events_device lead with
+    # them, and each index more is written again for every event stored.
+    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="+", db_index=False)
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+", db_index=False)
     name = models.CharField(max_length=128)
     properties = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=8, choices=EventSource.choices, default=EventSource.API)
@@ -52,6 +54,8 @@ class Event(models.Model):
                 name="events_name_time_device",
             ),
             models.Index(fields=["device", "name"], name="events_device"),
+            # The conversion task reads an app's events in id order from its mark.
+            models.Index(fields=["app", "id"], name="events_app_id"),
         ]
 
     def __str__(self) -> str:
