@@ -27,6 +27,7 @@ from devices.models import ApiToken, Device, MobileApp
 from devices.registration import register_device
 from devices.services import revoke_api_tokens
 from events.models import Event
+from journeys.models import Journey, Trigger
 from segments.models import Segment
 from tests.test_launches_api import delivery_of
 from tests.test_segment_com_webhook import SECRET, TRACK, deliver, set_secret
@@ -99,8 +100,8 @@ def path_of(route: Route, app: MobileApp, objects: dict[str, str]) -> str:
 
 
 def own_objects(app: MobileApp) -> dict[str, str]:
-    """A device, an audience, a notification and a webhook endpoint of the app, for paths that
-    name one."""
+    """A device, an audience, a notification, a journey and a webhook endpoint of the app, for
+    paths that name one."""
     platform = "windows" if app.platforms() == ["windows"] else "ios"
     address = (
         {"channel_uri": "https://db5.notify.windows.com/?token=AwYAAAB"}
@@ -113,7 +114,9 @@ def own_objects(app: MobileApp) -> dict[str, str]:
         app=app, name="Sale", platforms=[platform], status=Status.COMPLETED, title_en="Sale"
     )
     endpoint, _ = webhook_services.create_endpoint(app, "https://93.184.215.14/hooks", ["sent"])
+    journey = Journey.objects.create(app=app, name="Welcome", trigger=Trigger.FIRST_REGISTRATION)
     return {
+        "journey_id": str(journey.pk),
         "install_id": str(device.install_id),
         "audience_name": segment.name,
         "notification_id": str(notification.pk),
