@@ -408,7 +408,7 @@ QUERIES = [
 ]
 VALUES = {"owner_name": "contoso", "app_name": "retail", "user_id": "crm-42"}
 VALUES |= {"install_id": INSTALL, "notification_id": "1", "audience_name": "everyone"}
-VALUES |= {"endpoint_id": "1"}
+VALUES |= {"endpoint_id": "1", "journey_id": "1"}
 
 
 def path_values(names: list[str], app) -> dict[str, str]:
