@@ -13,6 +13,7 @@ from campaigns.models import Notification, Status
 from devices.registration import register_device
 from tests.conftest import set_sending_rules
 from tests.e2e.conftest import login
+from tests.waiting import wait_for
 
 pytest_plugins = ["tests.sandbox"]
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -77,7 +78,13 @@ def test_the_metrics_page_shows_the_counts_and_draws_its_charts(
     expect(page.locator('tr[data-outcome="Sent"] .count')).to_have_text("1")
     expect(page.locator('tr[data-outcome="Failed"] .count')).to_have_text("1")
     expect(page.locator("#delivery-rate")).to_have_text("50%")
-    page.wait_for_function(f"({PAINTED_PIXELS})('chart-timeline') > 500")
+    # Polled from here: a predicate Playwright polls in the page is evaluated with eval, which
+    # the page's Content Security Policy refuses.
+    wait_for(
+        lambda: page.evaluate(f"({PAINTED_PIXELS})('chart-timeline')") > 500,
+        10,
+        "the timeline chart painted",
+    )
     shot = page.locator("#chart-platforms").screenshot(path=tmp_path / "platforms.png")
     assert len(shot) > 1000
     assert page.evaluate(PAINTED_PIXELS, "chart-platforms") > 500
