@@ -18,6 +18,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.http import http_date
 
 from campaigns import delivery, extensions
 from campaigns import tasks as campaigns_tasks
@@ -242,6 +243,19 @@ def test_a_retryable_answer_is_tried_again_after_the_wait_it_asked_for(
         ("delivered", 200),
     ]
     assert len(receiver.seen) == 2
+
+
+def test_a_retry_after_given_as_an_http_date_is_honoured(receiver, retail, retail_token):
+    create(retail_token, retail, receiver.url())
+    in_twenty_minutes = timezone.now() + timedelta(minutes=20)
+    receiver.answers = [(503, {"Retry-After": http_date(in_twenty_minutes.timestamp())})]
+    launched(retail, 1)
+
+    dispatch.run_due()
+
+    [batch] = Batch.objects.all()
+    # The table's first wait is 30 s; the date asks for 20 minutes (to the second).
+    assert batch.next_attempt_at >= in_twenty_minutes - timedelta(seconds=1)
 
 
 def test_a_retry_after_beyond_the_cap_waits_the_cap(receiver, retail, retail_token):

@@ -27,6 +27,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from campaigns import launches
+from devices.providers import base as providers
 from webhooks import capture, destinations, signing
 from webhooks.models import Attempt, Batch, BatchStatus, Endpoint, Event
 
@@ -323,19 +324,13 @@ def _classify(response: httpx.Response, prefix: str) -> Answer:
     if 200 <= code < 300:
         return Answer(DELIVERED, code, response_prefix=prefix)
     if code in RETRIED_CLIENT_ERRORS or code >= 500:
-        retry_after = _retry_after(response.headers.get("Retry-After"))
+        # In seconds or as an HTTP date (RFC 9110, 10.2.3), read as the providers' answers are.
+        retry_after = providers.retry_after(response.headers)
         return Answer(RETRY, code, f"HTTP {code}", prefix, retry_after)
     if 300 <= code < 400:
         error = f"HTTP {code}: redirects are not followed; give the endpoint its final URL."
         return Answer(PERMANENT, code, error, prefix)
     return Answer(PERMANENT, code, f"HTTP {code}: the endpoint refused the batch.", prefix)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Read Retry-After given in seconds (an HTTP date is ignored: the table's wait applies)."""
-    if value and value.strip().isdigit():
-        return float(value.strip())
-    return None
 
 
 @lru_cache(maxsize=4)
