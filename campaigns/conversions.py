@@ -30,6 +30,18 @@ def apps_with_goals() -> list[int]:
     return sorted(set(goals.values_list("app_id", flat=True)))
 
 
+def mark_from_now(app_id: int) -> None:
+    """Have the app's first goal count the events reported from now on, not its whole history.
+
+    Called when a notification with a goal is saved: an app that has reported millions of
+    events before its first goal would otherwise have them all read, MAX_EVENTS a run.
+    """
+    newest = Event.objects.aggregate(newest=Max("id"))["newest"] or 0
+    ConversionMark.objects.get_or_create(
+        app_id=app_id, defaults={"event_id": newest, "settled_id": newest}
+    )
+
+
 @transaction.atomic
 def count(app_id: int, limit: int = MAX_EVENTS) -> list[int]:
     """Insert the conversions the app's next `limit` settled events make; return their ids.

@@ -226,6 +226,20 @@ def test_a_run_reads_at_most_its_bound_of_events_and_the_next_run_goes_on(
     assert len(converted(sale)) == 3
 
 
+def test_an_apps_first_goal_reads_the_events_reported_from_then_not_its_history(
+    sandbox, retail, retail_token, start
+):
+    ada = phone(retail)
+    report(retail_token, retail, start, name="app_open", install_ids=[str(ada.install_id)])
+    history = Event.objects.get()
+
+    sent(retail, start)
+
+    assert ConversionMark.objects.get(app=retail).event_id == history.id
+    bought(retail_token, retail, ada, start + timedelta(minutes=3))
+    assert count_conversions() == 1
+
+
 def test_an_event_committed_after_a_newer_one_is_still_counted(
     sandbox, retail, retail_token, start
 ):
