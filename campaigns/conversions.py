@@ -15,8 +15,8 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from campaigns import extensions
 from campaigns.models import Conversion, ConversionMark, ConversionStart, Delivery, Notification
+from devices import delivery_events
 from events.models import Event
 from pushcenter import sql
 
@@ -56,8 +56,8 @@ def count(app_id: int, limit: int = MAX_EVENTS) -> list[int]:
     mark = ConversionMark.objects.select_for_update().get(app_id=app_id)
     upper = _upper_bound(app_id, mark.event_id, mark.settled_id, limit)
     inserted = insert(app_id, mark.event_id, upper) if upper is not None else []
-    if inserted and extensions.CONVERTED in extensions.wanted(app_id):
-        extensions.announce(_announced(app_id, inserted))
+    if inserted and delivery_events.CONVERTED in delivery_events.wanted(app_id):
+        delivery_events.announce(_announced(app_id, inserted))
     mark.event_id = upper or mark.event_id
     if mark.event_id == mark.settled_id:  # all settled ids are read: the newest now settles
         mark.settled_id = Event.objects.aggregate(newest=Max("id"))["newest"] or 0
@@ -65,7 +65,7 @@ def count(app_id: int, limit: int = MAX_EVENTS) -> list[int]:
     return inserted
 
 
-def _announced(app_id: int, ids: list[int]) -> list[extensions.DeliveryEvent]:
+def _announced(app_id: int, ids: list[int]) -> list[delivery_events.DeliveryEvent]:
     """The new conversions as delivery events: the goal's event and the summed value."""
     rows = sql.with_ids(Conversion.objects.all(), ids).values_list(
         "id",
@@ -77,8 +77,8 @@ def _announced(app_id: int, ids: list[int]) -> list[extensions.DeliveryEvent]:
         "notification__conversion_event",
     )
     return [
-        extensions.DeliveryEvent(
-            extensions.CONVERTED,
+        delivery_events.DeliveryEvent(
+            delivery_events.CONVERTED,
             app_id,
             key=str(pk),
             occurred_at=converted_at,

@@ -18,10 +18,7 @@ campaigns.delivery.insert_triggered (one per occurrence of its trigger, keyed by
 occurrence's id), and the sweep sends any automated notification with deliveries to send.
 
 Delivery events (sent, failed, launched, converted, opted_out) are announced through
-devices.delivery_events, re-exported here for the apps that record them on campaigns' rows: an
-app that records a conversion calls `announce([DeliveryEvent(CONVERTED, app_id, key, …)])`,
-after `wanted(app_id)` says someone listens. Apps that pass the events on (webhooks) register
-with `register_event_listener`.
+devices.delivery_events, which webhooks listens to.
 
 The registries are plain: filled once at start-up, read on every send. Registering a purpose
 twice is refused, as two owners of one stored value cannot both be right.
@@ -34,14 +31,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.urls import reverse
-
-from devices.delivery_events import (  # noqa: F401 - the hook, offered here to apps above
-    CONVERTED,
-    DeliveryEvent,
-    announce,
-    wanted,
-)
-from devices.delivery_events import register_listener as register_event_listener  # noqa: F401
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet

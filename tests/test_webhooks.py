@@ -20,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.http import http_date
 
-from campaigns import delivery, extensions
+from campaigns import delivery
 from campaigns import tasks as campaigns_tasks
 from campaigns.launches import tracking_id
 from campaigns.models import Conversion, Notification, Status
@@ -437,30 +437,6 @@ def test_a_launch_reported_through_the_api_is_announced(receiver, retail, retail
     [event] = json.loads(receiver.seen[0].body)["events"]
     assert event["kind"] == "launched" and event["delivery_id"] == sent.pk
     assert event["install_id"] == str(device.install_id)
-
-
-def test_a_conversion_announced_through_campaigns_is_posted(receiver, retail, retail_token):
-    create(retail_token, retail, receiver.url(), events=["converted"])
-    device = ios(retail, "aa" * 32, user_id="andrew")
-    assert extensions.CONVERTED in extensions.wanted(retail.pk)
-
-    extensions.announce(
-        [
-            extensions.DeliveryEvent(
-                extensions.CONVERTED,
-                retail.pk,
-                key="42",
-                occurred_at=timezone.now(),
-                device_id=device.pk,
-                data={"event": "purchase", "value": 30},
-            )
-        ]
-    )
-    dispatch.run_due()
-
-    [event] = json.loads(receiver.seen[0].body)["events"]
-    assert event["id"] == "converted-42" and event["user_id"] == "andrew"
-    assert event["data"] == {"event": "purchase", "value": 30}
 
 
 def test_a_counted_conversion_is_posted_with_its_goal_and_value(
