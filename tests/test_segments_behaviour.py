@@ -227,3 +227,30 @@ def test_a_counted_did_still_selects_the_right_devices_inside_a_subquery(shopper
     assert opened == set(
         Device.objects.filter(user_id__in=["ada", "cy"]).values_list("pk", flat=True)
     )
+
+
+@pytest.mark.django_db
+def test_an_apps_devices_are_read_from_one_index_kept_visible_by_frequent_vacuums():
+    """did(...) joins events to devices by id: (app, status, id) answers an audience's devices
+    without their rows, where PostgreSQL's visibility map lets it, and migration devices/0016
+    has autovacuum keep that map (and the planner's statistics) current after 2 % of changes."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "devices_device")
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'devices_device'")
+            options = cursor.fetchone()[0]
+    assert constraints["device_app_status_id"]["columns"] == ["app_id", "status", "id"]
+    # The app's own index would only repeat the first column of the ones that start with it.
+    assert not [
+        name
+        for name, found in constraints.items()
+        if found["index"] and found["columns"] == ["app_id"]
+    ]
+    if connection.vendor == "postgresql":
+        assert sorted(options) == [
+            "autovacuum_analyze_scale_factor=0.02",
+            "autovacuum_vacuum_insert_scale_factor=0.02",
+            "autovacuum_vacuum_scale_factor=0.02",
+        ]
