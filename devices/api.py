@@ -215,7 +215,9 @@ class DeviceUserView(APIView):
 CURSOR_POSITION = re.compile(r"^[0-9]{1,18}\Z")
 
 
-class DeviceCursor(CursorPagination):
+class IdCursor(CursorPagination):
+    """Pages of a list by id, at most 1,000 rows a page (`limit`), the next one at `next`."""
+
     ordering = "id"
     page_size = 100
     page_size_query_param = "limit"
@@ -261,9 +263,7 @@ class DeviceFilterSerializer(StrictSerializer):
     carrier_country = TextField(required=False, max_length=2)
     app_version = TextField(required=False, max_length=64)
     cursor = TextField(required=False)
-    limit = serializers.IntegerField(
-        required=False, min_value=1, max_value=DeviceCursor.max_page_size
-    )
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=IdCursor.max_page_size)
 
     def validate_locale(self, value: str) -> str:
         return normalize_locale(value)
@@ -289,7 +289,7 @@ class DeviceListView(APIView):
         filters = DeviceFilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         devices = self.filtered(app, filters.validated_data)
-        paginator = DeviceCursor()
+        paginator = IdCursor()
         page = paginator.paginate_queryset(devices, request, view=self)
         return paginator.get_paginated_response([device_json(d) for d in page])
 

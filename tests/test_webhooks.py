@@ -332,7 +332,7 @@ def test_after_the_last_try_the_batch_is_a_dead_letter_and_replay_delivers_it(
     assert batch.status == BatchStatus.DEAD and batch.attempts == dispatch.MAX_TRIES
 
     dead = api(retail_token).get(f"{webhooks_url(retail)}/dead-letters").json()
-    assert [letter["id"] for letter in dead] == [batch.pk]
+    assert [letter["id"] for letter in dead["results"]] == [batch.pk] and dead["next"] is None
     replayed = api(retail_token).post(
         f"{webhooks_url(retail)}/dead-letters/replay", {"ids": [batch.pk]}, format="json"
     )
@@ -342,6 +342,27 @@ def test_after_the_last_try_the_batch_is_a_dead_letter_and_replay_delivers_it(
     batch.refresh_from_db()
     assert batch.status == BatchStatus.DELIVERED
     assert receiver.seen[-1].body == receiver.seen[0].body
+
+
+def test_dead_letters_are_listed_newest_first_a_page_at_a_time(receiver, retail, retail_token):
+    create(retail_token, retail, receiver.url())
+    endpoint = Endpoint.objects.get()
+    dead = [
+        Batch.objects.create(endpoint=endpoint, body="[]", event_count=0, status=BatchStatus.DEAD)
+        for _ in range(3)
+    ]
+    client = api(retail_token)
+
+    first = client.get(f"{webhooks_url(retail)}/dead-letters", {"limit": 2}).json()
+    rest = client.get(first["next"]).json()
+
+    assert [letter["id"] for letter in first["results"] + rest["results"]] == [
+        batch.pk for batch in reversed(dead)
+    ]
+    assert rest["next"] is None
+    for query, field in (({"limit": 0}, "limit"), ({"cursor": "x"}, "cursor"), ({"n": 1}, "n")):
+        refused = client.get(f"{webhooks_url(retail)}/dead-letters", query)
+        assert refused.status_code == 400 and refused.json()["error"]["field"] == field
 
 
 def test_sending_completes_while_the_endpoint_hangs(sandbox, receiver, retail, retail_token):

@@ -12,13 +12,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices import delivery_events
+from devices.api import IdCursor
 from devices.authentication import app_of
 from devices.models import MobileApp
 from devices.serializers import StrictBooleanField, StrictSerializer, TextField
 from webhooks import services
 from webhooks.models import MAX_URL_LENGTH, Batch, Endpoint
 
-MAX_LISTED = 100
+MAX_LISTED = 100  # dead letters replayed by id in one call
 ENDPOINT_EXAMPLE = OpenApiExample(
     "Sent and failed deliveries to the CRM",
     request_only=True,
@@ -91,6 +92,23 @@ class ReplaySerializer(StrictSerializer):
         max_length=MAX_LISTED,
         help_text="The dead letters to send again; leave out to send every one of the app's.",
     )
+
+
+class DeadLetterCursor(IdCursor):
+    ordering = "-id"
+
+
+class DeadLetterQuerySerializer(StrictSerializer):
+    cursor = TextField(required=False)
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=DeadLetterCursor.max_page_size
+    )
+
+
+class DeadLetterPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null on the last.")
+    previous = serializers.URLField(allow_null=True)
+    results = BatchSerializer(many=True)
 
 
 class ReplayedSerializer(serializers.Serializer):
@@ -229,12 +247,17 @@ def _batch_json(batch: Batch) -> dict:
 class DeadLetterListView(APIView):
     @extend_schema(
         operation_id="Webhooks_DeadLetters",
-        summary="List the app's dead letters: batches given up on, newest first (100 at most)",
-        responses={200: BatchSerializer(many=True)},
+        summary="List the app's dead letters: batches given up on, newest first, by pages",
+        description="100 a page unless `limit` says (at most 1,000); `next` links the next page.",
+        parameters=[DeadLetterQuerySerializer],
+        responses={200: DeadLetterPageSerializer},
     )
     def get(self, request: Request, app_id: str) -> Response:
-        batches = services.dead_letters(app_of(request, app_id))[:MAX_LISTED]
-        return Response(BatchSerializer(batches, many=True).data)
+        app = app_of(request, app_id)
+        DeadLetterQuerySerializer(data=request.query_params.dict()).is_valid(raise_exception=True)
+        paginator = DeadLetterCursor()
+        page = paginator.paginate_queryset(services.dead_letters(app), request, view=self)
+        return paginator.get_paginated_response(BatchSerializer(page, many=True).data)
 
 
 class ReplayView(APIView):
