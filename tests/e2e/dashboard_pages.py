@@ -26,6 +26,8 @@ from tests.conftest import set_sending_rules
 def marketer_pages(retail) -> list[str]:
     """The paths a marketer opens, after making what they show."""
     sent = sent_notification(retail)
+    # With a goal, the notifications list shows its widest set of columns.
+    Notification.objects.filter(pk=sent.pk).update(conversion_event="purchase")
     segment = Segment.objects.create(
         app=retail, name="US users", definition="carrierCountry eq 'US'"
     )
