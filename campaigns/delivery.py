@@ -258,7 +258,6 @@ def send_batch(ids: list[int]) -> None:
 
     Quiet hours and frequency caps are judged first; a paused provider's deliveries wait.
     """
-    started = timezone.now()
     deliveries = claimed.load(ids)
     if not deliveries:
         return
@@ -288,17 +287,12 @@ def send_batch(ids: list[int]) -> None:
             _defer(group, *waiting)
         else:
             _send_platform(renderer, platform, group, lease)
-    _announce_answers(notification.app_id, ids, started)
 
 
-def _announce_answers(app_id: int, ids: list[int], started: datetime) -> None:
-    """Announce the batch's final answers if anyone listens for the app: one statement at most.
-
-    Announced once the whole batch is answered, so a worker that dies mid-batch announces
-    nothing of it (the answers it had written stay recorded).
-    """
+def _announce_answers(app_id: int, ids: list[int], since: datetime) -> None:
+    """Announce these final answers if anyone listens for the app: one statement at most."""
     if delivery_events.wanted(app_id) & delivery_events.ANSWER_KINDS:
-        delivery_events.announce_answers(app_id, ids, started)
+        delivery_events.announce_answers(app_id, ids, since)
 
 
 class Lease:
@@ -469,18 +463,25 @@ def _expired_address(delivery: ClaimedDelivery, now: datetime) -> Result | None:
 
 
 def _record(results: list[Result], deliveries: dict[str, ClaimedDelivery]) -> None:
+    """Write a chunk's answers and, in the same transaction, announce the final ones, so a
+    worker that dies later in its batch has announced every answer it wrote."""
+    if not results:
+        return
     now = timezone.now()
-    _write_sent([r for r in results if r.outcome == Outcome.SENT], deliveries, now)
-    others = [r for r in results if r.outcome != Outcome.SENT]
-    for result in others:
-        _apply(deliveries[result.key], result, now)
-    gone = [deliveries[r.key].device for r in others if r.outcome == Outcome.DEVICE_GONE]
-    for platform in {device.platform for device in gone}:
-        sending.retire_gone(platform, [d.pk for d in gone if d.platform == platform])
-    _write_statuses([deliveries[r.key] for r in others])
-    retried = [r for r in others if deliveries[r.key].status == DeliveryStatus.QUEUED]
-    if retried:
-        _keep_tries([deliveries[r.key] for r in retried], retried, None)
+    with transaction.atomic():
+        _write_sent([r for r in results if r.outcome == Outcome.SENT], deliveries, now)
+        others = [r for r in results if r.outcome != Outcome.SENT]
+        for result in others:
+            _apply(deliveries[result.key], result, now)
+        gone = [deliveries[r.key].device for r in others if r.outcome == Outcome.DEVICE_GONE]
+        for platform in {device.platform for device in gone}:
+            sending.retire_gone(platform, [d.pk for d in gone if d.platform == platform])
+        _write_statuses([deliveries[r.key] for r in others])
+        retried = [r for r in others if deliveries[r.key].status == DeliveryStatus.QUEUED]
+        if retried:
+            _keep_tries([deliveries[r.key] for r in retried], retried, None)
+        app_id = deliveries[results[0].key].notification.app_id
+        _announce_answers(app_id, [int(r.key) for r in results], now)
 
 
 def _write_sent(

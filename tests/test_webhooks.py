@@ -23,7 +23,7 @@ from django.utils.http import http_date
 from campaigns import delivery
 from campaigns import tasks as campaigns_tasks
 from campaigns.launches import tracking_id
-from campaigns.models import Conversion, Notification, Status
+from campaigns.models import Conversion, DeliveryStatus, Notification, Status
 from devices import delivery_events
 from devices.registration import register_device
 from tests.conftest import logged_in, send_due
@@ -133,6 +133,41 @@ def test_a_send_reaches_the_endpoint_as_one_signed_batch(sandbox, receiver, reta
     assert {e["user_id"] for e in events} == {"andrew", None}
     [batch] = Batch.objects.all()
     assert batch.status == BatchStatus.DELIVERED and batch.attempts == 1
+
+
+def test_a_worker_that_stops_mid_batch_has_announced_every_answer_it_wrote(
+    sandbox, receiver, retail, retail_token, monkeypatch
+):
+    """Answers and their events are written in one transaction, chunk by chunk: a worker that
+    dies before its next chunk leaves (here: stops as it marks it sending) announced the first."""
+    create(retail_token, retail, receiver.url())
+    for token in ("aa", "bb"):
+        ios(retail, token * 32)
+    notification = Notification.objects.create(
+        app=retail,
+        name="Sale",
+        platforms=["ios"],
+        status=Status.SCHEDULED,
+        send_at=timezone.now(),
+        title_en="Half price",
+    )
+    delivery.start(notification.pk)
+    monkeypatch.setattr(delivery, "HANDOVER_SIZE", 1)
+    handed_over = delivery.Lease.hand_over
+
+    def stop_at_the_second_chunk(lease, ids):
+        if notification.deliveries.filter(status=DeliveryStatus.SENT).exists():
+            raise SystemExit("the worker stops")
+        return handed_over(lease, ids)
+
+    monkeypatch.setattr(delivery.Lease, "hand_over", stop_at_the_second_chunk)
+    with pytest.raises(SystemExit):
+        delivery.send_batch(delivery.claim(notification.pk))
+
+    assert dispatch.run_due() == 1
+    [sent] = notification.deliveries.filter(status=DeliveryStatus.SENT)
+    [event] = json.loads(receiver.seen[0].body)["events"]
+    assert (event["kind"], event["delivery_id"]) == ("sent", sent.pk)
 
 
 def test_a_tampered_body_or_wrong_secret_does_not_verify(sandbox, receiver, retail, retail_token):
