@@ -98,13 +98,6 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
     change_form_template = "admin/campaigns/notification/change_form.html"
     list_display = ["name", "app", "status", "sends", "updated_at"]
     added_columns_before = "updated_at"
-
-    def get_list_display(self, request: HttpRequest) -> list:
-        """The list's columns; the app's only for a user of several (a laptop has no room)."""
-        shown = super().get_list_display(request)
-        if membership.apps_of(request.user)[:2].count() < 2:
-            shown = [column for column in shown if column != "app"]
-        return shown
     list_filter = [ViewFilter, "purpose", "template", ("app", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name"]
     readonly_fields = [
@@ -200,6 +193,13 @@ class NotificationAdmin(Extensible, CountedDeletion, admin.ModelAdmin):
         ("Delivery", {"fields": ["delivery_progress"]}),
         ("History", {"fields": ["author", "created_at", "updated_at"]}),
     ]
+
+    def get_list_display(self, request: HttpRequest) -> list:
+        """The list's columns; the app's only for a user of several (a laptop has no room)."""
+        shown = super().get_list_display(request)
+        if membership.apps_of(request.user)[:2].count() < 2:
+            shown = [column for column in shown if column != "app"]
+        return shown
 
     @admin.display(description="Sends")
     def sends(self, obj: Notification) -> str:

@@ -13,7 +13,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import closing
+from contextlib import closing, nullcontext
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -289,12 +289,6 @@ def send_batch(ids: list[int]) -> None:
             _send_platform(renderer, platform, group, lease)
 
 
-def _announce_answers(app_id: int, ids: list[int], since: datetime) -> None:
-    """Announce these final answers if anyone listens for the app: one statement at most."""
-    if delivery_events.wanted(app_id) & delivery_events.ANSWER_KINDS:
-        delivery_events.announce_answers(app_id, ids, since)
-
-
 class Lease:
     """A worker's hold on its claimed batch, renewed while the batch takes long to send."""
 
@@ -463,12 +457,14 @@ def _expired_address(delivery: ClaimedDelivery, now: datetime) -> Result | None:
 
 
 def _record(results: list[Result], deliveries: dict[str, ClaimedDelivery]) -> None:
-    """Write a chunk's answers and, in the same transaction, announce the final ones, so a
-    worker that dies later in its batch has announced every answer it wrote."""
+    """Write a chunk's answers and, where someone listens, announce the final ones in the same
+    transaction, so a worker that dies later in its batch has announced every answer it wrote."""
     if not results:
         return
     now = timezone.now()
-    with transaction.atomic():
+    app_id = deliveries[results[0].key].notification.app_id
+    announcing = delivery_events.wanted(app_id) & delivery_events.ANSWER_KINDS
+    with transaction.atomic() if announcing else nullcontext():
         _write_sent([r for r in results if r.outcome == Outcome.SENT], deliveries, now)
         others = [r for r in results if r.outcome != Outcome.SENT]
         for result in others:
@@ -480,8 +476,8 @@ def _record(results: list[Result], deliveries: dict[str, ClaimedDelivery]) -> No
         retried = [r for r in others if deliveries[r.key].status == DeliveryStatus.QUEUED]
         if retried:
             _keep_tries([deliveries[r.key] for r in retried], retried, None)
-        app_id = deliveries[results[0].key].notification.app_id
-        _announce_answers(app_id, [int(r.key) for r in results], now)
+        if announcing:
+            delivery_events.announce_answers(app_id, [int(r.key) for r in results], now)
 
 
 def _write_sent(

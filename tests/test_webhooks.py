@@ -208,7 +208,9 @@ def test_an_endpoint_gets_only_the_kinds_it_wants(sandbox, receiver, retail, ret
 def test_capturing_adds_one_statement_to_a_sending_batch_and_none_without_an_endpoint(
     sandbox, receiver, no_caps, retail_token
 ):
-    """Compare the statements of the same batch with and without an endpoint wanting sent."""
+    """Compare the statements of the same batch with and without an endpoint wanting sent.
+
+    The answers and their events share a transaction (a savepoint inside the test's own)."""
 
     def statements_of_a_send(app, token: str) -> int:
         ios(app, token)
@@ -220,7 +222,7 @@ def test_capturing_adds_one_statement_to_a_sending_batch_and_none_without_an_end
         delivery_events.wanted(app.pk)  # the kinds are cached once, not per batch
         with CaptureQueriesContext(connection) as queries:
             delivery.send_batch(ids)
-        return len(queries)
+        return len([query for query in queries if "SAVEPOINT" not in query["sql"]])
 
     without = statements_of_a_send(no_caps, "aa" * 32)
     create(retail_token, no_caps, receiver.url())
