@@ -68,7 +68,7 @@ def record(
         app=app, status=JourneyStatus.ACTIVE, trigger=Trigger.EVENT, event_name=name
     )
     exits.exit_on_event(app.pk, name, devices, now)
-    resumed = resume_waits(app, name, devices, now, values)
+    resumed = resume_waits(app, name, devices, occurred_at or now, values)
     entered = sum(enrollment.enroll(j, devices, now, values) for j in journeys)
     if entered or resumed:
         transaction.on_commit(tasks.send_due_steps.delay)
@@ -79,32 +79,35 @@ def resume_waits(
     app: MobileApp,
     name: str,
     devices: QuerySet[Device],
-    now: datetime,
+    occurred_at: datetime,
     properties: Mapping[str, object] | None = None,
 ) -> int:
     """Make the devices' waits for this event due now, to go the "event came" way.
 
     One UPDATE over the enrollments waiting at any of the app's steps that wait for it (and
     whose conditions its properties meet); the runner, which the caller wakes, moves them on.
-    Return how many.
+    An event reported late counts only if it happened after the wait began (`next_at - wait`);
+    one that comes before the runner took the timeout still counts. Return how many.
     """
     waits = Step.objects.filter(
         journey__app=app,
         journey__status__in=exits.RUNNING,
         kind=StepKind.WAIT_FOR_EVENT,
         event_name=name,
-    ).values_list("journey_id", "position", "event_conditions")
+    ).values_list("journey_id", "position", "event_conditions", "wait")
     at_a_wait = Q(pk__in=[])
     met = False
-    for journey_id, position, conditions in waits:
+    for journey_id, position, conditions, wait in waits:
         if flow.matches(conditions, properties or {}):
-            at_a_wait |= Q(journey_id=journey_id, next_position=position)
+            began_before = Q(next_at__lte=occurred_at + wait)
+            at_a_wait |= Q(journey_id=journey_id, next_position=position) & began_before
             met = True
     if not met:
         return 0
     waiting = Enrollment.objects.filter(
         at_a_wait, status=EnrollmentStatus.ACTIVE, event_came_at__isnull=True, device__in=devices
     )
+    now = timezone.now()
     return waiting.update(event_came_at=now, next_at=now)
 
 

@@ -150,6 +150,20 @@ def test_an_event_arriving_as_the_timeout_falls_due_takes_the_then_way(sandbox, 
     assert titles(sandbox) == ["Thanks"]
 
 
+def test_an_event_reported_late_counts_only_if_it_happened_during_the_wait(sandbox, app):
+    cart_journey(app)
+    ios(app, "ada")
+    events.record(app, "cart_abandoned", user_ids=["ada"])
+    waiting_since = timezone.now()
+
+    before = waiting_since - timedelta(minutes=5)
+    events.record(app, "purchase", user_ids=["ada"], occurred_at=before)
+    assert Enrollment.objects.get().event_came_at is None
+
+    events.record(app, "purchase", user_ids=["ada"], occurred_at=waiting_since + timedelta(minutes=1))
+    assert Enrollment.objects.get().event_came_at is not None
+
+
 def test_a_wait_with_conditions_counts_only_an_event_whose_properties_meet_them(sandbox, app):
     cart = cart_journey(app)
     services.pause(cart)
