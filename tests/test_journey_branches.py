@@ -160,7 +160,9 @@ def test_an_event_reported_late_counts_only_if_it_happened_during_the_wait(sandb
     events.record(app, "purchase", user_ids=["ada"], occurred_at=before)
     assert Enrollment.objects.get().event_came_at is None
 
-    events.record(app, "purchase", user_ids=["ada"], occurred_at=waiting_since + timedelta(minutes=1))
+    events.record(
+        app, "purchase", user_ids=["ada"], occurred_at=waiting_since + timedelta(minutes=1)
+    )
     assert Enrollment.objects.get().event_came_at is not None
 
 

@@ -72,7 +72,8 @@ def ios(app, token: str, **fields):
     return device
 
 
-def sent_notification(app) -> Notification:
+def started_notification(app) -> Notification:
+    """A notification to the app's iOS devices, its deliveries made and not yet sent."""
     notification = Notification.objects.create(
         app=app,
         name="Sale",
@@ -82,6 +83,11 @@ def sent_notification(app) -> Notification:
         title_en="Half price",
     )
     delivery.start(notification.pk)
+    return notification
+
+
+def sent_notification(app) -> Notification:
+    notification = started_notification(app)
     send_due(notification)
     delivery.finish_if_done(notification.pk)
     return notification
@@ -143,15 +149,7 @@ def test_a_worker_that_stops_mid_batch_has_announced_every_answer_it_wrote(
     create(retail_token, retail, receiver.url())
     for token in ("aa", "bb"):
         ios(retail, token * 32)
-    notification = Notification.objects.create(
-        app=retail,
-        name="Sale",
-        platforms=["ios"],
-        status=Status.SCHEDULED,
-        send_at=timezone.now(),
-        title_en="Half price",
-    )
-    delivery.start(notification.pk)
+    notification = started_notification(retail)
     monkeypatch.setattr(delivery, "HANDOVER_SIZE", 1)
     handed_over = delivery.Lease.hand_over
 
