@@ -281,12 +281,14 @@ def send_batch(ids: list[int]) -> None:
     for delivery in verdict.send:
         by_platform[delivery.device.platform].append(delivery)
     lease = Lease(ids)
+    # Asked once a batch: each chunk's answers are announced with them when someone listens.
+    announcing = bool(delivery_events.wanted(notification.app_id) & delivery_events.ANSWER_KINDS)
     for platform, group in by_platform.items():
         waiting = provider_health.waiting_until(notification.app, platform)
         if waiting:
             _defer(group, *waiting)
         else:
-            _send_platform(renderer, platform, group, lease)
+            _send_platform(renderer, platform, group, lease, announcing)
 
 
 class Lease:
@@ -312,7 +314,11 @@ def _with_status(ids: list[int], *statuses: str) -> QuerySet[Delivery]:
 
 
 def _send_platform(
-    renderer: rendering.BatchRenderer, platform: str, group: list[ClaimedDelivery], lease: Lease
+    renderer: rendering.BatchRenderer,
+    platform: str,
+    group: list[ClaimedDelivery],
+    lease: Lease,
+    announcing: bool,
 ) -> None:
     """Hand the pushes over in chunks, each marked sending just before it leaves.
 
@@ -322,7 +328,7 @@ def _send_platform(
     notification = renderer.notification
     pushes, refused = _pushes(renderer, group)
     by_key = {str(d.pk): d for d in group}
-    _persistently(_record, refused, by_key)
+    _persistently(_record, refused, by_key, announcing)
     if not pushes:
         return
     try:
@@ -331,7 +337,7 @@ def _send_platform(
         # A failure of the whole client (its credential removed mid-send, or its secret
         # unreadable): each push waits, and the provider's health hears of it as of a send.
         results = [Result(p.key, Outcome.RETRY, detail=error.message) for p in pushes]
-        _persistently(_record, results, by_key)
+        _persistently(_record, results, by_key, announcing)
         _persistently(provider_health.record, notification.app, platform, results)
         return
     answered: list[Result] = []
@@ -340,16 +346,22 @@ def _send_platform(
             chunk = pushes[start : start + HANDOVER_SIZE]
             _persistently(lease.hand_over, [int(push.key) for push in chunk])
             results = _send_chunk(client, chunk)
-            if _held(notification, platform, results, by_key):
+            if _held(notification, platform, results, by_key, announcing):
                 rest = [by_key[push.key] for push in pushes[start + HANDOVER_SIZE :]]
                 _defer(rest, *_held_until(notification.app, platform))
                 return
-            _persistently(_record, results, by_key)
+            _persistently(_record, results, by_key, announcing)
             answered.extend(results)
     _persistently(provider_health.record, notification.app, platform, answered)
 
 
-def _held(notification: Notification, platform: str, results: list[Result], by_key: dict) -> bool:
+def _held(
+    notification: Notification,
+    platform: str,
+    results: list[Result],
+    by_key: dict,
+    announcing: bool,
+) -> bool:
     """Hold the provider when most answers would retire their devices (or say they are another
     credential's); retire nobody then.
 
@@ -365,7 +377,7 @@ def _held(notification: Notification, platform: str, results: list[Result], by_k
     provider_health.hold(app, platform, results, registry.NAMES[platform])
     retiring = [r for r in results if provider_health.is_misdirected(r)]
     others = [r for r in results if not provider_health.is_misdirected(r)]
-    _persistently(_record, others, by_key)
+    _persistently(_record, others, by_key, announcing)
     until, why = _held_until(app, platform)
     waiting = [by_key[r.key] for r in retiring]
     _keep_tries(waiting, retiring, until)
@@ -456,14 +468,14 @@ def _expired_address(delivery: ClaimedDelivery, now: datetime) -> Result | None:
     return Result(str(delivery.pk), Outcome.DEVICE_GONE, reason="ChannelExpired", detail=expired)
 
 
-def _record(results: list[Result], deliveries: dict[str, ClaimedDelivery]) -> None:
-    """Write a chunk's answers and, where someone listens, announce the final ones in the same
+def _record(
+    results: list[Result], deliveries: dict[str, ClaimedDelivery], announcing: bool
+) -> None:
+    """Write a chunk's answers and, when `announcing`, announce the final ones in the same
     transaction, so a worker that dies later in its batch has announced every answer it wrote."""
     if not results:
         return
     now = timezone.now()
-    app_id = deliveries[results[0].key].notification.app_id
-    announcing = delivery_events.wanted(app_id) & delivery_events.ANSWER_KINDS
     with transaction.atomic() if announcing else nullcontext():
         _write_sent([r for r in results if r.outcome == Outcome.SENT], deliveries, now)
         others = [r for r in results if r.outcome != Outcome.SENT]
@@ -477,6 +489,7 @@ def _record(results: list[Result], deliveries: dict[str, ClaimedDelivery]) -> No
         if retried:
             _keep_tries([deliveries[r.key] for r in retried], retried, None)
         if announcing:
+            app_id = deliveries[results[0].key].notification.app_id
             delivery_events.announce_answers(app_id, [int(r.key) for r in results], now)
 
 
