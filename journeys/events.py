@@ -99,8 +99,8 @@ def resume_waits(
     met = False
     for journey_id, position, conditions, wait in waits:
         if flow.matches(conditions, properties or {}):
-            began_before = Q(next_at__lte=occurred_at + wait)
-            at_a_wait |= Q(journey_id=journey_id, next_position=position) & began_before
+            wait_began_by_then = Q(next_at__lte=occurred_at + wait)
+            at_a_wait |= Q(journey_id=journey_id, next_position=position) & wait_began_by_then
             met = True
     if not met:
         return 0
