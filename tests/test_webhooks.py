@@ -453,6 +453,29 @@ def test_one_apps_failing_endpoint_does_not_stop_anothers(
     assert statuses == {"retail": BatchStatus.PENDING, "news": BatchStatus.DELIVERED}
 
 
+def test_one_endpoint_that_cannot_be_claimed_leaves_the_others_lanes(
+    receiver, retail, news, retail_token, news_token, monkeypatch
+):
+    broken = create(retail_token, retail, receiver.url())["id"]
+    create(news_token, news, receiver.url())
+    launched(retail, 1)
+    launched(news, 1)
+    while endpoints := dispatch.endpoints_with_new_events():
+        for endpoint_id in endpoints:
+            dispatch.make_batches(endpoint_id)
+    claim = dispatch.claim
+
+    def fails_for_one(endpoint_id, count):
+        if endpoint_id == broken:
+            raise RuntimeError("its rows are locked")
+        return claim(endpoint_id, count)
+
+    monkeypatch.setattr(dispatch, "claim", fails_for_one)
+    [claimed] = dispatch.claim_lanes()
+
+    assert Batch.objects.get(pk=claimed).endpoint.app == news
+
+
 def test_an_endpoint_failing_again_and_again_is_paused_and_stops_receiving(
     receiver, retail, retail_token, monkeypatch
 ):

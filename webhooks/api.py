@@ -237,11 +237,7 @@ class TestEventView(APIView):
     )
     def post(self, request: Request, app_id: str, endpoint_id: str) -> Response:
         batch = services.send_test_event(_endpoint(app_of(request, app_id), endpoint_id))
-        return Response(_batch_json(batch), status=status.HTTP_202_ACCEPTED)
-
-
-def _batch_json(batch: Batch) -> dict:
-    return BatchSerializer(batch).data
+        return Response(BatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
 
 
 class DeadLetterListView(APIView):

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from campaigns import launches
 from devices.providers import base as providers
+from pushcenter import isolation
 from webhooks import capture, destinations, signing
 from webhooks.models import Attempt, Batch, BatchStatus, Endpoint, Event
 
@@ -167,9 +168,11 @@ def claim_lanes() -> list[int]:
     """
     claimed = []
     for endpoint_id in endpoints_with_due_batches():
-        free = LANES_PER_ENDPOINT - _in_flight(endpoint_id)
-        if free > 0:
-            claimed += claim(endpoint_id, free)
+        # One endpoint's failure (its rows locked past a timeout, say) leaves the others' lanes.
+        with isolation.boundary(Endpoint, endpoint_id, mark=False):
+            free = LANES_PER_ENDPOINT - _in_flight(endpoint_id)
+            if free > 0:
+                claimed += claim(endpoint_id, free)
     return claimed
 
 
