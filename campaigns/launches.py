@@ -74,9 +74,7 @@ def record(app: MobileApp, tracking_id: str) -> Launch:
 
 
 def _announce(app: MobileApp, pk: int, found: dict) -> None:
-    """Announce a first launch, if anyone listens for the app's launches."""
-    if delivery_events.LAUNCHED not in delivery_events.wanted(app.pk):
-        return
+    """Announce a first launch to whoever listens for the app's launches (announce asks)."""
     event = delivery_events.DeliveryEvent(
         kind=delivery_events.LAUNCHED,
         app_id=app.pk,
