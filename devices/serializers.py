@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from functools import cache
 
 from django.conf import settings
+from django.utils import timezone
 from rest_framework import serializers
 
 from devices.models import (
@@ -457,14 +458,46 @@ class DeviceSerializer(serializers.ModelSerializer):
         ]
 
 
-# Built once: a serializer's fields cost more to build than a device costs to show, and
-# to_representation keeps no state between calls.
-_DEVICE_REPRESENTATION = DeviceSerializer()
-
-
 def device_json(device: Device) -> dict:
-    """Return a device as the API shows it."""
-    return _DEVICE_REPRESENTATION.to_representation(device)
+    """Return a device as the API shows it: DeviceSerializer's representation, written out.
+
+    Every registration answers with its device, and DRF's walk over the serializer's fields cost
+    it about 70 µs of a 1 ms request; tests/test_registration_fast_path.py keeps the two equal.
+    """
+    return {
+        "install_id": str(device.install_id),
+        "platform": device.platform,
+        "push_token": device.push_token,
+        "channel_uri": device.channel_uri,
+        "channel_expires_at": _moment(device.channel_expires_at),
+        "user_id": device.user_id,
+        "account_id": device.account_id,
+        "locale": device.locale,
+        "time_zone": device.time_zone,
+        "properties": {
+            "appVersion": device.app_version,
+            "carrierCountry": device.carrier_country,
+            "deviceOsVersion": device.device_os_version,
+            "osApiLevel": device.os_api_level,
+            "model": device.device_model,
+            "oemName": device.oem_name,
+            "screenSize": device.screen_size,
+        },
+        "custom_properties": {str(name): value for name, value in device.custom_properties.items()},
+        "push_enabled": device.push_enabled,
+        "categories": [str(category) for category in device.categories],
+        "status": str(device.status),
+        "first_seen": _moment(device.first_seen),
+        "last_seen": _moment(device.last_seen),
+    }
+
+
+def _moment(value: datetime | None) -> str | None:
+    """Write a moment as DRF's DateTimeField does: ISO 8601 in the current zone, UTC as Z."""
+    if value is None:
+        return None
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class DeviceUserSerializer(StrictSerializer):

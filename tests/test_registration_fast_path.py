@@ -1,19 +1,30 @@
-"""Registration bodies checked by hand agree with DeviceRegistrationSerializer.
+"""Registration's hand-written paths agree with the serializers they stand in for.
 
 The API validates plain bodies without the serializer (serializers.plain_registration) and hands
 everything else to it. Whatever the body, the plain check may only vouch for one the serializer
-accepts, with the same data; it vouches for none of the invalid bodies.
+accepts, with the same data; it vouches for none of the invalid bodies. A device is shown by
+device_json, written out, exactly as DeviceSerializer shows it.
 """
 
 from __future__ import annotations
 
+import uuid
+import zoneinfo
 from types import SimpleNamespace
 
 import pytest
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devices.serializers import DeviceRegistrationSerializer, plain_registration
+from devices.models import DeviceStatus
+from devices.registration import register_device, unregister_device
+from devices.serializers import (
+    DeviceRegistrationSerializer,
+    DeviceSerializer,
+    device_json,
+    plain_registration,
+)
 from tests.test_device_api import APNS_TOKEN, CHANNEL, FCM_TOKEN, SEED_BODY
 from tests.test_device_validation import INVALID
 
@@ -146,3 +157,20 @@ def test_bodies_that_are_not_objects_are_left_to_the_serializer():
 @given(BODIES)
 def test_the_plain_check_vouches_only_for_what_the_serializer_accepts(body):
     assert_agree(body)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata"])
+def test_a_device_is_shown_as_its_serializer_shows_it(retail, zone):
+    """Every platform's body, a retired device and a non-UTC current zone (the dashboard's)."""
+    bodies = [
+        SEED_BODY,
+        {"platform": "android", "push_token": FCM_TOKEN, "custom_properties": {"score": 2.5}},
+        {"platform": "windows", "channel_uri": CHANNEL, "properties": {"osApiLevel": 0}},
+    ]
+    devices = [register_device(retail, uuid.uuid4(), body)[0] for body in bodies]
+    unregister_device(devices[1])
+    stored = list(retail.devices.all()) + devices
+    assert {device.status for device in stored} == {DeviceStatus.ACTIVE, DeviceStatus.UNREGISTERED}
+    with timezone.override(zoneinfo.ZoneInfo(zone)):
+        for device in stored:
+            assert device_json(device) == DeviceSerializer().to_representation(device)
