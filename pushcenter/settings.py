@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -141,9 +142,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Bind parameters on the server, so psycopg prepares statements a connection repeats (the
-    # registration upsert, the token lookup) and PostgreSQL plans them once, not per request.
-    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True}
+    # Bind parameters on the server. Statements are prepared only where the code asks
+    # (pushcenter.sql.execute_prepared), since a prepared statement soon runs one generic plan
+    # for every value: right for the registration upsert, wrong for a segment count, whose best
+    # plan depends on its values. Django turns preparing off unless a threshold is given, so
+    # the threshold is set past reach: psycopg would otherwise prepare any query run 5 times.
+    DATABASES["default"]["OPTIONS"] = {
+        "server_side_binding": True,
+        "prepare_threshold": sys.maxsize,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -7,8 +7,23 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 from django.db.models import BooleanField, Model, QuerySet
 from django.db.models.expressions import RawSQL
+
+
+def execute_prepared(cursor: CursorWrapper, sql: str, params: Sequence[object]) -> None:
+    """Execute a statement that PostgreSQL parses and plans once per connection, not per call.
+
+    Only for a statement whose best plan does not depend on its values, such as an upsert by
+    key: the prepared statement's generic plan serves every call. Django's execute takes no
+    `prepare`, so the driver's cursor runs it, and Django's query log does not list it.
+    """
+    if connection.vendor != "postgresql":
+        cursor.execute(sql, params)
+        return
+    with connection.wrap_database_errors:
+        cursor.cursor.execute(sql, params, prepare=True)
 
 
 def json_placeholder() -> str:

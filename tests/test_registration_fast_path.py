@@ -13,6 +13,7 @@ import zoneinfo
 from types import SimpleNamespace
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -174,3 +175,16 @@ def test_a_device_is_shown_as_its_serializer_shows_it(retail, zone):
     with timezone.override(zoneinfo.ZoneInfo(zone)):
         for device in stored:
             assert device_json(device) == DeviceSerializer().to_representation(device)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepares statements on PostgreSQL")
+def test_only_the_registration_upsert_is_prepared(retail):
+    """PostgreSQL plans the upsert once per connection; other statements, however often they
+    run, are planned for their values (a segment count's plan depends on them)."""
+    for _ in range(6):
+        register_device(retail, uuid.uuid4(), SEED_BODY)
+        retail.devices.filter(locale="en-US").count()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert len(prepared) == 1 and prepared[0].startswith("WITH released AS (UPDATE")
