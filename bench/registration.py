@@ -57,8 +57,11 @@ def main() -> None:
     ceiling = measure(env, "bench.ceiling_settings", f"/ceiling/{app['pk']}/", "", args)
     # The same bare view with its statement prepared, as registration's is: like for like.
     prepared = measure(env, "bench.ceiling_settings", f"/ceiling-prepared/{app['pk']}/", "", args)
-    runs = {"registration_api": real, "registration_ceiling": ceiling}
-    runs["registration_ceiling_prepared"] = prepared
+    runs = {
+        "registration_api": real,
+        "registration_ceiling": ceiling,
+        "registration_ceiling_prepared": prepared,
+    }
     for name, result in runs.items():
         print(
             json.dumps(
